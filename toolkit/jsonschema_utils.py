@@ -1,0 +1,107 @@
+"""JSON Schema helpers shared by registration, validation, presentations and synthesis.
+
+Validators are compiled once per distinct schema and cached: building a validator costs far more than running one,
+and a dataset checks the same few schemas millions of times. Schemas can come from untrusted MCP servers, so every
+schema is bounded in size and depth before use.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from toolkit.errors import UserError
+
+__all__ = [
+    "MAX_SCHEMA_NODES",
+    "MAX_SCHEMA_DEPTH",
+    "check_schema_bounds",
+    "validator_for",
+    "validation_errors",
+    "inline_refs",
+]
+
+MAX_SCHEMA_NODES = 20_000
+MAX_SCHEMA_DEPTH = 64
+
+
+def check_schema_bounds(schema: Any, *, max_nodes: int = MAX_SCHEMA_NODES, max_depth: int = MAX_SCHEMA_DEPTH) -> None:
+    """Raise :class:`UserError` if a schema (or any JSON value) is too large or too deeply nested to handle."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if depth > max_depth:
+            raise UserError(f"schema nested deeper than {max_depth} levels; flatten it or raise the depth limit")
+        if nodes > max_nodes:
+            raise UserError(f"schema has more than {max_nodes} nodes; simplify it or raise the size limit")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(schema_json: str) -> Draft202012Validator:
+    schema = json.loads(schema_json)
+    check_schema_bounds(schema)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise UserError(f"invalid JSON Schema: {exc.message} (at {'/'.join(map(str, exc.path)) or 'root'})") from None
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    """A compiled Draft 2020-12 validator (with format checks) for ``schema``, cached by its canonical JSON."""
+    return _compiled(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+
+
+def validation_errors(schema: dict[str, Any], instance: Any, *, limit: int = 5) -> list[str]:
+    """Human- and model-readable problems of ``instance`` against ``schema`` (empty when valid)."""
+    out: list[str] = []
+    for err in validator_for(schema).iter_errors(instance):
+        where = "/".join(str(p) for p in err.absolute_path)
+        out.append(f"{where or '(root)'}: {err.message}")
+        if len(out) >= limit:
+            break
+    return sorted(out)
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy with local ``$ref``s to ``$defs``/``definitions`` replaced by their targets.
+
+    Recursive references are left in place (with their ``$defs``) since they cannot be inlined.
+    """
+    defs: dict[str, Any] = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    if not defs:
+        return copy.deepcopy(schema)
+    recursive = False
+
+    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
+        nonlocal recursive
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
+                key = ref.rsplit("/", 1)[-1]
+                if key in seen or key not in defs:
+                    recursive = recursive or key in seen
+                    return dict(node)
+                target = resolve(defs[key], seen + (key,))
+                siblings = {k: resolve(v, seen) for k, v in node.items() if k != "$ref"}
+                return {**target, **siblings} if isinstance(target, dict) else target
+            return {k: resolve(v, seen) for k, v in node.items() if k not in ("$defs", "definitions")}
+        if isinstance(node, list):
+            return [resolve(v, seen) for v in node]
+        return node
+
+    out = resolve(schema, ())
+    if recursive:
+        out["$defs"] = copy.deepcopy(defs)
+    return out
