@@ -7,6 +7,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from toolkit.errors import UserError
 
@@ -25,8 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"toolkit.cli.{name}")
+    modules = [importlib.import_module(f"toolkit.cli.{name}") for name in COMMANDS]
+    # Packages above the core (synthesizers, trainers, user plugins) add commands through the `toolgym.commands`
+    # entry-point group, so the core never imports them.
+    modules += [ep.load() for ep in sorted(entry_points(group="toolgym.commands"), key=lambda e: e.name)]
+    for module in modules:
         cmd = module.add_parser(sub)
         cmd.set_defaults(_run=module.run)
     return parser

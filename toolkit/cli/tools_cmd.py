@@ -10,6 +10,7 @@ import anyio
 
 from toolkit.sources import open_registry
 from toolkit.specs import ToolSpec
+from toolkit.tables import format_table
 
 EXAMPLE = """example:
   toolgym tools py:tools.calculator
@@ -41,14 +42,6 @@ def _summary(spec: ToolSpec) -> tuple[str, str, str]:
     params = ", ".join(f"{k}{'' if k in required else '?'}" for k in props)
     desc = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
     return spec.name, params, desc
-
-
-def format_table(rows: list[tuple[str, ...]], headers: tuple[str, ...], max_width: int = 60) -> str:
-    cells = [headers] + [tuple(c if len(c) <= max_width else c[: max_width - 1] + "…" for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
