@@ -1,0 +1,88 @@
+"""Crash-safe JSONL output.
+
+Records are appended one line at a time and flushed (and fsynced) as they go, so a run killed at any moment leaves
+every finished line intact and at most one torn last line. On resume the torn tail is cut off before anything is
+appended, and the ids already present are skipped: nothing written before a crash is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["JsonlSink", "scan_ids", "repair_torn_tail"]
+
+
+def repair_torn_tail(path: Path) -> int:
+    """Cut a last line that has no newline or is not valid JSON; return how many bytes were removed."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    with path.open("rb+") as fh:
+        data = fh.read()
+        cut = len(data)
+        if not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1  # 0 when there is no complete line at all
+        else:
+            last_start = data.rfind(b"\n", 0, len(data) - 1) + 1
+            try:
+                json.loads(data[last_start:])
+            except ValueError:
+                cut = last_start
+        if cut != len(data):
+            fh.truncate(cut)
+        return len(data) - cut
+
+
+def scan_ids(path: Path, key: str = "id") -> set[str]:
+    """Ids of the complete records in a JSONL file (malformed lines are ignored here; readers report them)."""
+    ids: set[str] = set()
+    if not path.exists():
+        return ids
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break
+            try:
+                value = json.loads(line).get(key)
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(value, str):
+                ids.add(value)
+    return ids
+
+
+class JsonlSink:
+    """Append-only JSONL writer; one line per record, flushed and fsynced after each write."""
+
+    def __init__(self, path: Path, *, resume: bool, fsync: bool = True):
+        self.path = path
+        self.fsync = fsync
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if resume:
+            repair_torn_tail(path)
+        elif path.exists() and path.stat().st_size > 0:
+            from toolkit.errors import UserError
+
+            raise UserError(f"{path} already exists; pass --resume to continue that run or choose another --out")
+        self._fh: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._fh is None:
+            raise RuntimeError("sink is closed")
+        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._fh.flush()
+        if self.fsync:
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> JsonlSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
