@@ -42,7 +42,7 @@ class Deduplicator:
     duplicates; ``None`` turns near-duplicate detection off (exact duplicates are always removed).
     """
 
-    def __init__(self, *, threshold: float | None = 0.9, num_perm: int = 64, bands: int = 16, seed: int = 1):
+    def __init__(self, *, threshold: float | None = 0.9, num_perm: int = 128, bands: int = 32, seed: int = 1):
         if threshold is not None and not 0 < threshold <= 1:
             raise ValueError("near-duplicate threshold must be in (0, 1]")
         if num_perm % bands:
