@@ -46,8 +46,9 @@ class _StrictJsonSchema(GenerateJsonSchema):
 
 
 class _ArgsBase(BaseModel):
-    # extra="forbid": an argument the tool does not take is a wrong call, not something to ignore silently.
-    model_config = ConfigDict(extra="forbid", protected_namespaces=(), arbitrary_types_allowed=False)
+    # No extra="forbid" here: pydantic would hand it down to nested dataclasses and TypedDicts (but not models).
+    # Unknown top-level arguments are refused by the schema instead (additionalProperties: false, set below).
+    model_config = ConfigDict(protected_namespaces=())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +156,9 @@ def _param_problems(param: inspect.Parameter) -> list[str]:
     if param.annotation is inspect.Parameter.empty:
         hint = "str" if param.default is inspect.Parameter.empty else type(param.default).__name__
         out.append(f"parameter {p!r} has no type hint; annotate it, e.g. `{p}: {hint}`")
+    elif isinstance(param.annotation, str):  # still a string after evaluation: quoted twice, or under a future import
+        out.append(f"the type hint of parameter {p!r} is the string {param.annotation!r}, which cannot be resolved; "
+                   "write the type itself (unquoted), defined or imported at module level")  # fmt: skip
     return out
 
 
@@ -203,6 +207,10 @@ def _output(annotation: Any) -> tuple[TypeAdapter[Any] | None, dict[str, Any] | 
     """(adapter, output schema, wrap, problem) for a return annotation."""
     if _is_none(annotation):
         return None, None, False, None
+    if isinstance(annotation, str):
+        problem = (f"the return type hint is the string {annotation!r}, which cannot be resolved; write the type "
+                   "itself (unquoted), defined or imported at module level")  # fmt: skip
+        return None, None, False, problem
     try:
         adapter = TypeAdapter(annotation)
         schema = clean_schema(inline_refs(adapter.json_schema(schema_generator=_StrictJsonSchema)))
@@ -274,6 +282,8 @@ def function_schema(
     raw = arg_model.model_json_schema(by_alias=True, schema_generator=_StrictJsonSchema)
     input_schema = clean_schema(inline_refs(raw))
     input_schema.pop("description", None)  # the argument model has no docstring of its own
+    # An argument the tool does not take is a wrong call, not something to ignore silently.
+    input_schema["additionalProperties"] = False
     for schema in (input_schema, output_schema):
         if schema is not None:
             check_schema_bounds(schema)

@@ -1,0 +1,3 @@
+"""A module whose import fails inside its own code."""
+
+raise RuntimeError("database URL not configured")
