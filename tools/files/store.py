@@ -13,13 +13,17 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from toolkit.errors import ToolError
+from toolkit.python_tools import tool
 from tools.files.seed import write_seed_tree
 
-__all__ = ["FileStore", "LIMITS"]
+__all__ = ["FileTools", "FileStore", "LIMITS"]
 
 LIMITS = {
     "max_path_chars": 240,
@@ -42,27 +46,24 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class FileStore:
-    """A directory tree the agent may read and change, and nothing outside it.
+def _reseed(root: Path) -> None:
+    """Empty ``root`` (without following links out of it) and write the seeded tree."""
+    for child in root.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    write_seed_tree(root)
 
-    ``FileStore.seeded()`` makes a fresh temporary root holding the suite's seeded tree; ``close()`` removes it.
+
+class FileTools:
+    """The file tools, over a directory tree the agent may read and change, and nothing outside it.
+
+    A mixin: the class using it sets ``self.root`` (an existing directory) before any tool is called. Tools are
+    marked with :func:`toolkit.python_tools.tool`, so an environment inheriting this class exposes them.
     """
 
-    def __init__(self, root: Path, *, owns_root: bool = False):
-        self.root = Path(os.path.realpath(root))
-        self._owns_root = owns_root
-
-    @classmethod
-    def seeded(cls) -> FileStore:
-        root = Path(tempfile.mkdtemp(prefix="toolgym-files-"))
-        write_seed_tree(root)
-        return cls(root, owns_root=True)
-
-    def close(self) -> None:
-        """Remove the root if this store created it. Idempotent."""
-        if self._owns_root and self.root.exists():
-            shutil.rmtree(self.root, ignore_errors=True)
-        self._owns_root = False
+    root: Path
 
     # ----------------------------------------------------------------------------------------------- paths
     def _resolve(self, path: Any, *, what: str = "path") -> tuple[str, Path]:
@@ -133,6 +134,7 @@ class FileStore:
             raise ToolError(f"{rel!r} is not a UTF-8 text file; this store reads text files only") from None
 
     # ----------------------------------------------------------------------------------------------- tools
+    @tool
     def list_directory(self, path: str = ".", recursive: bool = False) -> dict[str, Any]:
         """List the files and folders in a directory of the file store.
 
@@ -153,7 +155,13 @@ class FileStore:
         cap = LIMITS["max_list_entries"]
         return {"path": rel, "entries": entries[:cap], "total_entries": len(entries), "truncated": len(entries) > cap}
 
-    def read_file(self, path: str, offset: int = 0, max_chars: int = LIMITS["default_read_chars"]) -> dict[str, Any]:
+    @tool
+    def read_file(
+        self,
+        path: str,
+        offset: Annotated[int, Field(ge=0)] = 0,
+        max_chars: Annotated[int, Field(ge=1, le=LIMITS["max_read_chars"])] = LIMITS["default_read_chars"],
+    ) -> dict[str, Any]:
         """Read a text file, or a window of it for long files.
 
         Args:
@@ -180,6 +188,7 @@ class FileStore:
             "next_offset": end if end < len(text) else None,
         }
 
+    @tool
     def write_file(self, path: str, content: str, overwrite: bool = False) -> dict[str, Any]:
         """Create a text file, or replace one when overwrite is true. Missing parent folders are created.
 
@@ -219,8 +228,13 @@ class FileStore:
         real.write_bytes(data)
         return {"path": rel, "bytes_written": len(data), "created": not existed}
 
+    @tool
     def search_files(
-        self, pattern: str, path: str = ".", regex: bool = False, max_results: int = 20
+        self,
+        pattern: str,
+        path: str = ".",
+        regex: bool = False,
+        max_results: Annotated[int, Field(ge=1, le=LIMITS["max_search_results"])] = 20,
     ) -> dict[str, Any]:
         """Search the text of files for a pattern (case-insensitive) and return matching lines with line numbers.
 
@@ -264,6 +278,7 @@ class FileStore:
                         matches.append({"path": self._rel(target), "line": number, "text": snippet})
         return {"pattern": pattern, "matches": matches, "total_matches": total, "truncated": total > len(matches)}
 
+    @tool
     def file_info(self, path: str) -> dict[str, Any]:
         """Describe a file or directory: type, size, line count and content hash.
 
@@ -288,6 +303,7 @@ class FileStore:
             info["lines"] = None
         return info
 
+    @tool
     def delete_file(self, path: str) -> dict[str, Any]:
         """Delete one file (folders cannot be deleted with this tool).
 
@@ -298,6 +314,7 @@ class FileStore:
         real.unlink()
         return {"path": rel, "deleted": True}
 
+    @tool
     def move_file(self, src: str, dst: str) -> dict[str, Any]:
         """Move or rename a file. The destination must not exist; missing parent folders are created.
 
@@ -323,10 +340,34 @@ class FileStore:
         return {"src": src_rel, "dst": dst_rel}
 
     # ----------------------------------------------------------------------------------------------- state
-    def snapshot(self) -> dict[str, str]:
-        """Every regular file in the tree, by relative path, mapped to the sha256 of its content."""
-        return {
-            self._rel(p): _sha256(p) for p in self._walk(self.root, True) if p.is_file() and not p.is_symlink()
-        }
+    def snapshot(self) -> dict[str, Any]:
+        """The gradable state: every regular file in the tree (a row per file, ``id`` = its relative path) with the
+        sha256 of its content. Directories are left out: an empty folder changes nothing a task checks."""
+        rows = []
+        for p in self._walk(self.root, True):
+            if p.is_file() and not p.is_symlink():
+                rows.append({"id": self._rel(p), "sha256": _sha256(p), "size_bytes": p.stat().st_size})
+        return {"files": rows}
 
     TOOL_NAMES = ("list_directory", "read_file", "write_file", "search_files", "file_info", "delete_file", "move_file")
+
+
+class FileStore(FileTools):
+    """A standalone file store over a fresh temporary root holding the seeded tree. ``close()`` removes the root;
+    so does garbage collection or interpreter exit, whichever comes first."""
+
+    def __init__(self) -> None:
+        self.root = Path(os.path.realpath(tempfile.mkdtemp(prefix="toolgym-files-")))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.root), ignore_errors=True)
+        write_seed_tree(self.root)
+
+    def reset(self) -> None:
+        """Put the seeded tree back, dropping every change."""
+        _reseed(self.root)
+
+    def close(self) -> None:
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive

@@ -11,11 +11,12 @@ import copy
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
 from toolkit.errors import ToolError
+from toolkit.python_tools import tool
 from tools.orders.data import CATALOG, CUSTOMERS, ORDERS, TODAY
 from tools.orders.policy import (
     POLICIES,
@@ -26,10 +27,11 @@ from tools.orders.policy import (
     RefundReason,
 )
 
-__all__ = ["OrdersStore", "RefundItem", "ShippingAddress", "ORDER_STATUSES"]
+__all__ = ["OrdersTools", "OrdersStore", "RefundItem", "ShippingAddress", "ORDER_STATUSES"]
 
 _REASONS = get_args(RefundReason)
-ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
+OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled"]
+ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
 _ID = re.compile(r"^[A-Z]-\d{4}$")
 _MAX_TEXT = 120
 
@@ -60,15 +62,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class OrdersStore:
-    """One shop's state and its support tools. Create one per episode; ``snapshot()`` is the gradable end state."""
+class OrdersTools:
+    """The support tools over one shop's state. A mixin: the class using it calls :meth:`_load_seed` first."""
 
     TOOL_NAMES = (
         "find_customer", "get_customer", "list_orders", "get_order", "get_policy",
         "refund_order", "exchange_item", "update_shipping_address", "cancel_order",
     )
 
-    def __init__(self, today: date = TODAY):
+    def _load_seed(self, today: date = TODAY) -> None:
+        """Replace all state with a fresh copy of the seed data."""
         self.today = today
         self.customers = {c["customer_id"]: copy.deepcopy(c) for c in CUSTOMERS}
         self.orders = {o["order_id"]: copy.deepcopy(o) for o in ORDERS}
@@ -108,6 +111,7 @@ class OrdersStore:
             )
 
     # ------------------------------------------------------------------------------------------- read tools
+    @tool
     def find_customer(self, email: str | None = None, name: str | None = None) -> dict[str, Any]:
         """Find customers by email address (exact) or by name (case-insensitive, partial match allowed).
 
@@ -129,6 +133,7 @@ class OrdersStore:
             found.append({"customer_id": c["customer_id"], "name": c["name"], "email": c["email"]})
         return {"customers": found, "count": len(found)}
 
+    @tool
     def get_customer(self, customer_id: str) -> dict[str, Any]:
         """Get a customer's profile: name, email, membership tier, default address and order ids.
 
@@ -139,12 +144,13 @@ class OrdersStore:
         order_ids = sorted(o["order_id"] for o in self.orders.values() if o["customer_id"] == customer_id)
         return {**copy.deepcopy(c), "order_ids": order_ids}
 
-    def list_orders(self, customer_id: str, status: str | None = None) -> dict[str, Any]:
+    @tool
+    def list_orders(self, customer_id: str, status: OrderStatus | None = None) -> dict[str, Any]:
         """List a customer's orders, newest first, optionally only those with one status.
 
         Args:
             customer_id: Customer id, e.g. "C-1001".
-            status: Only orders with this status: pending, processing, shipped, delivered or cancelled.
+            status: Only orders with this status.
         """
         self._customer(customer_id)
         if status is not None and status not in ORDER_STATUSES:
@@ -157,6 +163,7 @@ class OrdersStore:
         rows.sort(key=lambda r: (r["placed_on"], r["order_id"]), reverse=True)
         return {"customer_id": customer_id, "orders": rows}
 
+    @tool
     def get_order(self, order_id: str) -> dict[str, Any]:
         """Get an order: status, dates, line items (with quantities already refunded), address and total.
 
@@ -166,6 +173,7 @@ class OrdersStore:
         o = self._order(order_id)
         return {**copy.deepcopy(o), "total": self._total(o)}
 
+    @tool
     def get_policy(self, topic: PolicyTopic) -> dict[str, Any]:
         """Read the shop's policy on one topic. Check it before any refund, exchange, cancellation or address change.
 
@@ -177,6 +185,7 @@ class OrdersStore:
         return {"topic": topic, "today": self.today.isoformat(), "rules": list(POLICIES[topic])}
 
     # ------------------------------------------------------------------------------------------- write tools
+    @tool
     def refund_order(self, order_id: str, items: list[RefundItem], reason: RefundReason) -> dict[str, Any]:
         """Refund some or all items of a delivered order to the original payment method.
 
@@ -235,6 +244,7 @@ class OrdersStore:
         self.refunds.append(refund)
         return dict(refund)
 
+    @tool
     def exchange_item(self, order_id: str, sku: str, new_sku: str) -> dict[str, Any]:
         """Exchange one unit of a delivered item for another SKU of the same product family (size or colour).
 
@@ -278,6 +288,7 @@ class OrdersStore:
         self.exchanges.append(exchange)
         return dict(exchange)
 
+    @tool
     def update_shipping_address(self, order_id: str, address: ShippingAddress) -> dict[str, Any]:
         """Change where a pending or processing order will be shipped.
 
@@ -307,6 +318,7 @@ class OrdersStore:
         o["shipping_address"] = parsed.model_dump()
         return {"order_id": order_id, "shipping_address": dict(o["shipping_address"])}
 
+    @tool
     def cancel_order(self, order_id: str) -> dict[str, Any]:
         """Cancel a pending or processing order and refund its full total.
 
@@ -326,8 +338,19 @@ class OrdersStore:
 
     # ------------------------------------------------------------------------------------------- state
     def snapshot(self) -> dict[str, Any]:
-        """The whole gradable state: orders, stock, refunds and exchanges (customers never change)."""
-        return copy.deepcopy(
-            {"orders": self.orders, "stock": self.stock, "refunds": self.refunds, "exchanges": self.exchanges}
-        )
+        """The gradable state as tables of rows with an ``id``: orders, stock per SKU, refunds and exchanges
+        (customers never change, so they are left out)."""
+        orders = [{"id": oid, **{k: v for k, v in o.items() if k != "order_id"}} for oid, o in self.orders.items()]
+        return copy.deepcopy({
+            "orders": orders,
+            "stock": [{"id": sku, "stock": n} for sku, n in self.stock.items()],
+            "refunds": [{"id": r["refund_id"], **r} for r in self.refunds],
+            "exchanges": [{"id": x["exchange_id"], **x} for x in self.exchanges],
+        })
 
+
+class OrdersStore(OrdersTools):
+    """A standalone shop (no environment machinery): the seeded state and the tools as plain methods."""
+
+    def __init__(self, today: date = TODAY):
+        self._load_seed(today)
