@@ -137,23 +137,13 @@ def split_held_out_tools(
             "use --split random or --split kind"
         )
     tooled = [i for i, u in enumerate(used) if u]
-    target = test_fraction * len(tooled)
-    held: set[str] = set()
-    test: set[int] = set()
-    for tool in sorted(universe, key=lambda t: _h(seed, "tool", t)):
-        trial = held | {tool}
-        if not any(not (used[i] & trial) for i in tooled):
-            continue  # holding this tool out too would leave no record for train
-        held = trial
-        test = {i for i in tooled if used[i] <= held}
-        if len(test) >= target:
-            break
+    held, test, touched = _hold_out(used, tooled, universe, test_fraction * len(tooled), seed)
     if not test:
         raise UserError(
             "no tool can be held out cleanly: every record that uses a candidate tool also uses others; "
             "use --split random or --split kind, or generate records that use fewer tools each"
         )
-    dropped = {i for i in tooled if used[i] & held and not used[i] <= held}
+    dropped = touched - test
     toolless = [i for i, u in enumerate(used) if not u]
     if toolless:
         sub = [records[i] for i in toolless]
@@ -167,6 +157,38 @@ def split_held_out_tools(
             f"{len(dropped)} record(s) use both held-out and training tools and were dropped from both splits"
         )
     return split
+
+
+def _hold_out(
+    used: list[set[str]], tooled: list[int], universe: list[str], target: float, seed: int
+) -> tuple[set[str], set[int], set[int]]:
+    """Grow the held-out set one tool at a time: the first tool in seed order that moves at least one more record
+    into test without leaving train empty. Returns (held-out tools, test records, records touching them)."""
+    by_tool: dict[str, list[int]] = {t: [] for t in universe}
+    for i in tooled:
+        for t in used[i]:
+            by_tool[t].append(i)
+    remaining = {i: len(used[i]) for i in tooled}  # tools of record i not yet held out
+    order = sorted(universe, key=lambda t: _h(seed, "tool", t))
+    held: set[str] = set()
+    test: set[int] = set()
+    touched: set[int] = set()
+    while len(test) < target:
+        for tool in order:
+            if tool in held:
+                continue
+            gain = sum(1 for i in by_tool[tool] if remaining[i] == 1)
+            if gain and len(touched.union(by_tool[tool])) < len(tooled):
+                break
+        else:
+            break  # no tool moves another record into test without emptying train
+        held.add(tool)
+        touched.update(by_tool[tool])
+        for i in by_tool[tool]:
+            remaining[i] -= 1
+            if remaining[i] == 0:
+                test.add(i)
+    return held, test, touched
 
 
 SPLITS: dict[str, Callable[..., Split]] = {

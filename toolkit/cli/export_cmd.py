@@ -1,0 +1,202 @@
+"""`toolgym export FILE --format FMT --out DIR` — write trajectory records as training data, optionally split."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import UserError
+from toolkit.exporters import EXPORTERS, ExportError, Split, get_exporter, split_records, tools_used
+from toolkit.exporters.openai_ft import export_openai_with_links
+from toolkit.exporters.splits import split_held_out_tools
+from toolkit.records import Trajectory
+
+EXAMPLE = """example:
+  toolgym export samples/data/sample_trajectories.jsonl --format trl --out out/trl
+  toolgym export data.jsonl --format openai --out out/oai --split held-out-tools --test-fraction 0.25 --seed 1
+  toolgym export data.jsonl --format sharegpt --out out/lf --split kind --only-valid
+
+writes DIR/all.jsonl (or DIR/train.jsonl + DIR/test.jsonl with --split) and DIR/manifest.json; the openai format
+also writes DIR/<split>.links.jsonl, line-aligned with the rows, holding each row's id / parent_id / parent_call_id.
+Load TRL output with toolkit.exporters.load_trl_jsonl (plain datasets loading null-fills tool-call arguments)."""
+
+_OUTPUTS = ("all", "train", "test")
+_MAX_PROBLEMS = 100  # listed in the manifest; the counts are always complete
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "export",
+        help="export trajectory records to TRL, OpenAI, ShareGPT or Hermes training files",
+        description="Export trajectory records (with their subagents, one row each) to a training format, "
+        "optionally split into train/test deterministically from a seed.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE", help="JSONL file of ToolGym trajectory records")
+    p.add_argument("--format", required=True, choices=list(EXPORTERS), help="target format")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    p.add_argument("--split", choices=["random", "kind", "held-out-tools"], help="split into train.jsonl/test.jsonl")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="share of records in test (default 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument(
+        "--held-out-by",
+        choices=["called", "offered"],
+        default="called",
+        help="held-out-tools: compare the tools records call (default) or the tools they are offered (stricter)",
+    )
+    p.add_argument("--only-valid", action="store_true", help="keep only records whose validation passed")
+    return p
+
+
+def _read(path: Path) -> tuple[list[Trajectory], list[str]]:
+    """Records and per-line problems; uses toolkit.readers when it exists, else the exporters' own reader."""
+    from toolkit.exporters._reader import read_records
+
+    result = read_records(path)
+    return result.records, result.problems
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _filter_valid(records: list[Trajectory]) -> tuple[list[Trajectory], int, int]:
+    kept = [r for r in records if r.validation is not None and r.validation.passed]
+    unvalidated = sum(1 for r in records if r.validation is None)
+    return kept, len(records) - len(kept) - unvalidated, unvalidated
+
+
+def _write(
+    out: Path, name: str, records: list[Trajectory], fmt: str, errors: list[dict[str, str]]
+) -> dict[str, Any]:
+    exporter = get_exporter(fmt)
+    rows = links = 0
+    called: set[str] = set()
+    offered: set[str] = set()
+    kinds: Counter[str] = Counter()
+    written = 0
+    with (out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+        link_file = (out / f"{name}.links.jsonl").open("w", encoding="utf-8") if not exporter.links_in_row else None
+        try:
+            for record in records:
+                try:
+                    if link_file is not None:
+                        pairs = export_openai_with_links(record)
+                        produced = [row for row, _ in pairs]
+                    else:
+                        produced = exporter.export(record)
+                except ExportError as exc:
+                    errors.append({"record_id": exc.record_id, "split": name, "problem": exc.problem})
+                    continue
+                for row in produced:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                if link_file is not None:
+                    for _, link in pairs:
+                        link_file.write(json.dumps(link.to_dict(), ensure_ascii=False) + "\n")
+                        links += 1
+                written += 1
+                rows += len(produced)
+                called |= tools_used(record, "called")
+                offered |= tools_used(record, "offered")
+                kinds[record.scenario.kind if record.scenario else "unknown"] += 1
+        finally:
+            if link_file is not None:
+                link_file.close()
+    info: dict[str, Any] = {
+        "file": f"{name}.jsonl",
+        "records": written,
+        "rows": rows,
+        "subagent_rows": rows - written,
+        "kinds": dict(sorted(kinds.items())),
+        "tools_called": sorted(called),
+        "tools_offered": sorted(offered),
+    }
+    if links:
+        info["links_file"] = f"{name}.links.jsonl"
+    return info
+
+
+def _split(args: argparse.Namespace, records: list[Trajectory]) -> Split:
+    if args.split == "held-out-tools":
+        return split_held_out_tools(records, test_fraction=args.test_fraction, seed=args.seed, match=args.held_out_by)
+    return split_records(records, args.split, test_fraction=args.test_fraction, seed=args.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    src = Path(args.file)
+    get_exporter(args.format)
+    records, problems = _read(src)
+    if not records:
+        first = f" First problem: {problems[0]}" if problems else ""
+        raise UserError(f"{src}: no trajectory record could be read ({len(problems)} bad line(s)).{first}")
+    dropped_invalid = dropped_unvalidated = 0
+    if args.only_valid:
+        records, dropped_invalid, dropped_unvalidated = _filter_valid(records)
+        if not records:
+            raise UserError(
+                f"{src}: no record has a passing validation ({dropped_invalid} failed, {dropped_unvalidated} never "
+                "validated); run the validator first, or drop --only-valid"
+            )
+    split = _split(args, records) if args.split else None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in _OUTPUTS:  # never leave files of an earlier export that this one does not rewrite
+        for suffix in (".jsonl", ".links.jsonl"):
+            (out / f"{stale}{suffix}").unlink(missing_ok=True)
+    errors: list[dict[str, str]] = []
+    parts = {"train": split.train, "test": split.test} if split else {"all": records}
+    files = {name: _write(out, name, recs, args.format, errors) for name, recs in parts.items()}
+    manifest: dict[str, Any] = {
+        "format": args.format,
+        "source": {
+            "path": str(src),
+            "sha256": _sha256(src),
+            "records_read": len(records) + dropped_invalid + dropped_unvalidated,
+            "lines_skipped": len(problems),
+            "problems": problems[:_MAX_PROBLEMS],
+        },
+        "filter": {"only_valid": bool(args.only_valid), "failed_validation": dropped_invalid,
+                   "not_validated": dropped_unvalidated},
+        "split": None,
+        "export_errors": {"count": len(errors), "records": errors[:_MAX_PROBLEMS]},
+        "files": files,
+    }
+    if split:
+        manifest["split"] = {
+            "method": split.method,
+            "seed": split.seed,
+            "test_fraction": split.test_fraction,
+            "achieved_test_fraction": round(len(split.test) / max(1, len(split.train) + len(split.test)), 4),
+            "held_out_tools": split.held_out_tools,
+            "held_out_by": args.held_out_by if split.method == "held-out-tools" else None,
+            "dropped_records": len(split.dropped),
+            "dropped_ids": [r.id for r in split.dropped][:_MAX_PROBLEMS],
+            "notes": split.notes,
+        }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _report(out, manifest, problems, errors)
+    return 1 if problems or errors else 0
+
+
+def _report(out: Path, manifest: dict[str, Any], problems: list[str], errors: list[dict[str, str]]) -> None:
+    for p in problems[:10]:
+        print(f"skipped {manifest['source']['path']} {p}")
+    for e in errors[:10]:
+        print(f"not exported: record {e['record_id']!r}: {e['problem']}")
+    for name, info in manifest["files"].items():
+        print(f"{out / info['file']}: {info['records']} record(s), {info['rows']} row(s), tools {info['tools_called']}")
+    split = manifest["split"]
+    if split and split["dropped_records"]:
+        print(f"dropped by the split: {split['dropped_records']} record(s) (see manifest.json)")
+    if split and split["held_out_tools"]:
+        print(f"held-out tools: {split['held_out_tools']}")
+    print(f"manifest: {out / 'manifest.json'}")
