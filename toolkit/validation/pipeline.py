@@ -1,0 +1,218 @@
+"""Run the stages over one trajectory or a whole dataset.
+
+* :func:`check_record` — the static stages (``record``, ``structure``, ``arguments``, ``results``, ``subagents``) of
+  one record, synchronous and cheap.
+* :func:`validate_trajectory` — one :class:`Trajectory`, adding ``replay`` on a registry the caller has open (the
+  synthesizers' path: validate before writing).
+* :func:`avalidate_records` / :func:`validate_records` — many records, replaying each on a *fresh* registry from
+  ``registry_factory`` so that no trajectory sees another's tool state.
+* :func:`validate_file` — a JSONL file in any format :mod:`toolkit.readers` reads, with tool sources as strings.
+
+Stages after a failed ``record`` stage are skipped (there is no trajectory to check); every other stage runs, so
+one report shows all of a record's problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from toolkit.errors import UserError
+from toolkit.readers import ReadItem, read_records
+from toolkit.records import StageOutcome, Trajectory, Validation
+from toolkit.sources import ToolSource, open_registry, parse_source
+from toolkit.specs import ToolSpec
+from toolkit.toolsets import CallLimits, ToolRegistry
+from toolkit.validation.arguments import arguments_stage, results_stage
+from toolkit.validation.replay import nondeterminism_rule, replay_trajectory
+from toolkit.validation.report import RecordReport, ValidationReport
+from toolkit.validation.stages import DEFAULT_MAX_DEPTH, STAGES, STATIC_STAGES, record_stage
+from toolkit.validation.structure import structure_stage
+from toolkit.validation.subagents import subagents_stage
+
+__all__ = ["check_record", "validate_trajectory", "avalidate_records", "validate_records", "validate_file"]
+
+RecordInput = Trajectory | Mapping[str, Any] | ReadItem
+
+
+def _check_stages(stages: Collection[str] | None) -> frozenset[str]:
+    if stages is None:
+        return frozenset(STAGES)
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        raise UserError(f"unknown validation stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+    return frozenset(stages) | {"record"}
+
+
+def check_record(
+    record: Trajectory | Mapping[str, Any],
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    fallback_tools: Mapping[str, ToolSpec] | None = None,
+    stages: Collection[str] | None = None,
+) -> tuple[Trajectory | None, list[StageOutcome]]:
+    """The static stages of one record. Returns the parsed trajectory (``None`` if ``record`` failed) and outcomes."""
+    if max_depth < 0:
+        raise UserError(f"max_depth must be 0 or more, not {max_depth}")
+    wanted = _check_stages(stages)
+    traj, first = record_stage(record)
+    outcomes = [first]
+    if traj is None:
+        return None, outcomes
+    if "structure" in wanted:
+        outcomes.append(structure_stage(traj, max_depth=max_depth))
+    if "arguments" in wanted:
+        outcomes.append(arguments_stage(traj, fallback=fallback_tools, max_depth=max_depth))
+    if "results" in wanted:
+        outcomes.append(results_stage(traj, fallback=fallback_tools, max_depth=max_depth))
+    if "subagents" in wanted:
+        outcomes.append(subagents_stage(traj, max_depth=max_depth))
+    return traj, outcomes
+
+
+async def validate_trajectory(
+    traj: Trajectory,
+    *,
+    registry: ToolRegistry | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    nondeterministic: Collection[str] = (),
+    stages: Collection[str] | None = None,
+) -> Validation:
+    """Validate one trajectory; with an open ``registry``, replay its calls on it too (its state is not reset).
+
+    The result can be stored as the record's ``validation``: ``traj.validation = await validate_trajectory(...)``.
+    """
+    fallback = {s.name: s for s in registry.specs()} if registry is not None else None
+    parsed, outcomes = check_record(traj, max_depth=max_depth, fallback_tools=fallback, stages=stages)
+    if parsed is not None and registry is not None and "replay" in _check_stages(stages):
+        outcomes.append(await replay_trajectory(
+            parsed, registry, nondeterministic=nondeterminism_rule(nondeterministic), max_depth=max_depth
+        ))
+    return Validation(passed=all(o.passed for o in outcomes), stages=outcomes)
+
+
+def _static(
+    index: int, item: RecordInput, max_depth: int, fallback: Mapping[str, ToolSpec] | None, stages: frozenset[str]
+) -> tuple[RecordReport, Trajectory | None]:
+    if isinstance(item, ReadItem):
+        report = RecordReport(index=index, line=item.line, format=item.format)
+        if item.record is None:
+            report.stages = [StageOutcome(stage="record", passed=False, reasons=[item.error or "unreadable line"])]
+            return report, None
+        data: Trajectory | Mapping[str, Any] = item.record
+    else:
+        report = RecordReport(index=index, format="toolgym")
+        data = item
+    raw_id = data.id if isinstance(data, Trajectory) else data.get("id")
+    report.id = raw_id if isinstance(raw_id, str) else None
+    traj, report.stages = check_record(data, max_depth=max_depth, fallback_tools=fallback, stages=stages)
+    return report, traj
+
+
+async def _probe(registry_factory: Callable[[], ToolRegistry]) -> dict[str, ToolSpec]:
+    """Open the sources once up front: a source that cannot start is a usage error, not N failed records."""
+    try:
+        async with registry_factory() as registry:
+            return {s.name: s for s in registry.specs()}
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"could not open the tool sources for replay: {type(exc).__name__}: {exc}; check that each "
+                        "source starts on its own with `toolgym tools SOURCE`") from None
+
+
+async def avalidate_records(
+    records: Iterable[RecordInput],
+    *,
+    registry_factory: Callable[[], ToolRegistry] | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    nondeterministic: Collection[str] = (),
+    fallback_tools: Mapping[str, ToolSpec] | None = None,
+    stages: Collection[str] | None = None,
+    concurrency: int = 4,
+    source: str | None = None,
+) -> ValidationReport:
+    """Validate records (trajectories, record dicts, or :class:`ReadItem` lines from a file).
+
+    With ``registry_factory`` (a zero-argument callable returning an *unopened* :class:`ToolRegistry`, e.g.
+    ``lambda: open_registry(["py:tools.calc"])``) every record that parses is also replayed, on its own fresh
+    registry, ``concurrency`` records at a time. The factory's tools also stand in for records that list none.
+    """
+    if concurrency < 1:
+        raise UserError(f"concurrency must be at least 1, not {concurrency}")
+    wanted = _check_stages(stages)
+    replaying = registry_factory is not None and "replay" in wanted
+    if replaying and fallback_tools is None:
+        fallback_tools = await _probe(registry_factory)
+    reports: list[RecordReport] = []
+    to_replay: list[tuple[RecordReport, Trajectory]] = []
+    for index, item in enumerate(records):
+        report, traj = _static(index, item, max_depth, fallback_tools, wanted)
+        reports.append(report)
+        if replaying and traj is not None:
+            to_replay.append((report, traj))
+    if to_replay:
+        rule = nondeterminism_rule(nondeterministic)
+        limiter = anyio.CapacityLimiter(concurrency)
+
+        async def one(report: RecordReport, traj: Trajectory) -> None:
+            async with limiter:
+                report.stages.append(await _replay_fresh(traj, registry_factory, rule, max_depth))
+
+        async with anyio.create_task_group() as tg:
+            for report, traj in to_replay:
+                tg.start_soon(one, report, traj)
+    return ValidationReport(records=reports, source=source)
+
+
+async def _replay_fresh(
+    traj: Trajectory, factory: Callable[[], ToolRegistry], rule: Callable[[str], bool], max_depth: int
+) -> StageOutcome:
+    try:
+        async with factory() as registry:
+            return await replay_trajectory(traj, registry, nondeterministic=rule, max_depth=max_depth)
+    except Exception as exc:  # batch boundary: one record's broken tool state must not stop the others
+        return StageOutcome(stage="replay", passed=False,
+                            reasons=[f"replay setup failed: {type(exc).__name__}: {exc}"])
+
+
+def validate_records(records: Iterable[RecordInput], **kwargs: Any) -> ValidationReport:
+    """Synchronous :func:`avalidate_records`. Without ``registry_factory`` it needs (and starts) no event loop."""
+    if kwargs.get("registry_factory") is None:
+        return _run_static(records, **kwargs)
+    return anyio.run(lambda: avalidate_records(records, **kwargs))
+
+
+def _run_static(
+    records: Iterable[RecordInput],
+    *,
+    registry_factory: None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    nondeterministic: Collection[str] = (),
+    fallback_tools: Mapping[str, ToolSpec] | None = None,
+    stages: Collection[str] | None = None,
+    concurrency: int = 4,
+    source: str | None = None,
+) -> ValidationReport:
+    wanted = _check_stages(stages) & frozenset(STATIC_STAGES)
+    reports = [_static(i, item, max_depth, fallback_tools, wanted)[0] for i, item in enumerate(records)]
+    return ValidationReport(records=reports, source=source)
+
+
+def validate_file(
+    path: str | Path,
+    *,
+    sources: Sequence[str | ToolSource] = (),
+    timeout: float | None = None,
+    **kwargs: Any,
+) -> ValidationReport:
+    """Validate a JSONL dataset; with ``sources`` (``py:...``, ``stdio:...``, URLs) replay it on fresh tools."""
+    parsed = [s if isinstance(s, ToolSource) else parse_source(s) for s in sources]
+    items = list(read_records(path))
+    if parsed:
+        limits = CallLimits(timeout=timeout) if timeout is not None else None
+        kwargs["registry_factory"] = lambda: open_registry(parsed, limits=limits)
+    return validate_records(items, source=str(path), **kwargs)

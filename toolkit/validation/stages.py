@@ -1,0 +1,114 @@
+"""Stage names, the reason format, the subagent-tree walk, and the first stage: ``record``.
+
+Every reason is written ``"<kind>: <detail>"``. The kind is a short fixed phrase (``dangling tool call``,
+``invalid arguments``) that reports count by; the detail names the place (subagent path, message index, call id)
+and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from toolkit.jsonschema_utils import validator_for
+from toolkit.records import StageOutcome, Trajectory, published_schema
+
+__all__ = ["STAGES", "STATIC_STAGES", "DEFAULT_MAX_DEPTH", "reason", "reason_kind", "walk", "where", "record_stage"]
+
+STATIC_STAGES = ("record", "structure", "arguments", "results", "subagents")
+STAGES = STATIC_STAGES + ("replay",)
+DEFAULT_MAX_DEPTH = 3
+
+# A record with thousands of problems should not produce a report of thousands of lines per stage.
+MAX_REASONS = 20
+
+
+def reason(kind: str, detail: str) -> str:
+    return f"{kind}: {detail}"
+
+
+def reason_kind(text: str) -> str:
+    """The fixed phrase before the first ``": "`` of a reason."""
+    return text.split(": ", 1)[0]
+
+
+def where(path: tuple[str, ...], message: int | None = None) -> str:
+    """``"message 3"``, ``"subagent c2, message 3"``, ``"subagent c2/c7"``."""
+    parts = []
+    if path:
+        parts.append("subagent " + "/".join(path))
+    if message is not None:
+        parts.append(f"message {message}")
+    return ", ".join(parts) or "conversation"
+
+
+def walk(traj: Trajectory, max_depth: int | None = None) -> Iterator[tuple[tuple[str, ...], Trajectory]]:
+    """Every conversation of a subagent tree, parents before children, as ``(path of call ids, trajectory)``.
+
+    Iterative, so a hostile tree cannot exhaust the stack. Nodes deeper than ``max_depth`` are yielded (so that
+    callers can report them) but not descended into.
+    """
+    stack: list[tuple[tuple[str, ...], Trajectory]] = [((), traj)]
+    while stack:
+        path, node = stack.pop()
+        yield path, node
+        if max_depth is not None and len(path) > max_depth:
+            continue
+        stack.extend((path + (key,), child) for key, child in reversed(list(node.subagents.items())))
+
+
+def capped(reasons: list[str]) -> list[str]:
+    if len(reasons) <= MAX_REASONS:
+        return reasons
+    return reasons[:MAX_REASONS] + [f"more problems: {len(reasons) - MAX_REASONS} more not listed"]
+
+
+@lru_cache(maxsize=1)
+def _record_validator() -> Draft202012Validator:
+    return validator_for(published_schema())
+
+
+def record_stage(record: Trajectory | Mapping[str, Any]) -> tuple[Trajectory | None, StageOutcome]:
+    """Check a record against the published JSON Schema, then build the pydantic model from it.
+
+    A :class:`Trajectory` is checked as it would be written (``to_dict``), so that what passes here is what the file
+    will hold.
+    """
+    data: Any = record.to_dict() if isinstance(record, Trajectory) else record
+    reasons: list[str] = []
+    try:
+        for err in _record_validator().iter_errors(data):
+            at = "/".join(str(p) for p in err.absolute_path) or "(root)"
+            reasons.append(reason("schema violation", f"{at}: {_clip(err.message)}"))
+            if len(reasons) >= 5:
+                break
+    except RecursionError:
+        reasons.append(reason("schema violation", "the record is nested too deeply to check"))
+    if reasons:
+        return None, StageOutcome(stage="record", passed=False, reasons=sorted(reasons))
+    if isinstance(record, Trajectory):
+        return record, StageOutcome(stage="record", passed=True)
+    try:
+        traj = Trajectory.model_validate(data)
+    except ValidationError as exc:
+        for e in exc.errors()[:5]:
+            at = "/".join(str(p) for p in e["loc"]) or "(root)"
+            reasons.append(reason("invalid record", f"{at}: {e['msg']}"))
+        return None, StageOutcome(stage="record", passed=False, reasons=reasons)
+    return traj, StageOutcome(stage="record", passed=True)
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip_value(value: Any, limit: int = 60) -> str:
+    """A short, single-line rendering of a value for a reason."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = text.replace("\n", "\\n")
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
