@@ -1,0 +1,241 @@
+"""Connections to one MCP server: start, watch, retire and restart them without leaking processes.
+
+Every connection is owned by one background task, because the SDK's ``Client`` opens task groups that must be
+closed by the task that opened them; callers in any task borrow the current connection. A connection that broke
+(the server exited, the HTTP session died) or timed out is *retired*: no new call goes to it, it is closed once
+its last in-flight call returns, and the next call gets a freshly started server or session.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import IO, Any
+
+import anyio
+import anyio.abc
+from mcp import Client
+from mcp.client._transport import Transport, TransportStreams
+from mcp.types import Implementation
+
+from toolkit.errors import UserError
+from toolkit.specs import ToolSpec
+
+logger = logging.getLogger(__name__)
+
+MAX_LIST_PAGES = 1_000
+"""A server whose ``tools/list`` pages never end is refused after this many pages."""
+MAX_TOOLS = 10_000
+STDERR_TAIL_BYTES = 2_000
+
+_CLIENT_INFO = Implementation(name="toolgym", version="0.1.0")
+
+# Makes the transport (or in-process server) for one connection; resources go on the stack.
+Connector = Callable[[AsyncExitStack, "Connection"], Awaitable[Any]]
+Lister = Callable[[Client], Awaitable[list[ToolSpec]]]
+
+
+class _WatchedReadStream:
+    """Read side of a transport that reports when the server stops talking (EOF or a closed stream).
+
+    This is how a server that died *between* calls is noticed before the next call is sent to it.
+    """
+
+    def __init__(self, inner: Any, on_end: Callable[[], None]):
+        self._inner = inner
+        self._on_end = on_end
+
+    @property
+    def last_context(self) -> Any:  # the HTTP transport's context streams carry one; the dispatcher reads it
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._on_end()
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> _WatchedReadStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> _WatchedReadStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+@asynccontextmanager
+async def watched(transport: Transport, on_end: Callable[[], None]) -> AsyncIterator[TransportStreams]:
+    async with transport as (read_stream, write_stream):
+        yield _WatchedReadStream(read_stream, on_end), write_stream  # type: ignore[misc]
+
+
+class Connection:
+    """One live client session to the server, plus the bookkeeping to retire it safely."""
+
+    def __init__(self, generation: int):
+        self.generation = generation
+        self.client: Client | None = None
+        self.specs: list[ToolSpec] = []
+        self.error: BaseException | None = None
+        self.inflight = 0
+        self.retired = False
+        self.dead = False
+        self.ready = anyio.Event()
+        self.stop = anyio.Event()
+        self.closed = anyio.Event()
+        self.stderr: IO[bytes] | None = None
+        self._stderr_tail = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.client is not None and not (self.retired or self.dead)
+
+    def mark_dead(self) -> None:
+        self.dead = True
+
+    def retire(self) -> None:
+        """No new calls; close as soon as the calls still running have returned."""
+        self.retired = True
+        if self.inflight == 0:
+            self.stop.set()
+
+    def release(self) -> None:
+        self.inflight -= 1
+        if self.retired and self.inflight == 0:
+            self.stop.set()
+
+    def open_stderr(self) -> IO[bytes]:
+        """A file for the server's stderr, so a crash report can quote the server's last words."""
+        self.stderr = tempfile.TemporaryFile()
+        return self.stderr
+
+    def stderr_tail(self) -> str:
+        if self.stderr is None or self.stderr.closed:
+            return self._stderr_tail
+        fd = self.stderr.fileno()
+        size = os.fstat(fd).st_size
+        # pread, not seek+read: the child shares this file's offset and would write where we moved it.
+        data = os.pread(fd, min(size, STDERR_TAIL_BYTES), max(0, size - STDERR_TAIL_BYTES))
+        return data.decode("utf-8", "replace").strip()
+
+    def close_stderr(self) -> None:
+        if self.stderr is not None and not self.stderr.closed:
+            self._stderr_tail = self.stderr_tail()
+            self.stderr.close()
+
+
+class ConnectionPool:
+    """The current connection to one server, restarted on demand. Lives inside a task group owned by the toolset."""
+
+    def __init__(self, server_name: str, connector: Connector, lister: Lister, *, connect_timeout: float):
+        self.server_name = server_name
+        self._connector = connector
+        self._lister = lister
+        self._connect_timeout = connect_timeout
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._current: Connection | None = None
+        self._all: set[Connection] = set()
+        self._lock = anyio.Lock()
+        self._generation = 0
+
+    def attach(self, tg: anyio.abc.TaskGroup | None) -> None:
+        self._tg = tg
+
+    async def acquire(self) -> Connection:
+        """The live connection, starting a fresh one if there is none. Raises :class:`StartError`."""
+        conn = self._current
+        if conn is not None and conn.usable:
+            return conn
+        async with self._lock:  # one restart for all the callers that found the connection gone
+            conn = self._current
+            if conn is not None and conn.usable:
+                return conn
+            if conn is not None:
+                conn.retire()
+            self._current = conn = await self._start()
+            return conn
+
+    async def _start(self) -> Connection:
+        if self._tg is None:
+            raise UserError(
+                f"MCP toolset {self.server_name!r} is not open; use `async with toolset:` (or a ToolRegistry) first"
+            )
+        self._generation += 1
+        conn = Connection(self._generation)
+        self._all.add(conn)
+        self._tg.start_soon(self._own, conn)
+        await conn.ready.wait()  # bounded: _own applies the connect timeout
+        if conn.error is not None:
+            raise StartError(self._describe_start_failure(conn))
+        return conn
+
+    def _describe_start_failure(self, conn: Connection) -> str:
+        leaves = _leaves(conn.error) if conn.error is not None else []
+        for err in leaves:
+            if isinstance(err, UserError):  # a bad tool listing: its message already names the tool and the fix
+                return str(err)
+        reason = "; ".join(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__ for e in leaves)
+        tail = conn.stderr_tail()
+        msg = f"could not connect to MCP server {self.server_name!r}: {reason}"
+        return msg + (f"\nserver stderr (last lines):\n{tail}" if tail else "")
+
+    async def _own(self, conn: Connection) -> None:
+        """Open the session, list the tools, hold the session until told to stop, then close it — all in one task."""
+        with anyio.CancelScope() as scope:
+            scope.deadline = anyio.current_time() + self._connect_timeout
+            try:
+                async with AsyncExitStack() as stack:
+                    target = await self._connector(stack, conn)
+                    client = Client(target, cache=None, client_info=_CLIENT_INFO)
+                    await stack.enter_async_context(client)
+                    conn.specs = await self._lister(client)
+                    scope.deadline = math.inf  # connected: the connect timeout no longer applies
+                    conn.client = client
+                    conn.ready.set()
+                    await conn.stop.wait()
+            except Exception as exc:  # noqa: BLE001 - boundary with an untrusted server: record, never propagate
+                if conn.client is None:
+                    conn.error = exc
+                else:
+                    logger.debug("MCP connection %s #%d ended: %r", self.server_name, conn.generation, exc)
+        if scope.cancelled_caught and conn.client is None and conn.error is None:
+            conn.error = TimeoutError(f"no answer within the connect timeout of {self._connect_timeout:g} s")
+        conn.dead = True
+        conn.close_stderr()
+        conn.ready.set()
+        conn.closed.set()
+        self._all.discard(conn)
+
+    async def close(self) -> None:
+        """Stop every connection (in-flight calls on them end as ``crash`` results)."""
+        for conn in list(self._all):
+            conn.retired = True
+            conn.stop.set()
+        self._current = None
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The real errors inside (possibly nested) exception groups raised by the SDK's task groups."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+class StartError(Exception):
+    """A server or session could not be (re)started; the message says why."""

@@ -1,0 +1,221 @@
+"""Serve any :class:`~toolkit.toolsets.Toolset` as an MCP server, over stdio or streamable HTTP.
+
+The server is built on the SDK's low-level ``Server`` so that it publishes each :class:`ToolSpec`'s input and
+output schemas verbatim and returns the toolset's structured results unchanged: a Python tool reached through
+``toolgym serve-mcp`` reads back as the same spec with the same results. Non-deterministic tools carry
+``_meta {"toolgym/deterministic": false}``; error kinds and truncation ride along in the result's ``_meta``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from mcp.server import Server
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolRequestParams,
+    CallToolResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+    Tool,
+)
+from starlette.applications import Starlette
+
+from toolkit._mcp_convert import result_to_mcp, spec_to_tool
+from toolkit.errors import UserError
+from toolkit.specs import ToolResult
+from toolkit.toolsets import CallLimits, Toolset
+
+__all__ = ["build_mcp_server", "serve_stdio", "serve_http", "running_http_server"]
+
+logger = logging.getLogger(__name__)
+
+SERVER_VERSION = "0.1.0"
+
+
+@dataclass
+class _Served:
+    """The toolset behind a server: opened by the first session that needs it, closed by the last."""
+
+    toolset: Toolset
+    tools: list[Tool] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    users: int = 0
+    error: BaseException | None = None
+
+    async def enter(self) -> None:
+        if self.users == 0:
+            try:
+                await self.toolset.open()
+                specs = await self.toolset.list_tools()
+            except BaseException as exc:
+                self.error = exc  # uvicorn swallows lifespan errors; serve_http re-raises this one
+                await self.toolset.close()
+                raise
+            self.tools = [spec_to_tool(s) for s in specs]
+            self.names = {s.name for s in specs}
+        self.users += 1
+
+    async def exit(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            await self.toolset.close()
+
+
+def _build(toolset: Toolset, *, name: str, limits: CallLimits | None, instructions: str | None) -> tuple[Server[Any], _Served]:
+    if not isinstance(toolset, Toolset):
+        raise UserError(f"build_mcp_server() needs a Toolset, got {type(toolset).__name__}")
+    limits = limits or CallLimits()
+    served = _Served(toolset)
+
+    @asynccontextmanager
+    async def lifespan(_server: Server[Any]) -> AsyncIterator[_Served]:
+        await served.enter()
+        try:
+            yield served
+        finally:
+            await served.exit()
+
+    async def list_tools(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
+        return ListToolsResult(tools=served.tools)
+
+    async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
+        if params.name not in served.names:
+            # The spec's answer to an unknown name is a protocol error, not a tool result.
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
+        try:
+            result = await toolset.call_tool(params.name, params.arguments or {}, limits=limits)
+        except Exception as exc:  # noqa: BLE001 - a toolset breaking its no-raise contract must not kill the server
+            logger.exception("toolset %r raised from call_tool(%r)", toolset.name, params.name)
+            result = ToolResult.error("exception", f"{type(exc).__name__}: {exc}")
+        return result_to_mcp(result)
+
+    def input_schema(tool_name: str) -> dict[str, Any] | None:
+        return next((t.input_schema for t in served.tools if t.name == tool_name), None)
+
+    server: Server[Any] = Server(
+        name,
+        version=SERVER_VERSION,
+        instructions=instructions,
+        lifespan=lifespan,
+        get_tool_input_schema=input_schema,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+    return server, served
+
+
+def build_mcp_server(
+    toolset: Toolset, *, name: str = "toolgym", limits: CallLimits | None = None, instructions: str | None = None
+) -> Server[Any]:
+    """An MCP server exposing every tool of ``toolset``.
+
+    The toolset is opened when the first session starts (the server's lifespan) and closed after the last.
+    ``limits`` apply to each call the server makes into the toolset (default :class:`CallLimits`); clients apply
+    their own limits on top.
+    """
+    return _build(toolset, name=name, limits=limits, instructions=instructions)[0]
+
+
+async def serve_stdio(toolset: Toolset, *, name: str = "toolgym", limits: CallLimits | None = None) -> None:
+    """Serve ``toolset`` over this process's stdin/stdout until the client closes stdin."""
+    server = build_mcp_server(toolset, name=name, limits=limits)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+def _http_app(target: Toolset | Server[Any] | MCPServer, *, host: str, path: str, name: str) -> tuple[Starlette, _Served | None]:
+    if not path.startswith("/"):
+        raise UserError(f"HTTP path must start with '/', got {path!r}")
+    served = None
+    if isinstance(target, Toolset):
+        target, served = _build(target, name=name, limits=None, instructions=None)
+    if isinstance(target, Server | MCPServer):
+        return target.streamable_http_app(streamable_http_path=path, host=host), served
+    raise UserError(f"cannot serve {type(target).__name__} over HTTP; pass a Toolset, Server or MCPServer")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port (0 = any free one)") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+@asynccontextmanager
+async def running_http_server(
+    target: Toolset | Server[Any] | MCPServer,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    path: str = "/mcp",
+    name: str = "toolgym",
+) -> AsyncIterator[str]:
+    """Run a streamable-HTTP MCP server in this event loop for the duration of the block; yields its URL.
+
+    ``port=0`` picks a free port. The socket is bound before the server starts, so the URL is usable at once:
+    early connections wait in the listen backlog rather than failing.
+    """
+    import uvicorn
+
+    app, served = _http_app(target, host=host, path=path, name=name)
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    url_host = f"[{host}]" if ":" in host else host
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            try:
+                yield f"http://{url_host}:{bound_port}{path}"
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()
+    if served is not None and served.error is not None:
+        raise served.error
+
+
+async def serve_http(
+    toolset: Toolset,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    path: str = "/mcp",
+    *,
+    name: str = "toolgym",
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``toolset`` over streamable HTTP until interrupted. ``on_ready`` gets the URL once it listens."""
+    import uvicorn
+
+    app, served = _http_app(toolset, host=host, path=path, name=name)
+    sock = _bind(host, port)
+    url_host = f"[{host}]" if ":" in host else host
+    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    try:
+        if on_ready is not None:
+            on_ready(f"http://{url_host}:{sock.getsockname()[1]}{path}")
+        await server.serve([sock])
+    finally:
+        sock.close()
+    if served is not None and served.error is not None:
+        raise served.error

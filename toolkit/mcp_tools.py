@@ -1,0 +1,257 @@
+"""MCP servers as tool sources: :class:`MCPToolset` over stdio, streamable HTTP, or an in-process server.
+
+Everything a server does wrong becomes data, not an exception or a hang: a tool error is a ``tool_error`` result,
+a server that dies mid-call is a ``crash`` result, one that does not answer in time is a ``timeout`` result, and
+the next call runs on a freshly started server (stdio) or a fresh session (HTTP, in-process). Many calls may be
+in flight at once over one session. Tool listings are untrusted: schemas are bounded and checked when the
+toolset opens, and a bad one is a :class:`~toolkit.errors.UserError` naming the tool.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+import httpx2
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server import Server
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp.types import CONNECTION_CLOSED, INVALID_PARAMS, REQUEST_TIMEOUT
+from pydantic import ValidationError
+
+from toolkit._mcp_convert import result_from_mcp, tool_to_spec
+from toolkit._mcp_session import (
+    MAX_LIST_PAGES,
+    MAX_TOOLS,
+    Connection,
+    ConnectionPool,
+    Connector,
+    StartError,
+    watched,
+)
+from toolkit.errors import UserError
+from toolkit.specs import ToolResult, ToolSpec
+from toolkit.toolsets import CallLimits, Toolset, cap_result
+
+__all__ = ["MCPToolset"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""Largest single HTTP (SSE) message accepted from a server; bigger results fail as ``crash``."""
+
+
+class MCPToolset(Toolset):
+    """The tools of one MCP server. Build with :meth:`stdio`, :meth:`http` or :meth:`in_process`.
+
+    Use as an async context manager (or inside a :class:`~toolkit.toolsets.ToolRegistry`): opening starts the
+    server, lists its tools (following pagination) and checks their schemas; closing stops the server, its whole
+    process tree included.
+    """
+
+    def __init__(self, connector: Connector, *, name: str, connect_timeout: float = 30.0):
+        if connect_timeout <= 0:
+            raise UserError(f"connect_timeout must be positive, got {connect_timeout!r}")
+        self.name = name
+        self._pool = ConnectionPool(name, connector, self._list_all, connect_timeout=connect_timeout)
+        self._stack: AsyncExitStack | None = None
+
+    # -- constructors -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def stdio(
+        cls,
+        command: str,
+        args: Sequence[str] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+        name: str | None = None,
+        connect_timeout: float = 30.0,
+    ) -> MCPToolset:
+        """A server started as a subprocess (no shell) speaking MCP over its stdin/stdout.
+
+        ``env`` is merged over the MCP SDK's minimal inherited environment (``HOME``, ``PATH``, ``USER``, ...);
+        pass ``env=dict(os.environ)`` to hand the server everything. The server's stderr is kept and quoted in
+        crash reports.
+        """
+        if not command or not isinstance(command, str):
+            raise UserError(f"MCP stdio command must be a non-empty string, got {command!r}")
+        if isinstance(args, str):
+            raise UserError(f"MCP stdio args must be a list of strings, not the string {args!r}; split it first")
+        params = StdioServerParameters(
+            command=command, args=list(args), env=dict(env) if env is not None else None, cwd=cwd
+        )
+
+        async def connect(stack: AsyncExitStack, conn: Connection) -> Any:
+            return watched(stdio_client(params, errlog=conn.open_stderr()), conn.mark_dead)  # type: ignore[arg-type]
+
+        label = name or " ".join(["stdio:" + command, *args])
+        return cls(connect, name=label, connect_timeout=connect_timeout)
+
+    @classmethod
+    def http(
+        cls,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        name: str | None = None,
+        connect_timeout: float = 30.0,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> MCPToolset:
+        """A server reached over streamable HTTP at ``url`` (e.g. ``http://127.0.0.1:8000/mcp``)."""
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise UserError(f"MCP HTTP url must start with http:// or https://, got {url!r}")
+        fixed_headers = dict(headers or {})
+
+        async def connect(stack: AsyncExitStack, conn: Connection) -> Any:
+            http_client = httpx2.AsyncClient(
+                headers=fixed_headers, timeout=httpx2.Timeout(connect_timeout, read=300.0)
+            )
+            await stack.enter_async_context(http_client)
+            transport = streamable_http_client(url, http_client=http_client, max_sse_event_size=max_message_bytes)
+            return watched(transport, conn.mark_dead)
+
+        return cls(connect, name=name or url, connect_timeout=connect_timeout)
+
+    @classmethod
+    def in_process(cls, server: Server[Any] | MCPServer, *, name: str | None = None) -> MCPToolset:
+        """A server object in this process (an ``mcp`` ``Server`` or ``MCPServer``), without any transport."""
+        if not isinstance(server, Server | MCPServer):
+            raise UserError(
+                f"in_process() takes an mcp Server or MCPServer object, got {type(server).__name__}; "
+                "for a Python toolset use it directly, or serve it with toolkit.mcp_serve.build_mcp_server"
+            )
+
+        async def connect(stack: AsyncExitStack, conn: Connection) -> Any:
+            return server
+
+        return cls(connect, name=name or f"in-process:{server.name}")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._stack is not None:
+            return
+        stack = AsyncExitStack()
+        tg = await stack.enter_async_context(anyio.create_task_group())
+        self._pool.attach(tg)
+        stack.push_async_callback(self._pool.close)
+        self._stack = stack
+        try:
+            await self._pool.acquire()
+        except StartError as exc:
+            await self.close()
+            raise UserError(f"{exc}\nCheck the command or URL, and that the server starts on its own.") from None
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        stack, self._stack = self._stack, None
+        if stack is None:
+            return
+        try:
+            await stack.aclose()  # stops every connection, then waits for their owner tasks to finish
+        finally:
+            self._pool.attach(None)
+
+    # -- tools --------------------------------------------------------------------------------------------------
+
+    async def list_tools(self) -> list[ToolSpec]:
+        try:
+            conn = await self._pool.acquire()
+        except StartError as exc:
+            raise UserError(str(exc)) from None
+        return list(conn.specs)
+
+    async def _list_all(self, client: Client) -> list[ToolSpec]:
+        specs: dict[str, ToolSpec] = {}
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_LIST_PAGES):
+            page = await client.list_tools(cursor=cursor)
+            for tool in page.tools:
+                if tool.name in specs:
+                    raise UserError(f"MCP server {self.name!r} lists tool {tool.name!r} twice; fix the server")
+                specs[tool.name] = tool_to_spec(tool, server=self.name)
+            if len(specs) > MAX_TOOLS:
+                raise UserError(f"MCP server {self.name!r} offers more than {MAX_TOOLS} tools; serve a subset")
+            cursor = page.next_cursor
+            if cursor is None:
+                return list(specs.values())
+            if cursor in seen:
+                raise UserError(
+                    f"MCP server {self.name!r} sent pagination cursor {cursor!r} twice while listing tools; "
+                    "its tools/list pagination loops"
+                )
+            seen.add(cursor)
+        raise UserError(f"MCP server {self.name!r} sent more than {MAX_LIST_PAGES} pages of tools; giving up")
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], *, limits: CallLimits) -> ToolResult:
+        try:
+            conn = await self._pool.acquire()
+        except StartError as exc:
+            return ToolResult.error("crash", f"MCP server {self.name!r} is down and could not be restarted: {exc}")
+        conn.inflight += 1
+        try:
+            result = await self._call_on(conn, name, arguments, limits)
+        finally:
+            conn.release()
+        return cap_result(result, limits.max_result_chars)
+
+    async def _call_on(self, conn: Connection, name: str, arguments: dict[str, Any], limits: CallLimits) -> ToolResult:
+        assert conn.client is not None  # acquire() only hands out connected sessions
+        try:
+            with anyio.move_on_after(limits.timeout) as guard:
+                raw = await conn.client.call_tool(name, arguments)
+        except MCPError as exc:
+            return self._protocol_error(conn, name, exc, limits)
+        except ValidationError as exc:
+            return ToolResult.error("malformed_result", f"tool {name!r} sent a result that is not valid MCP: {exc}")
+        except RuntimeError as exc:  # the SDK's output-schema check, among others
+            return ToolResult.error("malformed_result", f"tool {name!r} sent an unusable result: {exc}")
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError, httpx2.HTTPError) as exc:
+            return self._crash(conn, name, f"the transport broke ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # noqa: BLE001 - boundary with an untrusted server: a call never raises
+            logger.debug("MCP call %s on %s failed", name, self.name, exc_info=True)
+            return self._crash(conn, name, f"unexpected client failure ({type(exc).__name__}: {exc})")
+        if guard.cancelled_caught:
+            conn.retire()
+            return ToolResult.error(
+                "timeout",
+                f"tool {name!r} did not answer within {limits.timeout:g} s; the call was cancelled and the next "
+                f"call will use a fresh {'server' if self.name.startswith('stdio:') else 'session'}",
+            )
+        return result_from_mcp(raw)
+
+    def _crash(self, conn: Connection, name: str, why: str) -> ToolResult:
+        conn.retire()
+        tail = conn.stderr_tail()
+        msg = f"MCP server {self.name!r} failed during the call to {name!r}: {why}; the next call restarts it"
+        return ToolResult.error("crash", msg + (f"\nserver stderr (last lines):\n{tail}" if tail else ""))
+
+    def _protocol_error(self, conn: Connection, name: str, exc: MCPError, limits: CallLimits) -> ToolResult:
+        code, message = exc.error.code, exc.error.message
+        if code == CONNECTION_CLOSED:
+            return self._crash(conn, name, "the connection closed (the server exited or the transport broke)")
+        if code == REQUEST_TIMEOUT:
+            conn.retire()
+            return ToolResult.error("timeout", f"tool {name!r} did not answer within {limits.timeout:g} s")
+        known = {s.name for s in conn.specs}
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "(none)"
+            return ToolResult.error("unknown_tool", f"Unknown tool {name!r}. Available tools: {listed}.")
+        kind = "invalid_arguments" if code == INVALID_PARAMS else "tool_error"
+        return ToolResult.error(kind, f"MCP error {code} from tool {name!r}: {message}")
+
+    def __repr__(self) -> str:
+        return f"MCPToolset({self.name!r})"
