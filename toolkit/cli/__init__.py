@@ -16,6 +16,8 @@ __all__ = ["main", "build_parser"]
 # Module names under toolkit.cli, in the order `toolgym --help` lists them.
 COMMANDS: list[str] = [
     "tools_cmd",
+    "validate_cmd",
+    "inspect_cmd",
     "export_cmd",
 ]
 
