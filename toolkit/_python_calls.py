@@ -46,7 +46,8 @@ def _type_label(schema: dict[str, Any]) -> str:
     kind = schema.get("type", "any")
     if kind == "array" and isinstance(schema.get("items"), dict):
         return f"array of {_type_label(schema['items'])}"
-    return kind if isinstance(kind, str) else " or ".join(kind)
+    label = kind if isinstance(kind, str) else " or ".join(kind)
+    return f"{label} ({schema['format']})" if isinstance(schema.get("format"), str) else label
 
 
 def describe_parameters(input_schema: dict[str, Any]) -> str:

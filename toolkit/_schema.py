@@ -253,6 +253,9 @@ def function_schema(
         problems.append(f"its signature cannot be read ({exc}); wrap it in a plain `def` with typed parameters")
         raise ToolDefinitionError(tool_name, problems) from None
 
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        problems.append("it is a generator (it uses `yield`), but a tool call returns one result; collect the items "
+                        "and return a list")  # fmt: skip
     doc = parse_docstring(inspect.getdoc(fn))
     fields: dict[str, Any] = {}
     field_to_param: dict[str, str] = {}

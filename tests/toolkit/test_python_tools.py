@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import json
 import os
@@ -238,6 +239,19 @@ def test_invalid_arguments_are_an_error_result_naming_each_problem_its_path_and_
     ]
     not_an_object = call(ts, "book", ["room"])
     assert not_an_object.error_kind == "invalid_arguments" and "must be a JSON object, got list" in not_an_object.content
+
+
+def test_string_formats_are_checked_and_arrive_as_python_values():
+    ts = PythonToolset()
+
+    @ts.tool
+    def remind(at: datetime.datetime, day: datetime.date) -> str:
+        return f"{type(at).__name__} {at.hour} {type(day).__name__} {day.month}"
+
+    assert call(ts, "remind", {"at": "2025-03-01T09:30:00Z", "day": "2025-04-02"}).content == "datetime 9 date 4"
+    bad = call(ts, "remind", {"at": "tomorrow morning", "day": "2025-04-02"})
+    assert "- at: 'tomorrow morning' is not a 'date-time'" in bad.content
+    assert "at (string (date-time), required)" in bad.content
 
 
 def test_a_model_validator_that_rejects_schema_valid_arguments_gives_invalid_arguments_not_a_crash():

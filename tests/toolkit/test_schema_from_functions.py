@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import socket
 import sys
 import typing
@@ -440,6 +441,10 @@ def bad_default(when: object = object()) -> None:
     return None
 
 
+def generator(n: int):  # type: ignore[no-untyped-def]
+    yield from range(n)
+
+
 def test_a_parameter_without_a_type_hint_is_reported_per_parameter_with_a_suggested_annotation():
     problems = problems_of(untyped)
     assert len(problems) == 2
@@ -457,6 +462,7 @@ def test_a_parameter_without_a_type_hint_is_reported_per_parameter_with_a_sugges
         (takes_socket, "socket.socket, which has no JSON Schema", "JSON-friendly type"),
         (returns_callable, "the return type", "drop the return annotation"),
         (bad_default, "is not JSON serializable", "JSON value"),
+        (generator, "it is a generator", "return a list"),
     ],
 )
 def test_each_unsupported_definition_is_reported_with_its_fix(fn, needle, fix):
@@ -537,6 +543,19 @@ def uses_stdlib_typeddict(x: int) -> StdlibTypedDict:
 def test_a_stdlib_typeddict_on_python_311_is_reported_with_the_typing_extensions_fix():
     (problem,) = problems_of(uses_stdlib_typeddict)
     assert "typing.TypedDict is not supported" in problem and "typing_extensions" in problem
+
+
+def add_numbers(a: int, b: int) -> int:
+    return a + b
+
+
+def test_a_partial_needs_an_explicit_name_and_its_bound_arguments_become_defaults():
+    part = functools.partial(add_numbers, b=2)
+    (problem,) = problems_of(part)
+    assert "cannot infer a tool name" in problem and "name='...'" in problem
+    spec = spec_of(part, name="add_two")
+    assert spec.input_schema["properties"]["b"] == {"type": "integer", "default": 2}
+    assert spec.input_schema["required"] == ["a"]
 
 
 def test_the_schema_pieces_are_available_without_a_toolset():
