@@ -49,6 +49,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.errors import UserError
+from toolkit.metrics import CallMatch, match_call
 from toolkit.records import Expected, FunctionCall, Scenario
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 from toolkit.toolsets import CallLimits
@@ -412,78 +413,78 @@ def _check_tool_choice(
     return Check(name="tool_choice", applicable=True, passed=ok, score=score, reasons=reasons)
 
 
-def _defaults(specs: Sequence[ToolSpec]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for s in specs:
-        props = s.input_schema.get("properties", {})
-        out[s.name] = {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
-    return out
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|[Zz])?")
 
 
 def _canon(value: Any) -> Any:
-    """Canonical form for comparing argument values: numbers by value, strings case- and space-insensitive,
-    ISO date-times by instant/wall time, lists of scalars as multisets, dicts key by key."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (int, float)):
+    """Canonical form of an argument value before BFCL matching: ISO date-times written one way (``10:00`` ==
+    ``10:00:00``), lists of scalars sorted (attendees, values and measures are sets to every suite here)."""
+    if isinstance(value, str) and _ISO_DATETIME.fullmatch(value.strip()):
         try:
-            return ("num", Decimal(str(value)).normalize())
-        except InvalidOperation:
-            return ("num", str(value))
-    if isinstance(value, str):
-        text = " ".join(unicodedata.normalize("NFKC", value).split()).casefold()
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|z)?", text):
-            try:
-                return ("dt", datetime.fromisoformat(text.upper().replace(" ", "T")).isoformat())
-            except ValueError:
-                return text
-        return text
+            return datetime.fromisoformat(value.strip().upper().replace(" ", "T")).isoformat()
+        except ValueError:
+            return value
     if isinstance(value, list):
         items = [_canon(v) for v in value]
-        if all(not isinstance(v, (list, dict)) for v in value):
-            return ("bag", tuple(sorted(items, key=repr)))
-        return ("list", tuple(items))
+        if all(isinstance(v, (str, int, float, bool)) or v is None for v in items):
+            return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+        return items
     if isinstance(value, dict):
-        return ("obj", tuple(sorted((k, _canon(v)) for k, v in value.items())))
-    return repr(value)
+        return {k: _canon(v) for k, v in value.items()}
+    return value
 
 
-def _arg_problems(gold: GoldCall, call: ToolCall, defaults: dict[str, Any]) -> list[str]:
-    """Why ``call`` does not match ``gold`` (empty when it does)."""
-    if call.name != gold.name:
-        return [f"name {call.name!r} != {gold.name!r}"]
-    want = {**defaults, **gold.arguments}
-    got = {**defaults, **call.arguments}
-    problems = []
-    for key in sorted(set(want) | set(got)):
-        if key not in got:
-            problems.append(f"{gold.name}: argument {key!r} missing (expected {want[key]!r})")
-        elif key not in want:
-            problems.append(f"{gold.name}: unexpected argument {key!r}={got[key]!r}")
-        elif key not in gold.ignore_arguments and _canon(want[key]) != _canon(got[key]):
-            problems.append(f"{gold.name}: {key}={got[key]!r}, expected {want[key]!r}")
-    return problems
+def _pair_match(gold: GoldCall, call: ToolCall, spec: ToolSpec | None) -> CallMatch:
+    """BFCL-style match (``toolkit.metrics.match_call``, lenient strings) after canonicalising both sides;
+    ``ignore_arguments`` take the gold's value when the agent gave one (presence still counts)."""
+    want = {k: _canon(v) for k, v in gold.arguments.items()}
+    got = {k: _canon(v) for k, v in call.arguments.items()} if isinstance(call.arguments, dict) else {}
+    for key in gold.ignore_arguments:
+        if key in got and key in want:
+            got[key] = want[key]
+    return match_call(ToolCall(name=call.name, arguments=got), ToolCall(name=gold.name, arguments=want), spec)
+
+
+def _max_matching(edges: list[list[int]], n_right: int) -> list[int | None]:
+    """Kuhn's augmenting paths: for each left node (gold call), the right node (agent call) it is paired with."""
+    owner: list[int | None] = [None] * n_right
+
+    def augment(left: int, seen: set[int]) -> bool:
+        for right in edges[left]:
+            if right in seen:
+                continue
+            seen.add(right)
+            if owner[right] is None or augment(owner[right], seen):  # type: ignore[arg-type]
+                owner[right] = left
+                return True
+        return False
+
+    for left in range(len(edges)):
+        augment(left, set())
+    pair: list[int | None] = [None] * len(edges)
+    for right, left in enumerate(owner):
+        if left is not None:
+            pair[left] = right
+    return pair
 
 
 def _check_arguments(task: Task, agent: list[ToolCall], specs: Sequence[ToolSpec]) -> Check:
     if not task.gold_calls:
         return Check(name="arguments", applicable=False, passed=True, score=1.0)
-    defaults = _defaults(specs)
-    free = list(range(len(agent)))
-    matched = 0
+    by_name = {s.name: s for s in specs}
+    results = [[_pair_match(g, c, by_name.get(g.name)) for c in agent] for g in task.gold_calls]
+    pair = _max_matching([[j for j, r in enumerate(row) if r.matched] for row in results], len(agent))
     reasons: list[str] = []
-    # Canonical equality is an equivalence relation, so taking the first equal call is an optimal matching.
-    for gold in task.gold_calls:
-        hit = next((i for i in free if not _arg_problems(gold, agent[i], defaults.get(gold.name, {}))), None)
-        if hit is not None:
-            free.remove(hit)
-            matched += 1
+    for g, (gold, partner) in enumerate(zip(task.gold_calls, pair)):
+        if partner is not None:
             continue
-        same_name = [i for i in free if agent[i].name == gold.name]
-        if same_name:
-            reasons.extend(_arg_problems(gold, agent[same_name[0]], defaults.get(gold.name, {}))[:3])
+        used = set(p for p in pair if p is not None)
+        same = [j for j, c in enumerate(agent) if c.name == gold.name and j not in used]
+        if same:
+            reasons.extend(f"{gold.name} (gold call {g}): {r}" for r in results[g][same[0]].reasons[:3])
         else:
-            reasons.append(f"no call matching {gold.name}({json.dumps(gold.arguments, ensure_ascii=False)})")
+            reasons.append(f"no call matching {gold.name}({_short(gold.arguments)})")
+    matched = sum(p is not None for p in pair)
     ok = matched == len(task.gold_calls)
     return Check(name="arguments", applicable=True, passed=ok, score=matched / len(task.gold_calls), reasons=reasons)
 
