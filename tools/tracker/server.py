@@ -1,0 +1,41 @@
+"""The tracker as a real MCP server (MCP SDK ``MCPServer``), over stdio or streamable HTTP.
+
+``build_server(service)`` registers the bound tool methods of a :class:`~tools.tracker.tools.TrackerService`, so the
+server and the in-process environment run one implementation. Each server process owns one seeded service: every
+client of that process shares its state, and a fresh process starts from the same seed.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+
+from tools.tracker.tools import TOOL_NAMES, TrackerService
+
+__all__ = ["build_server", "SERVER_NAME", "INSTRUCTIONS"]
+
+SERVER_NAME = "toolgym-tracker"
+INSTRUCTIONS = (
+    "An issue tracker with projects WEB, API and OPS. Look issues up with search_issues or get_issue before changing "
+    "them; assign only project members (list_projects shows them); statuses move todo -> in_progress -> in_review "
+    "-> done."
+)
+_READ_ONLY = {"list_projects", "search_issues", "get_issue"}
+
+
+def build_server(service: TrackerService | None = None) -> MCPServer:
+    """An ``MCPServer`` whose tools act on ``service`` (a fresh seeded one when omitted)."""
+    service = service if service is not None else TrackerService()
+    server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, version="1.0.0", log_level="WARNING")
+    for name in TOOL_NAMES:
+        read_only = name in _READ_ONLY
+        server.add_tool(
+            getattr(service, name),
+            name=name,
+            description=inspect.cleandoc(getattr(service, name).__doc__ or ""),
+            annotations=ToolAnnotations(readOnlyHint=read_only, destructiveHint=False, idempotentHint=read_only),
+            structured_output=True,
+        )
+    return server
