@@ -34,7 +34,7 @@ from toolkit.errors import UserError
 from toolkit.specs import ToolResult, ToolSpec
 from toolkit.toolsets import CallLimits, Toolset, cap_result
 
-__all__ = ["PythonToolset", "ToolOptions", "tool", "load_python_toolset"]
+__all__ = ["PythonToolset", "ToolOptions", "tool", "marked_options", "load_python_toolset"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -227,7 +227,7 @@ def _import(module_name: str) -> ModuleType:
         if exc.name == top and local and cwd not in sys.path:
             sys.path.insert(0, cwd)
             return _import(module_name)
-        if exc.name and module_name.startswith(exc.name) and exc.name.split(".")[0] == top:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise UserError(
                 f"cannot import {module_name!r}: no module named {exc.name!r}; check the spelling and that its "
                 "directory is on sys.path (run from the project root or set PYTHONPATH)"
@@ -253,7 +253,12 @@ def _resolve(value: Any, where: str) -> PythonToolset:
             ) from None
         except ValueError:
             pass  # no readable signature (some builtins): just try calling it
-        made = value()
+        try:
+            made = value()
+        except UserError:
+            raise  # e.g. a ToolDefinitionError from a tool the factory registers: already says what to fix
+        except Exception as exc:
+            raise UserError(f"factory {where} raised {type(exc).__name__}: {exc}; fix the factory") from exc
         if isinstance(made, PythonToolset):
             return made
         raise UserError(f"factory {where} returned {type(made).__name__}, not a PythonToolset; return one")

@@ -43,3 +43,17 @@ def needs_args(x: int) -> PythonToolset:
 
 def not_a_toolset() -> int:
     return 3
+
+
+def failing_factory() -> PythonToolset:
+    raise KeyError("API_TOKEN")
+
+
+def factory_with_bad_tool() -> PythonToolset:
+    ts = PythonToolset(name="bad")
+
+    def untyped(x):  # type: ignore[no-untyped-def]
+        return x
+
+    ts.add(untyped)
+    return ts

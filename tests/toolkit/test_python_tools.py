@@ -10,14 +10,18 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
-from pydantic import BaseModel, field_validator
+import typing_extensions
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, TypeAdapter, field_validator
 
 from toolkit.cli import main
 from toolkit.errors import ToolError, UserError
+from toolkit.jsonschema_utils import validation_errors
 from toolkit.python_tools import PythonToolset, load_python_toolset, tool
 from toolkit.sources import parse_source
 from toolkit.specs import ToolResult
@@ -60,6 +64,49 @@ class Window:
 class Summary(BaseModel):
     count: int
     mean: float
+
+
+class Span(typing_extensions.TypedDict):
+    start: int
+    end: int
+
+
+RECEIVED: list[dict[str, Any]] = []
+ROUNDTRIP = PythonToolset()
+
+
+@ROUNDTRIP.tool
+def roundtrip(
+    window: Window,
+    span: Span,
+    unit: Unit,
+    pair: tuple[int, str],
+    tags: set[str],
+    weights: dict[str, float],
+    maybe: int | None,
+    mode: Literal["fast", "slow"],
+    summary: Summary,
+) -> Summary:
+    """Record what arrived and echo the summary."""
+    RECEIVED.append(dict(window=window, span=span, unit=unit, pair=pair, tags=tags, weights=weights, maybe=maybe,
+                         mode=mode, summary=summary))  # fmt: skip
+    return summary
+
+
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+_values = st.fixed_dictionaries(
+    {
+        "window": st.builds(Window, start=st.integers(), end=st.integers()),
+        "span": st.fixed_dictionaries({"start": st.integers(), "end": st.integers()}),
+        "unit": st.sampled_from(Unit),
+        "pair": st.tuples(st.integers(), st.text()),
+        "tags": st.sets(st.text(max_size=5), max_size=4),
+        "weights": st.dictionaries(st.text(max_size=5), _finite, max_size=3),
+        "maybe": st.none() | st.integers(),
+        "mode": st.sampled_from(["fast", "slow"]),
+        "summary": st.builds(Summary, count=st.integers(), mean=_finite),
+    }
+)
 
 
 # ---------------------------------------------------------------- registration forms
@@ -168,6 +215,19 @@ def test_parameters_named_like_basemodel_attributes_are_passed_under_their_own_n
 
     assert set(ts.specs()[0].input_schema["properties"]) == {"schema", "copy"}
     assert call(ts, "describe", {"schema": "s", "copy": True}).content == "s:True"
+
+
+@settings(max_examples=40, deadline=None)
+@given(_values)
+def test_any_python_value_sent_as_json_passes_the_schema_and_arrives_as_the_same_python_value(values):
+    arguments = {k: TypeAdapter(type(v)).dump_python(v, mode="json") for k, v in values.items()}
+    arguments["span"], arguments["pair"] = dict(values["span"]), list(values["pair"])
+    assert validation_errors(ROUNDTRIP.specs()[0].input_schema, arguments) == []
+    RECEIVED.clear()
+    result = call(ROUNDTRIP, "roundtrip", arguments)
+    assert not result.is_error, result.content
+    assert RECEIVED == [values]
+    assert result.structured == values["summary"].model_dump(mode="json")
 
 
 # ---------------------------------------------------------------- results
@@ -405,6 +465,9 @@ def test_a_module_in_the_working_directory_is_found_even_when_it_is_not_on_sys_p
         ("tests.toolkit.pytools_factory:needs_args", "neither a PythonToolset nor a zero-argument factory"),
         ("tests.toolkit.pytools_factory:not_a_toolset", "returned int, not a PythonToolset"),
         ("tests.toolkit.pytools_factory:Counter.increment", "neither a PythonToolset nor a zero-argument factory"),
+        ("tests.toolkit.pytools_factory:failing_factory", "factory tests.toolkit.pytools_factory:failing_factory raised KeyError: 'API_TOKEN'"),
+        ("tests.toolkit.pytools_factory:factory_with_bad_tool", "tool 'untyped' cannot be registered (1 problem(s))"),
+        ("tests.toolkit.pytools_needs_dep", "importing 'tests.toolkit.pytools_needs_dep' failed: No module named 'toolgym_absent_dependency'; install"),
     ],
 )
 def test_loading_problems_are_user_errors_that_say_what_to_fix(target, message):

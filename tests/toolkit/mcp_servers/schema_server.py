@@ -102,9 +102,9 @@ def _tools(absurd: bool) -> list[Tool]:
     ]
     if absurd:
         deep: dict[str, Any] = {"type": "string"}
-        for _ in range(200):
+        for _ in range(40):
             deep = {"type": "object", "properties": {"x": deep}}
-        tools.append(Tool(name="absurd", description="Nested 200 levels deep.", input_schema=deep))
+        tools.append(Tool(name="absurd", description="Nested 40 objects (80 schema levels) deep.", input_schema=deep))
     return tools
 
 
