@@ -193,7 +193,8 @@ class ConnectionPool:
         reason = "; ".join(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__ for e in leaves)
         tail = conn.stderr_tail()
         msg = f"could not connect to MCP server {self.server_name!r}: {reason}"
-        return msg + (f"\nserver stderr (last lines):\n{tail}" if tail else "")
+        msg += f"\nserver stderr (last lines):\n{tail}" if tail else ""
+        return msg + "\nCheck the command or URL, and that the server starts and answers on its own."
 
     async def _own(self, conn: Connection) -> None:
         """Open the session, list the tools, hold the session until told to stop, then close it — all in one task."""
@@ -237,5 +238,5 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-class StartError(Exception):
-    """A server or session could not be (re)started; the message says why."""
+class StartError(UserError):
+    """A server or session could not be (re)started, or listed unusable tools; the message says why and the fix."""

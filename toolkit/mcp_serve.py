@@ -42,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 SERVER_VERSION = "0.1.0"
 
+SERVE_LIMITS = CallLimits(timeout=300.0, max_result_chars=50_000_000)
+"""Limits a served toolset runs under by default: loose, because every client applies its own limits (ToolGym's
+:class:`~toolkit.mcp_tools.MCPToolset` caps with the same rule as a direct call, so results stay identical)."""
+
 
 @dataclass
 class _Served:
@@ -75,7 +79,7 @@ class _Served:
 def _build(toolset: Toolset, *, name: str, limits: CallLimits | None, instructions: str | None) -> tuple[Server[Any], _Served]:
     if not isinstance(toolset, Toolset):
         raise UserError(f"build_mcp_server() needs a Toolset, got {type(toolset).__name__}")
-    limits = limits or CallLimits()
+    limits = limits or SERVE_LIMITS
     served = _Served(toolset)
 
     @asynccontextmanager
@@ -121,8 +125,8 @@ def build_mcp_server(
     """An MCP server exposing every tool of ``toolset``.
 
     The toolset is opened when the first session starts (the server's lifespan) and closed after the last.
-    ``limits`` apply to each call the server makes into the toolset (default :class:`CallLimits`); clients apply
-    their own limits on top.
+    ``limits`` apply to each call the server makes into the toolset (default :data:`SERVE_LIMITS`: loose, since
+    clients apply their own limits on top).
     """
     return _build(toolset, name=name, limits=limits, instructions=instructions)[0]
 
@@ -134,12 +138,14 @@ async def serve_stdio(toolset: Toolset, *, name: str = "toolgym", limits: CallLi
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
-def _http_app(target: Toolset | Server[Any] | MCPServer, *, host: str, path: str, name: str) -> tuple[Starlette, _Served | None]:
+def _http_app(
+    target: Toolset | Server[Any] | MCPServer, *, host: str, path: str, name: str, limits: CallLimits | None
+) -> tuple[Starlette, _Served | None]:
     if not path.startswith("/"):
         raise UserError(f"HTTP path must start with '/', got {path!r}")
     served = None
     if isinstance(target, Toolset):
-        target, served = _build(target, name=name, limits=None, instructions=None)
+        target, served = _build(target, name=name, limits=limits, instructions=None)
     if isinstance(target, Server | MCPServer):
         return target.streamable_http_app(streamable_http_path=path, host=host), served
     raise UserError(f"cannot serve {type(target).__name__} over HTTP; pass a Toolset, Server or MCPServer")
@@ -167,6 +173,7 @@ async def running_http_server(
     port: int = 0,
     path: str = "/mcp",
     name: str = "toolgym",
+    limits: CallLimits | None = None,
 ) -> AsyncIterator[str]:
     """Run a streamable-HTTP MCP server in this event loop for the duration of the block; yields its URL.
 
@@ -175,7 +182,7 @@ async def running_http_server(
     """
     import uvicorn
 
-    app, served = _http_app(target, host=host, path=path, name=name)
+    app, served = _http_app(target, host=host, path=path, name=name, limits=limits)
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
@@ -201,12 +208,13 @@ async def serve_http(
     path: str = "/mcp",
     *,
     name: str = "toolgym",
+    limits: CallLimits | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``toolset`` over streamable HTTP until interrupted. ``on_ready`` gets the URL once it listens."""
     import uvicorn
 
-    app, served = _http_app(toolset, host=host, path=path, name=name)
+    app, served = _http_app(toolset, host=host, path=path, name=name, limits=limits)
     sock = _bind(host, port)
     url_host = f"[{host}]" if ":" in host else host
     config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)

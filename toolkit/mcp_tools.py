@@ -24,7 +24,14 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp.types import CONNECTION_CLOSED, INVALID_PARAMS, REQUEST_TIMEOUT
+from mcp.types import (
+    CONNECTION_CLOSED,
+    INVALID_PARAMS,
+    REQUEST_TIMEOUT,
+    CallToolRequest,
+    CallToolRequestParams,
+    CallToolResult,
+)
 from pydantic import ValidationError
 
 from toolkit._mcp_convert import result_from_mcp, tool_to_spec
@@ -38,6 +45,7 @@ from toolkit._mcp_session import (
     watched,
 )
 from toolkit.errors import UserError
+from toolkit.jsonschema_utils import validation_errors
 from toolkit.specs import ToolResult, ToolSpec
 from toolkit.toolsets import CallLimits, Toolset, cap_result
 
@@ -148,9 +156,6 @@ class MCPToolset(Toolset):
         self._stack = stack
         try:
             await self._pool.acquire()
-        except StartError as exc:
-            await self.close()
-            raise UserError(f"{exc}\nCheck the command or URL, and that the server starts on its own.") from None
         except BaseException:
             await self.close()
             raise
@@ -167,10 +172,7 @@ class MCPToolset(Toolset):
     # -- tools --------------------------------------------------------------------------------------------------
 
     async def list_tools(self) -> list[ToolSpec]:
-        try:
-            conn = await self._pool.acquire()
-        except StartError as exc:
-            raise UserError(str(exc)) from None
+        conn = await self._pool.acquire()  # a StartError is a UserError: the listing is unusable
         return list(conn.specs)
 
     async def _list_all(self, client: Client) -> list[ToolSpec]:
@@ -210,15 +212,16 @@ class MCPToolset(Toolset):
 
     async def _call_on(self, conn: Connection, name: str, arguments: dict[str, Any], limits: CallLimits) -> ToolResult:
         assert conn.client is not None  # acquire() only hands out connected sessions
+        request = CallToolRequest(params=CallToolRequestParams(name=name, arguments=arguments))
         try:
             with anyio.move_on_after(limits.timeout) as guard:
-                raw = await conn.client.call_tool(name, arguments)
+                # The session's raw request, not Client.call_tool: ToolGym checks structured results against the
+                # output schema itself, so that a result the server truncated on purpose is not "malformed".
+                raw = await conn.client.session.send_request(request, CallToolResult)
         except MCPError as exc:
             return self._protocol_error(conn, name, exc, limits)
         except ValidationError as exc:
             return ToolResult.error("malformed_result", f"tool {name!r} sent a result that is not valid MCP: {exc}")
-        except RuntimeError as exc:  # the SDK's output-schema check, among others
-            return ToolResult.error("malformed_result", f"tool {name!r} sent an unusable result: {exc}")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError, httpx2.HTTPError) as exc:
             return self._crash(conn, name, f"the transport broke ({type(exc).__name__}: {exc})")
         except Exception as exc:  # noqa: BLE001 - boundary with an untrusted server: a call never raises
@@ -226,12 +229,19 @@ class MCPToolset(Toolset):
             return self._crash(conn, name, f"unexpected client failure ({type(exc).__name__}: {exc})")
         if guard.cancelled_caught:
             conn.retire()
+            fresh = "server" if self.name.startswith("stdio:") else "session"
             return ToolResult.error(
                 "timeout",
                 f"tool {name!r} did not answer within {limits.timeout:g} s; the call was cancelled and the next "
-                f"call will use a fresh {'server' if self.name.startswith('stdio:') else 'session'}",
+                f"call will use a fresh {fresh}",
             )
-        return result_from_mcp(raw)
+        result = result_from_mcp(raw)
+        spec = next((s for s in conn.specs if s.name == name), None)
+        if spec is not None and spec.output_schema is not None and not result.is_error and not result.truncated:
+            problem = _output_problem(spec, result)
+            if problem:
+                return ToolResult.error("malformed_result", f"tool {name!r} broke its output schema: {problem}")
+        return result
 
     def _crash(self, conn: Connection, name: str, why: str) -> ToolResult:
         conn.retire()
@@ -248,10 +258,19 @@ class MCPToolset(Toolset):
             return ToolResult.error("timeout", f"tool {name!r} did not answer within {limits.timeout:g} s")
         known = {s.name for s in conn.specs}
         if name not in known:
-            listed = ", ".join(sorted(known)) or "(none)"
+            listed = ", ".join(s.name for s in conn.specs) or "(none)"
             return ToolResult.error("unknown_tool", f"Unknown tool {name!r}. Available tools: {listed}.")
         kind = "invalid_arguments" if code == INVALID_PARAMS else "tool_error"
         return ToolResult.error(kind, f"MCP error {code} from tool {name!r}: {message}")
 
     def __repr__(self) -> str:
         return f"MCPToolset({self.name!r})"
+
+
+def _output_problem(spec: ToolSpec, result: ToolResult) -> str:
+    """Why a successful result does not match the tool's declared output schema ('' when it does)."""
+    assert spec.output_schema is not None
+    if result.structured is None:
+        return "it declares an output schema but returned no structured content"
+    problems = validation_errors(spec.output_schema, result.structured)
+    return "; ".join(problems)

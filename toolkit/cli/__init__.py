@@ -19,6 +19,7 @@ COMMANDS: list[str] = [
     "validate_cmd",
     "inspect_cmd",
     "export_cmd",
+    "serve_mcp",
 ]
 
 
