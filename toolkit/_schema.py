@@ -24,7 +24,9 @@ __all__ = ["TOOL_NAME_PATTERN", "FunctionSchema", "function_schema", "clean_sche
 
 TOOL_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
-_JSON_TYPES = "str, int, float, bool, None, list, dict, tuple, set, Literal, Enum, a pydantic model, dataclass or TypedDict"
+_JSON_TYPES = (
+    "str, int, float, bool, None, list, dict, tuple, set, Literal, Enum, a pydantic model, dataclass or TypedDict"
+)
 # Keywords whose value is a map of name -> subschema (the names are data: a property may be called "title").
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")

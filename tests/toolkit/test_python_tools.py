@@ -28,6 +28,7 @@ from toolkit.specs import ToolResult
 from toolkit.toolsets import CallLimits, ToolRegistry
 
 LIMITS = CallLimits(timeout=5.0)
+PKG = "tests.toolkit"  # the pytools_* helper modules live next to this file
 
 
 def call(ts: PythonToolset, name: str, arguments: Any, limits: CallLimits = LIMITS) -> ToolResult:
@@ -298,7 +299,8 @@ def test_invalid_arguments_are_an_error_result_naming_each_problem_its_path_and_
         "Fix the arguments and call the tool again.",
     ]
     not_an_object = call(ts, "book", ["room"])
-    assert not_an_object.error_kind == "invalid_arguments" and "must be a JSON object, got list" in not_an_object.content
+    assert not_an_object.error_kind == "invalid_arguments"
+    assert "must be a JSON object, got list" in not_an_object.content
 
 
 def test_string_formats_are_checked_and_arrive_as_python_values():
@@ -344,7 +346,9 @@ def test_a_tool_error_is_shown_to_the_model_verbatim_and_other_exceptions_with_t
     assert call(ts, "lookup", {"city": "Ys"}) == ToolResult.error(
         "exception", "No weather station in Ys; try a nearby larger city."
     )
-    assert call(ts, "divide", {"a": 1, "b": 0}) == ToolResult.error("exception", "ZeroDivisionError: float division by zero")
+    assert call(ts, "divide", {"a": 1, "b": 0}) == ToolResult.error(
+        "exception", "ZeroDivisionError: float division by zero"
+    )
     # a TimeoutError raised by the tool itself is the tool's exception, not the call's time limit
     assert call(ts, "own_timeout", {}) == ToolResult.error("exception", "TimeoutError: upstream API timed out")
 
@@ -405,7 +409,8 @@ def test_a_ten_megabyte_result_is_capped_and_flagged_through_the_registry():
 
     result = anyio.run(go)
     assert result.truncated and not result.is_error and result.structured is None
-    assert result.content.startswith("x" * 1000) and result.content.endswith("[truncated: result exceeded 1000 characters]")
+    assert result.content.startswith("x" * 1000)
+    assert result.content.endswith("[truncated: result exceeded 1000 characters]")
     assert len(result.content) < 1100
 
 
@@ -421,7 +426,8 @@ def test_a_module_of_marked_functions_loads_as_a_toolset_named_after_it():
 
 
 def test_a_create_toolset_factory_wins_and_gives_fresh_state_on_every_load():
-    first, second = load_python_toolset("tests.toolkit.pytools_factory"), load_python_toolset("tests.toolkit.pytools_factory")
+    first = load_python_toolset("tests.toolkit.pytools_factory")
+    second = load_python_toolset("tests.toolkit.pytools_factory")
     assert first is not second and first.name == "counter"
     assert call(first, "increment", {"by": 2}).structured == {"result": 2}
     assert call(first, "increment", {}).structured == {"result": 3}
@@ -434,9 +440,9 @@ def test_a_toolset_attribute_is_used_when_there_is_no_factory_and_is_shared_betw
 
 
 def test_an_explicit_attribute_names_a_toolset_a_factory_or_a_single_marked_function():
-    assert load_python_toolset("tests.toolkit.pytools_factory:extra").names() == ["echo"]
-    assert load_python_toolset("tests.toolkit.pytools_factory:toolset").names() == ["ping"]
-    assert load_python_toolset("tests.toolkit.pytools_factory:create_toolset").names() == ["increment"]
+    assert load_python_toolset(f"{PKG}.pytools_factory:extra").names() == ["echo"]
+    assert load_python_toolset(f"{PKG}.pytools_factory:toolset").names() == ["ping"]
+    assert load_python_toolset(f"{PKG}.pytools_factory:create_toolset").names() == ["increment"]
     assert load_python_toolset("tests.toolkit.pytools_marked:loud").names() == ["shout"]
 
 
@@ -458,16 +464,16 @@ def test_a_module_in_the_working_directory_is_found_even_when_it_is_not_on_sys_p
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("tests.toolkit.pytools_nope", "cannot import 'tests.toolkit.pytools_nope': no module named 'tests.toolkit.pytools_nope'"),
-        ("tests.toolkit.pytools_broken", "importing 'tests.toolkit.pytools_broken' raised RuntimeError: database URL not configured"),
-        ("tests.toolkit.pytools_empty", "module 'tests.toolkit.pytools_empty' offers no tools: define `create_toolset()`"),
-        ("tests.toolkit.pytools_factory:missing", "has no attribute 'missing'; available: create_toolset, toolset, extra"),
-        ("tests.toolkit.pytools_factory:needs_args", "neither a PythonToolset nor a zero-argument factory"),
-        ("tests.toolkit.pytools_factory:not_a_toolset", "returned int, not a PythonToolset"),
-        ("tests.toolkit.pytools_factory:Counter.increment", "neither a PythonToolset nor a zero-argument factory"),
-        ("tests.toolkit.pytools_factory:failing_factory", "factory tests.toolkit.pytools_factory:failing_factory raised KeyError: 'API_TOKEN'"),
-        ("tests.toolkit.pytools_factory:factory_with_bad_tool", "tool 'untyped' cannot be registered (1 problem(s))"),
-        ("tests.toolkit.pytools_needs_dep", "importing 'tests.toolkit.pytools_needs_dep' failed: No module named 'toolgym_absent_dependency'; install"),
+        (f"{PKG}.pytools_nope", f"cannot import '{PKG}.pytools_nope': no module named '{PKG}.pytools_nope'"),
+        (f"{PKG}.pytools_broken", f"importing '{PKG}.pytools_broken' raised RuntimeError: database URL not configured"),
+        (f"{PKG}.pytools_empty", f"module '{PKG}.pytools_empty' offers no tools: define `create_toolset()`"),
+        (f"{PKG}.pytools_factory:missing", "has no attribute 'missing'; available: create_toolset, toolset, extra"),
+        (f"{PKG}.pytools_factory:needs_args", "neither a PythonToolset nor a zero-argument factory"),
+        (f"{PKG}.pytools_factory:not_a_toolset", "returned int, not a PythonToolset"),
+        (f"{PKG}.pytools_factory:Counter.increment", "neither a PythonToolset nor a zero-argument factory"),
+        (f"{PKG}.pytools_factory:failing_factory", "failing_factory raised KeyError: 'API_TOKEN'; fix the factory"),
+        (f"{PKG}.pytools_factory:factory_with_bad_tool", "tool 'untyped' cannot be registered (1 problem(s))"),
+        (f"{PKG}.pytools_needs_dep", "No module named 'toolgym_absent_dependency'; install the missing package"),
     ],
 )
 def test_loading_problems_are_user_errors_that_say_what_to_fix(target, message):
@@ -479,7 +485,7 @@ def test_loading_problems_are_user_errors_that_say_what_to_fix(target, message):
 def test_a_py_source_string_opens_in_a_registry_next_to_other_toolsets():
     async def go() -> tuple[list[str], ToolResult]:
         with anyio.fail_after(10):
-            sources = [parse_source("py:tests.toolkit.pytools_marked").make(), load_python_toolset("tests.toolkit.pytools_shared")]
+            sources = [parse_source(f"py:{PKG}.pytools_marked").make(), load_python_toolset(f"{PKG}.pytools_shared")]
             async with ToolRegistry(sources) as registry:
                 return registry.names(), await registry.call("shout", {"text": "hi"})
 

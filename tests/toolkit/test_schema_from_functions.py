@@ -263,10 +263,14 @@ def constrained(
 def test_annotated_field_constraints_are_kept_and_an_explicit_field_description_beats_the_docstring():
     spec = spec_of(constrained)
     props = spec.input_schema["properties"]
-    assert props["count"] == {"type": "integer", "minimum": 1, "maximum": 100, "description": "How many, from 1 to 100."}
+    assert props["count"] == {
+        "type": "integer", "minimum": 1, "maximum": 100, "description": "How many, from 1 to 100."
+    }  # fmt: skip
     assert props["code"] == {"type": "string", "pattern": "^[A-Z]{3}$", "description": "Three capital letters."}
     # titles are stripped from the schema, but a *parameter* named "title" is data and survives
-    assert props["title"] == {"type": "string", "default": "untitled", "description": "A parameter that happens to be called title."}
+    assert props["title"] == {
+        "type": "string", "default": "untitled", "description": "A parameter that happens to be called title."
+    }  # fmt: skip
     assert spec.input_schema["required"] == ["count", "code"]
 
 
@@ -301,8 +305,16 @@ def unannotated_return(x: int):
 @pytest.mark.parametrize(
     ("fn", "expected"),
     [
-        (returns_point, {"type": "object", "properties": {"x": {"type": "number"}, "y": {"type": "number", "default": 0.0}}, "required": ["x"]}),
-        (returns_span, {"type": "object", "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}}, "required": ["start", "end"]}),
+        (
+            returns_point,
+            {"type": "object", "properties": {"x": {"type": "number"}, "y": {"type": "number", "default": 0.0}},
+             "required": ["x"]},
+        ),
+        (
+            returns_span,
+            {"type": "object", "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}},
+             "required": ["start", "end"]},
+        ),
         (returns_counts, {"type": "object", "additionalProperties": {"type": "integer"}}),
         (returns_nothing, None),
         (unannotated_return, None),
