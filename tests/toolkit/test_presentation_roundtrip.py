@@ -1,0 +1,102 @@
+"""Property tests: every call on every sample schema renders in each presentation and parses back, strictly, to
+the identical canonical call list; tool renderings are valid in their own language and carry the spec unedited."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.toolkit.sample_schemas import SAMPLE_SCHEMAS, SAMPLE_TOOL_NAMES, arguments_for, sample_specs
+from toolkit.jsonschema_utils import validator_for
+from toolkit.presentations import PRESENTATION_NAMES, get_presentation
+from toolkit.specs import ToolCall, ToolSpec
+
+SPECS = sample_specs()
+BY_NAME = {spec.name: spec for spec in SPECS}
+PROSE = st.sampled_from(["", "Let me look that up.", "Checking both:\n\nfirst, then second.", "Sure — one moment!"])
+_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _calls_for(spec: ToolSpec) -> st.SearchStrategy[ToolCall]:
+    return arguments_for(spec).map(lambda args: ToolCall(name=spec.name, arguments=args))
+
+
+def _canonical(calls: list[ToolCall]) -> str:
+    # JSON text keeps 1 and 1.0, and key order, apart where == on dicts would not.
+    return json.dumps([[c.name, c.arguments] for c in calls], ensure_ascii=False)
+
+
+def _assert_round_trip(calls: list[ToolCall], prose: str) -> None:
+    for name in PRESENTATION_NAMES:
+        presentation = get_presentation(name)
+        text = presentation.render_assistant(prose, calls, SPECS)
+        result = presentation.parse(text, SPECS, strict=True)
+        assert result.error is None, f"{name}: {result.error}\n{text}"
+        assert result.leniencies == ()
+        assert result.had_call_syntax
+        assert _canonical(result.calls) == _canonical(calls), f"{name} changed the calls:\n{text}"
+        assert result.content == prose.strip()
+
+
+@pytest.mark.parametrize("key", list(SAMPLE_SCHEMAS))
+@_SETTINGS
+@given(data=st.data())
+def test_single_calls_on_every_sample_schema_survive_render_and_strict_parse_in_every_presentation(key, data):
+    spec = BY_NAME[SAMPLE_TOOL_NAMES[key]]
+    call = data.draw(_calls_for(spec))
+    assert validator_for(spec.input_schema).is_valid(call.arguments), "the strategy drew invalid arguments"
+    _assert_round_trip([call], data.draw(PROSE))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calls=st.lists(st.one_of([_calls_for(spec) for spec in SPECS]), min_size=2, max_size=4), prose=PROSE)
+def test_parallel_calls_to_tools_with_dashes_and_dots_survive_render_and_strict_parse(calls, prose):
+    _assert_round_trip(calls, prose)
+
+
+def test_mcp_listing_and_json_tools_carry_each_spec_unedited():
+    mcp = json.loads(get_presentation("mcp").render_tools(SPECS))
+    fallback = [json.loads(line) for line in get_presentation("json").render_tools(SPECS).splitlines()]
+    native = get_presentation("json").tools_for_template(SPECS)  # type: ignore[attr-defined]
+    assert fallback == native
+    for spec, entry, tool in zip(SPECS, mcp, native, strict=True):
+        assert ToolSpec(name=entry["name"], description=entry["description"], input_schema=entry["inputSchema"]) == spec
+        function = tool["function"]
+        assert tool["type"] == "function"
+        assert (function["name"], function["description"], function["parameters"]) == (
+            spec.name,
+            spec.description,
+            spec.input_schema,
+        )
+
+
+def test_python_stubs_are_valid_python_with_every_parameter_and_its_required_flag():
+    source = get_presentation("python").render_tools(SPECS)
+    module = ast.parse(source)
+    functions = {node.name: node for node in module.body if isinstance(node, ast.FunctionDef)}
+    assert len(functions) == len(SPECS)
+    for spec in SPECS:
+        props = spec.input_schema.get("properties", {})
+        required = set(spec.input_schema.get("required", ()))
+        # Find the stub by its docstring: names may have been mapped to identifiers.
+        stub = next(f for f in functions.values() if (ast.get_docstring(f) or "").startswith(spec.description))
+        assert not stub.args.args, "parameters must be keyword-only"
+        assert len(stub.args.kwonlyargs) == len(props)
+        for arg, default, prop in zip(stub.args.kwonlyargs, stub.args.kw_defaults, props, strict=True):
+            assert (default is None) == (prop in required), f"{spec.name}.{prop}: required flag lost"
+            assert arg.arg.isidentifier()
+
+
+@_SETTINGS
+@given(data=st.data())
+def test_parse_without_specs_keeps_names_as_written_in_json_presentations(data):
+    spec = data.draw(st.sampled_from(SPECS))
+    call = data.draw(_calls_for(spec))
+    for name in ("json", "mcp"):
+        presentation = get_presentation(name)
+        result = presentation.parse(presentation.render_calls([call]), strict=True)
+        assert _canonical(result.calls) == _canonical([call])
