@@ -23,7 +23,7 @@ from toolkit.exporters import (
     load_trl_jsonl,
     to_hf_dataset,
 )
-from toolkit.exporters._reader import read_records
+from toolkit.readers import load_trajectories
 from toolkit.records import FunctionCall, Message, ToolCallRecord, Trajectory, Validation
 from toolkit.specs import ToolSpec
 
@@ -168,7 +168,7 @@ def test_openai_rows_without_parallel_calls_leave_parallel_tool_calls_out():
 
 
 def test_openai_arguments_are_json_strings_that_parse_back_to_the_recorded_dicts():
-    records = read_records(SAMPLE).records
+    records = load_trajectories(SAMPLE)[0]
     compared = 0
     for record in records:
         for (row, _), (node, _) in zip(export_openai_with_links(record), flatten_subagents(record)):
@@ -301,7 +301,7 @@ def test_plain_datasets_loading_null_fills_arguments_but_to_hf_dataset_round_tri
 
 
 def test_load_trl_jsonl_reads_exported_rows_back_unchanged(tmp_path):
-    rows = [r for t in read_records(SAMPLE).records for r in export_trl(t)]
+    rows = [r for t in load_trajectories(SAMPLE)[0] for r in export_trl(t)]
     path = tmp_path / "all.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     ds = load_trl_jsonl(path)
@@ -426,15 +426,15 @@ def test_export_skips_malformed_and_torn_lines_reports_their_numbers_and_exits_1
     assert code == 1
     assert manifest["source"]["lines_skipped"] == 3
     problems = manifest["source"]["problems"]
-    assert problems[0].startswith("line 2: not valid JSON")
-    assert problems[1].startswith("line 4: not a ToolGym trajectory record: messages: Field required")
-    assert problems[2].startswith("line 6: not valid JSON") and "torn last line" in problems[2]
+    assert problems[0].startswith("line 2: bad JSON")
+    assert problems[1].startswith("line 4: unknown row shape")
+    assert problems[2].startswith("line 6: truncated line") and "cut off while being written" in problems[2]
     assert len(_lines(out / "all.jsonl")) == 3
     assert "line 2" in capsys.readouterr().out
 
 
 def test_export_only_valid_keeps_records_whose_validation_passed(tmp_path):
-    records = read_records(SAMPLE).records
+    records = load_trajectories(SAMPLE)[0]
     failed = records[0].model_copy(update={"id": "failed", "validation": Validation(passed=False)})
     unvalidated = records[1].model_copy(update={"id": "unvalidated", "validation": None})
     src = tmp_path / "mixed.jsonl"
@@ -478,15 +478,23 @@ def test_sample_dataset_is_up_to_date_valid_and_covers_every_scenario_kind():
     result = subprocess.run([sys.executable, "samples/data/make_sample.py", "--check"], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    read = read_records(SAMPLE)
-    assert not read.problems and len(read.records) == 12
-    assert all(r.validation and r.validation.passed for r in read.records)
-    assert {r.scenario.kind for r in read.records} == {
+    records, bad = load_trajectories(SAMPLE)
+    assert not bad and len(records) == 12
+    assert all(r.validation and r.validation.passed for r in records)
+    assert {r.scenario.kind for r in records} == {
         "single", "parallel", "chain", "no_tool", "missing_argument", "error_recovery", "multi_turn", "delegate"}
-    parent = next(r for r in read.records if r.subagents)
+    parent = next(r for r in records if r.subagents)
     (call_id, child), = parent.subagents.items()
     delegate_call = next(c for c in parent.tool_calls() if c.id == call_id)
     assert delegate_call.name == "delegate" and set(delegate_call.arguments) == {"task", "tools"}
     assert [t.name for t in child.tools] == delegate_call.arguments["tools"]
     result_msg = next(m for m in parent.messages if m.tool_call_id == call_id)
     assert result_msg.content == child.final_answer()
+
+
+def test_export_converts_a_third_party_openai_file_into_another_format(tmp_path):
+    _, oai, _ = _export(tmp_path / "a", "--format", "openai")
+    code, out, manifest = _export(tmp_path / "b", "--format", "hermes", src=oai / "all.jsonl")
+    assert code == 0 and manifest["files"]["all"]["rows"] == 13
+    first = _lines(out / "all.jsonl")[0]["conversations"]
+    assert first[2]["value"] == '<tool_call>\n{"name": "add", "arguments": {"a": 1234.5, "b": 987.25}}\n</tool_call>'

@@ -13,6 +13,7 @@ from toolkit.errors import UserError
 from toolkit.exporters import EXPORTERS, ExportError, Split, get_exporter, split_records, tools_used
 from toolkit.exporters.openai_ft import export_openai_with_links
 from toolkit.exporters.splits import split_held_out_tools
+from toolkit.readers import load_trajectories
 from toolkit.records import Trajectory
 
 EXAMPLE = """example:
@@ -54,11 +55,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def _read(path: Path) -> tuple[list[Trajectory], list[str]]:
-    """Records and per-line problems; uses toolkit.readers when it exists, else the exporters' own reader."""
-    from toolkit.exporters._reader import read_records
-
-    result = read_records(path)
-    return result.records, result.problems
+    """Records and per-line problems ("line N: why"); a bad line is skipped, never fatal."""
+    records, bad = load_trajectories(path)
+    return records, [f"line {item.line}: {item.error}" for item in bad]
 
 
 def _sha256(path: Path) -> str:
