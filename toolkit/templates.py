@@ -163,6 +163,8 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return ", ".join(_text(v) for v in value)  # how a person writes a list of numbers or names
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -340,6 +342,14 @@ def _static_problems(t: TaskTemplate) -> list[str]:
         rule(n_calls >= 1, "calls", "kind missing_argument needs at least 1 call")
         rule(bool(t.follow_ups), "follow_ups", "kind missing_argument needs follow_ups that supply the argument")
         rule(bool(t.missing), "missing", "kind missing_argument needs 'missing': the argument names left out")
+        # A slot given as `value: "{other...}"` derives from `other`; a follow-up may give a missing argument through
+        # a sibling derived from the same slot (the call takes "mi", the user says "miles").
+        roots = {n: {r[0] for _, s in _strings(spec.value, "") for r in _refs(s) if isinstance(r, tuple) and r[0]}
+                 for n, spec in t.slots.items() if spec.has_value}  # fmt: skip
+
+        def gives(used: set[str], needed: set[str]) -> bool:
+            return all(n in used or any(roots.get(n, {n}) & roots.get(u, {u}) for u in used) for n in needed)
+
         for name in t.missing:
             args = [c.arguments[name] for c in t.calls if name in c.arguments]
             if not args:
@@ -349,7 +359,7 @@ def _static_problems(t: TaskTemplate) -> list[str]:
             leaked = sorted(needed & in_prompt)
             rule(not leaked, "phrasings", f"the phrasings must not give the missing {name!r} (they use {leaked})")
             for i, used in enumerate(in_follow):
-                rule(needed <= used, f"follow_ups[{i}]", f"the follow-up must give the missing {name!r} "
+                rule(gives(used, needed), f"follow_ups[{i}]", f"the follow-up must give the missing {name!r} "
                      f"(use {', '.join('{' + s + '}' for s in sorted(needed))})")  # fmt: skip
     return problems
 
