@@ -58,24 +58,65 @@ def _parse(text: str) -> tuple[bool, Any]:
 
 def compare_result(recorded: Message, result: ToolResult, *, deterministic: bool) -> str | None:
     """Why a replayed result disagrees with the recorded tool message, or ``None`` when they agree."""
+    old, new = recorded.content or "", result.content
     if recorded.is_error is not None and recorded.is_error != result.is_error:
         state = "an error" if recorded.is_error else "a success"
-        return f"recorded {state} but replay gave {'an error' if result.is_error else 'a success'}: " \
-               f"{clip_value(result.content)}"
-    old, new = recorded.content or "", result.content
+        return f"recorded {state} but replay gave {'an error' if result.is_error else 'a success'}: {_show(new)}"
     old_json, old_value = _parse(old)
     new_json, new_value = _parse(new)
     if deterministic:
         if old == new or (old_json and new_json and old_value == new_value):
             return None
-        return f"recorded {clip_value(old)} but replay gave {clip_value(new)}"
+        if old_json and new_json:
+            at, why = _difference(old_value, new_value, by_shape=False)
+            return f"at {at}: {why}"
+        return f"recorded {_show(old)} but replay gave {_show(new)}"
     if old_json != new_json:
         kinds = ("JSON" if old_json else "text", "JSON" if new_json else "text")
-        return f"recorded {kinds[0]} {clip_value(old)} but replay gave {kinds[1]} {clip_value(new)}"
+        return f"recorded {kinds[0]} {_show(old)} but replay gave {kinds[1]} {_show(new)}"
     if old_json and json_shape(old_value) != json_shape(new_value):
-        return (f"shape differs (non-deterministic tool, compared by shape): recorded {clip_value(old)} but replay "
-                f"gave {clip_value(new)}")
+        at, why = _difference(old_value, new_value, by_shape=True)
+        return f"shape differs at {at} (non-deterministic tool, compared by shape): {why}"
     return None
+
+
+def _show(text: str) -> str:
+    ok, value = _parse(text)
+    return clip_value(value if ok and isinstance(value, (dict, list)) else text)
+
+
+def _difference(old: Any, new: Any, *, by_shape: bool, path: str = "(root)") -> tuple[str, str]:
+    """The first place two JSON values differ (in value, or only in shape), and how."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        missing, extra = sorted(set(old) - set(new)), sorted(set(new) - set(old))
+        if missing or extra:
+            bits = ([f"replay lacks key(s) {', '.join(missing)}"] if missing else []) + (
+                [f"replay adds key(s) {', '.join(extra)}"] if extra else [])
+            return path, "; ".join(bits)
+        for key in old:
+            if (json_shape(old[key]) != json_shape(new[key])) if by_shape else (old[key] != new[key]):
+                return _difference(old[key], new[key], by_shape=by_shape, path=_join(path, key))
+    elif isinstance(old, list) and isinstance(new, list) and not by_shape:
+        if len(old) != len(new):
+            return path, f"recorded {len(old)} item(s) but replay gave {len(new)}"
+        for k, (a, b) in enumerate(zip(old, new)):
+            if a != b:
+                return _difference(a, b, by_shape=False, path=_join(path, str(k)))
+    if by_shape:
+        return path, f"recorded {_shape_name(old)} but replay gave {_shape_name(new)}"
+    return path, f"recorded {clip_value(old)} but replay gave {clip_value(new)}"
+
+
+def _join(path: str, key: str) -> str:
+    return key if path == "(root)" else f"{path}/{key}"
+
+
+def _shape_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"an array of {len(value)} item(s) shaped {sorted(set(json_shape(value)[1]))}"
+    return f"a {json_shape(value)}"
 
 
 async def replay_trajectory(
@@ -116,7 +157,10 @@ async def _replay(
             deterministic = not (name in flagged or nondet(name) or _registry_nondeterministic(registry, name))
             why = compare_result(recorded, result, deterministic=deterministic)
             if why:
-                return reason("replay mismatch", f"{where(path, i)}: call {tc.id!r} to {name!r}: {why}")
+                hint = "" if not deterministic else (
+                    f" (if {name!r} legitimately varies between calls, mark it non-deterministic: "
+                    f"--nondeterministic {name})")
+                return reason("replay mismatch", f"{where(path, i)}: call {tc.id!r} to {name!r}: {why}{hint}")
     return None
 
 
