@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter, field_validator
 from toolkit.cli import main
 from toolkit.errors import ToolError, UserError
 from toolkit.jsonschema_utils import validation_errors
-from toolkit.python_tools import PythonToolset, load_python_toolset, tool
+from toolkit.python_tools import PythonToolset, ToolOptions, load_python_toolset, marked_options, tool
 from toolkit.sources import parse_source
 from toolkit.specs import ToolResult
 from toolkit.toolsets import CallLimits, ToolRegistry
@@ -415,6 +415,22 @@ def test_a_ten_megabyte_result_is_capped_and_flagged_through_the_registry():
 
 
 # ---------------------------------------------------------------- py: sources
+
+
+def test_the_module_level_marker_only_marks_and_returns_the_function_unchanged():
+    from tests.toolkit import pytools_marked
+
+    assert pytools_marked.loud("hey") == "HEY" and pytools_marked.loud.__name__ == "loud"
+    assert marked_options(pytools_marked.loud) == ToolOptions(name="shout", deterministic=False)
+    assert marked_options(pytools_marked.greet) == ToolOptions()
+    assert marked_options(pytools_marked.helper) is None
+
+    class Box:
+        def get(self) -> int:
+            return 1
+
+    with pytest.raises(UserError, match="decorate the function or method where it is defined"):
+        tool(Box().get)
 
 
 def test_a_module_of_marked_functions_loads_as_a_toolset_named_after_it():
