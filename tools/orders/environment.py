@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import random
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from toolkit.environment import Environment
 from tools.orders.data import CATALOG, CUSTOMERS, TODAY
+from tools.orders.policy import REFUND_WINDOW_DAYS
 from tools.orders.store import OrdersTools
 
 __all__ = ["OrdersEnvironment"]
@@ -29,23 +28,38 @@ class OrdersEnvironment(OrdersTools, Environment):
         self._load_seed(date.fromisoformat(today) if isinstance(today, str) else TODAY)
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
+        """Snapshot tables plus read-only ones for templates: ``customers``, ``catalog``, order rows enriched with
+        their customer and policy facts (``window_open``, ``refundable_sku``), and in-stock ``exchange_options``."""
         tables = super().state_tables()
         tables["customers"] = [{"id": c["customer_id"], **copy.deepcopy(c)} for c in CUSTOMERS]
-        tables["catalog"] = [{"id": sku, **item} for sku, item in CATALOG.items()]
+        tables["catalog"] = [{"id": sku, **item, "stock": self.stock[sku]} for sku, item in CATALOG.items()]
+        enriched, options = [], []
+        for row in tables["orders"]:
+            customer = self.customers[row["customer_id"]]
+            window_open = row["status"] == "delivered" and self._days_since_delivery(row) <= REFUND_WINDOW_DAYS[
+                customer["tier"]]
+            left = [i for i in row["items"] if i["quantity"] > i["refunded_quantity"]]
+            enriched.append({
+                **row,
+                "customer_name": customer["name"],
+                "customer_email": customer["email"],
+                "tier": customer["tier"],
+                "window_open": window_open,
+                "refundable_sku": left[0]["sku"] if left else None,
+                "refundable_name": left[0]["name"] if left else None,
+            })
+            for item in left if window_open else []:
+                family = CATALOG[item["sku"]]["family"]
+                for sku, other in CATALOG.items():
+                    if other["family"] == family and sku != item["sku"]:
+                        options.append({
+                            "id": f"{row['id']}:{item['sku']}>{sku}", "order_id": row["id"], "sku": item["sku"],
+                            "name": item["name"], "new_sku": sku, "new_name": other["name"],
+                            "in_stock": self.stock[sku] > 0, "customer_email": customer["email"],
+                        })
+        tables["orders"] = enriched
+        tables["exchange_options"] = options
         return tables
 
-    def slot_providers(self) -> dict[str, Callable[[random.Random, dict[str, Any]], Any]]:
-        def refundable_order(rng: random.Random, slots: dict[str, Any]) -> str:
-            """A delivered order still inside its refund window."""
-            ok = []
-            for o in self.orders.values():
-                if o["status"] != "delivered":
-                    continue
-                tier = self.customers[o["customer_id"]]["tier"]
-                from tools.orders.policy import REFUND_WINDOW_DAYS
-
-                if (self.today - date.fromisoformat(o["delivered_on"])).days <= REFUND_WINDOW_DAYS[tier]:
-                    ok.append(o["order_id"])
-            return rng.choice(sorted(ok))
-
-        return {"refundable_order": refundable_order}
+    def _days_since_delivery(self, order: dict[str, Any]) -> int:
+        return (self.today - date.fromisoformat(order["delivered_on"])).days
