@@ -179,6 +179,23 @@ def test_sync_async_and_bound_method_tools_are_all_called_with_converted_argumen
     assert ts.specs()[2].input_schema["properties"] == {"amount": {"type": "integer", "default": 1}}
 
 
+def test_a_callable_object_with_an_async_call_method_is_awaited():
+    class Lookup:
+        """Look a key up in a fixed table."""
+
+        def __init__(self) -> None:
+            self.table = {"a": 1}
+
+        async def __call__(self, key: str) -> int | None:
+            return self.table.get(key)
+
+    ts = PythonToolset()
+    ts.add(Lookup(), name="lookup")
+    assert ts.specs()[0].description == "Look a key up in a fixed table."
+    assert call(ts, "lookup", {"key": "a"}).structured == {"result": 1}
+    assert call(ts, "lookup", {"key": "z"}) == ToolResult(content="null", structured={"result": None})
+
+
 def test_marked_methods_of_an_object_are_registered_as_one_stateful_suite():
     class Notes:
         def __init__(self) -> None:
