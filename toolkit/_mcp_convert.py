@@ -86,19 +86,24 @@ def spec_to_tool(spec: ToolSpec) -> Tool:
     )
 
 
+def _b64_size(data: str) -> int:
+    """Decoded size of base64 text, without decoding it."""
+    return len(data) * 3 // 4 - (len(data) - len(data.rstrip("=")))
+
+
 def _summarise_block(block: ContentBlock) -> str:
     """Text for one content block; binary blocks are described, never inlined (they would flood the context)."""
     if isinstance(block, TextContent):
         return block.text
     if isinstance(block, ImageContent | AudioContent):
         kind = "image" if isinstance(block, ImageContent) else "audio"
-        return f"[{kind}: {block.mime_type}, {len(block.data) * 3 // 4} bytes]"
+        return f"[{kind}: {block.mime_type}, {_b64_size(block.data)} bytes]"
     if isinstance(block, ResourceLink):
         return f"[resource link: {block.uri}" + (f" ({block.name})" if block.name else "") + "]"
     if isinstance(block, EmbeddedResource):
         res = block.resource
         if isinstance(res, BlobResourceContents):
-            return f"[resource: {res.uri}, {res.mime_type or 'binary'}, {len(res.blob) * 3 // 4} bytes]"
+            return f"[resource: {res.uri}, {res.mime_type or 'binary'}, {_b64_size(res.blob)} bytes]"
         return f"[resource: {res.uri}]\n{res.text}"
     return f"[{getattr(block, 'type', 'unknown')} content]"
 

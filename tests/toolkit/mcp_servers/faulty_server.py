@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 
 def build_server() -> MCPServer:
     server = MCPServer("faulty")
+    gate: dict[str, object] = {"arrived": 0}
 
     @server.tool()
     def echo(text: str) -> str:
@@ -61,6 +62,20 @@ def build_server() -> MCPServer:
     def fail(message: str) -> str:
         """Raise an exception with this message."""
         raise ValueError(message)
+
+    @server.tool()
+    async def barrier(n: int) -> int:
+        """Answer only once ``n`` calls are waiting here at the same time (or after 10 s, with what arrived)."""
+        if "event" not in gate:
+            gate["event"] = anyio.Event()
+        event = gate["event"]
+        assert isinstance(event, anyio.Event)
+        gate["arrived"] = arrived = int(gate["arrived"]) + 1  # type: ignore[call-overload]
+        if arrived >= n:
+            event.set()
+        with anyio.move_on_after(10):
+            await event.wait()
+        return int(gate["arrived"])  # type: ignore[call-overload]
 
     @server.tool(meta={"toolgym/deterministic": False})
     def now() -> float:

@@ -1,0 +1,361 @@
+"""MCP servers as tool sources: real servers over stdio, streamable HTTP and in-process, misbehaving on purpose."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp.server import Server
+from mcp.types import ListToolsResult, Tool
+
+from tests.toolkit.mcp_servers import faulty_server, schema_server
+from toolkit.errors import UserError
+from toolkit.mcp_serve import running_http_server
+from toolkit.mcp_tools import MCPToolset
+from toolkit.sources import open_registry
+from toolkit.toolsets import CallLimits
+
+SERVERS = Path(__file__).parent / "mcp_servers"
+LIMITS = CallLimits(timeout=10.0)
+TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
+
+
+def run(fn: Callable[[], Awaitable[None]], *, within: float = 30.0) -> None:
+    async def bounded() -> None:
+        with anyio.fail_after(within):
+            await fn()
+
+    anyio.run(bounded)
+
+
+def child_processes() -> list[tuple[int, str]]:
+    """(pid, state) of this process's children, zombies (state Z) included."""
+    me, out = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me:
+            out.append((int(entry), fields[0]))
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_children() -> Any:
+    yield
+    assert child_processes() == [], "a test left a child process (or zombie) behind"
+
+
+def faulty() -> MCPToolset:
+    return MCPToolset.stdio(sys.executable, [str(SERVERS / "faulty_server.py")])
+
+
+def time_server() -> MCPToolset:
+    return MCPToolset.stdio(TIME_SERVER[0], TIME_SERVER[1:])
+
+
+# -- the third-party time server over stdio -----------------------------------------------------------------------
+
+
+def test_the_third_party_time_server_lists_its_tools_with_input_and_output_schemas():
+    async def main() -> None:
+        async with time_server() as ts:
+            specs = {s.name: s for s in await ts.list_tools()}
+        assert set(specs) == {"get_current_time", "convert_time"}
+        current = specs["get_current_time"]
+        assert current.input_schema["required"] == ["timezone"]
+        assert current.input_schema["properties"]["timezone"]["type"] == "string"
+        assert set(current.output_schema["required"]) == {"timezone", "datetime", "day_of_week", "is_dst"}
+        assert "Convert time" in specs["convert_time"].description
+
+    run(main)
+
+
+def test_a_call_to_the_time_server_returns_its_text_and_structured_content():
+    async def main() -> None:
+        async with time_server() as ts:
+            result = await ts.call_tool("convert_time", {"source_timezone": "UTC", "time": "12:00",
+                                                         "target_timezone": "Asia/Tokyo"}, limits=LIMITS)
+        assert not result.is_error
+        assert result.structured["target"]["datetime"].endswith("21:00:00+09:00")
+        assert json.loads(result.content) == result.structured
+
+    run(main)
+
+
+def test_bad_arguments_and_unknown_tools_on_the_time_server_are_error_results_not_exceptions():
+    async def main() -> None:
+        async with time_server() as ts:
+            wrong_type = await ts.call_tool("get_current_time", {"timezone": 5}, limits=LIMITS)
+            bad_zone = await ts.call_tool("get_current_time", {"timezone": "Mars/Olympus"}, limits=LIMITS)
+            unknown = await ts.call_tool("get_weather", {}, limits=LIMITS)
+        assert (wrong_type.is_error, wrong_type.error_kind) == (True, "tool_error")
+        assert "timezone" in wrong_type.content
+        assert bad_zone.is_error and "Mars/Olympus" in bad_zone.content
+        assert unknown.error_kind == "unknown_tool"
+        assert unknown.content == "Unknown tool 'get_weather'. Available tools: get_current_time, convert_time."
+
+    run(main)
+
+
+def test_a_stdio_source_string_joins_a_registry_with_other_sources():
+    async def main() -> None:
+        sources = ["stdio:" + " ".join(TIME_SERVER), "py:tests.toolkit.pytools_marked"]
+        async with open_registry(sources) as registry:
+            assert registry.names() == ["get_current_time", "convert_time", "greet", "shout"]
+            result = await registry.call("get_current_time", {"timezone": "UTC"})
+        assert result.structured["timezone"] == "UTC"
+
+    run(main)
+
+
+# -- HTTP and in-process ---------------------------------------------------------------------------------------------
+
+
+def test_a_server_over_streamable_http_lists_and_calls_its_tools():
+    async def main() -> None:
+        async with running_http_server(faulty_server.build_server()) as url:
+            assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+            async with MCPToolset.http(url) as ts:
+                names = [s.name for s in await ts.list_tools()]
+                result = await ts.call_tool("echo", {"text": "über"}, limits=LIMITS)
+        assert "echo" in names and "crash" in names
+        assert (result.content, result.structured) == ("über", {"result": "über"})
+
+    run(main)
+
+
+def test_a_stalled_call_over_http_times_out_and_the_next_call_runs_on_a_fresh_session():
+    async def main() -> None:
+        async with running_http_server(faulty_server.build_server()) as url:
+            async with MCPToolset.http(url) as ts:
+                stalled = await ts.call_tool("stall", {}, limits=CallLimits(timeout=0.5))
+                after = await ts.call_tool("echo", {"text": "still here"}, limits=LIMITS)
+        assert (stalled.is_error, stalled.error_kind) == (True, "timeout")
+        assert "0.5 s" in stalled.content
+        assert after.content == "still here"
+
+    run(main)
+
+
+def test_an_http_server_that_is_not_there_is_a_user_error_naming_the_url():
+    async def main() -> None:
+        async with running_http_server(faulty_server.build_server()) as url:
+            pass  # the server has stopped: nothing listens on that port any more
+        with pytest.raises(UserError, match=r"could not connect to MCP server 'http://127\.0\.0\.1:\d+/mcp'"):
+            async with MCPToolset.http(url, connect_timeout=5):
+                pass
+
+    run(main)
+
+
+def test_an_in_process_server_is_reached_without_any_transport():
+    async def main() -> None:
+        async with MCPToolset.in_process(schema_server.build_server()) as ts:
+            result = await ts.call_tool(
+                "place_order",
+                {"lines": [{"sku": "ABC-1", "qty": 2}, {"sku": "XYZ-9", "qty": 1}],
+                 "payment": {"kind": "invoice", "po": "PO-7"}},
+                limits=LIMITS,
+            )
+        assert ts.name == "in-process:schema-server"
+        assert (result.content, result.structured) == ("3 items", {"total_items": 3, "paid_by": "invoice"})
+
+    run(main)
+
+
+# -- schemas and listings --------------------------------------------------------------------------------------------
+
+
+def test_schemas_with_ref_oneof_and_nested_arrays_of_objects_are_kept_verbatim():
+    async def main() -> None:
+        async with MCPToolset.in_process(schema_server.build_server()) as ts:
+            spec = next(s for s in await ts.list_tools() if s.name == "place_order")
+        assert spec.input_schema == schema_server.ORDER_INPUT
+        assert spec.output_schema == schema_server.ORDER_OUTPUT
+        assert spec.input_schema["properties"]["lines"]["items"] == {"$ref": "#/$defs/Line"}
+
+    run(main)
+
+
+def test_tool_listings_are_followed_across_pages_over_stdio():
+    async def main() -> None:
+        script = str(SERVERS / "schema_server.py")
+        async with MCPToolset.stdio(sys.executable, [script, "--page-size", "2"]) as paged:
+            paged_names = [s.name for s in await paged.list_tools()]
+        async with MCPToolset.stdio(sys.executable, [script, "--page-size", "100"]) as whole:
+            whole_names = [s.name for s in await whole.list_tools()]
+        assert len(paged_names) == 9 and paged_names == whole_names
+
+    run(main)
+
+
+def _looping_server() -> Server[Any]:
+    async def list_tools(ctx: Any, params: Any) -> ListToolsResult:
+        tool = Tool(name="t", input_schema={"type": "object"})
+        return ListToolsResult(tools=[] if params and params.cursor else [tool], next_cursor="again")
+
+    return Server("looper", on_list_tools=list_tools)
+
+
+def test_a_server_whose_pagination_never_ends_is_refused_with_a_clear_error():
+    async def main() -> None:
+        with pytest.raises(UserError, match=r"sent pagination cursor 'again' twice while listing tools"):
+            async with MCPToolset.in_process(_looping_server()):
+                pass
+
+    run(main)
+
+
+def test_an_absurdly_deep_schema_is_refused_with_an_error_naming_the_tool():
+    async def main() -> None:
+        with pytest.raises(UserError, match=r"offers tool 'absurd' with an unusable input schema: .*deeper than 64"):
+            async with MCPToolset.in_process(schema_server.build_server(absurd=True)):
+                pass
+
+    run(main)
+
+
+def test_tools_marked_non_deterministic_in_their_meta_are_flagged():
+    async def main() -> None:
+        async with MCPToolset.in_process(schema_server.build_server()) as ts:
+            flags = {s.name: s.deterministic for s in await ts.list_tools()}
+        assert flags["roll"] is False
+        assert all(flags[n] for n in flags if n != "roll")
+
+    run(main)
+
+
+# -- results ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_result_that_breaks_its_declared_output_schema_is_a_malformed_result():
+    async def main() -> None:
+        async with MCPToolset.in_process(schema_server.build_server()) as ts:
+            result = await ts.call_tool("bad_output", {}, limits=LIMITS)
+        assert (result.is_error, result.error_kind) == (True, "malformed_result")
+        assert result.content == "tool 'bad_output' broke its output schema: n: 'seven' is not of type 'integer'"
+
+    run(main)
+
+
+def test_text_blocks_are_joined_and_binary_blocks_summarised_not_inlined():
+    async def main() -> None:
+        async with MCPToolset.in_process(schema_server.build_server()) as ts:
+            result = await ts.call_tool("chart", {}, limits=LIMITS)
+        assert result.content == "Sales by month\n[image: image/png, 100 bytes]"
+
+    run(main)
+
+
+def test_a_ten_megabyte_result_is_capped_and_flagged_truncated():
+    async def main() -> None:
+        async with faulty() as ts:
+            result = await ts.call_tool("huge", {"chars": 10_000_000}, limits=CallLimits(timeout=20, max_result_chars=1000))
+        assert result.truncated and not result.is_error
+        assert result.content == "x" * 1000 + "\n[truncated: result exceeded 1000 characters]"
+        assert result.structured is None
+
+    run(main, within=60)
+
+
+def test_a_tool_that_raises_is_an_error_result_and_the_server_keeps_serving():
+    async def main() -> None:
+        async with faulty() as ts:
+            before = await ts.call_tool("pid", {}, limits=LIMITS)
+            failed = await ts.call_tool("fail", {"message": "disk full"}, limits=LIMITS)
+            after = await ts.call_tool("pid", {}, limits=LIMITS)
+        assert (failed.is_error, failed.error_kind) == (True, "tool_error")
+        assert "fail" in failed.content
+        assert before.content == after.content  # same server process
+
+    run(main)
+
+
+# -- crashes, hangs, restarts, processes --------------------------------------------------------------------------
+
+
+def test_a_server_killed_mid_call_gives_a_crash_result_and_the_next_call_runs_on_a_new_process():
+    async def main() -> None:
+        async with faulty() as ts:
+            first_pid = (await ts.call_tool("pid", {}, limits=LIMITS)).structured["result"]
+            crashed = await ts.call_tool("crash", {}, limits=LIMITS)
+            second_pid = (await ts.call_tool("pid", {}, limits=LIMITS)).structured["result"]
+        assert (crashed.is_error, crashed.error_kind) == (True, "crash")
+        assert "failed during the call to 'crash'" in crashed.content
+        assert "faulty server: about to die" in crashed.content  # the server's stderr is quoted
+        assert second_pid != first_pid
+
+    run(main)
+
+
+def test_a_server_that_never_answers_gives_a_timeout_result_and_is_replaced():
+    async def main() -> None:
+        async with faulty() as ts:
+            first_pid = (await ts.call_tool("pid", {}, limits=LIMITS)).structured["result"]
+            hung = await ts.call_tool("wedge", {}, limits=CallLimits(timeout=0.5))
+            second_pid = (await ts.call_tool("pid", {}, limits=LIMITS)).structured["result"]
+        assert (hung.is_error, hung.error_kind) == (True, "timeout")
+        assert hung.content.startswith("tool 'wedge' did not answer within 0.5 s")
+        assert second_pid != first_pid
+
+    run(main)
+
+
+def test_sixteen_calls_are_in_flight_at_once_over_one_stdio_session():
+    async def main() -> None:
+        results: list[Any] = []
+        async with faulty() as ts:
+
+            async def one() -> None:
+                results.append(await ts.call_tool("barrier", {"n": 16}, limits=LIMITS))
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(16):
+                    tg.start_soon(one)
+        # The barrier answers only when all 16 are waiting inside the server together.
+        assert [r.structured["result"] for r in results] == [16] * 16
+
+    run(main)
+
+
+def test_a_command_that_does_not_exist_is_a_user_error_naming_it():
+    async def main() -> None:
+        with pytest.raises(UserError, match=r"could not connect to MCP server 'stdio:no-such-mcp-server'.*No such file"):
+            async with MCPToolset.stdio("no-such-mcp-server", []):
+                pass
+
+    run(main)
+
+
+def test_a_server_that_exits_at_startup_is_reported_with_its_stderr():
+    async def main() -> None:
+        code = "import sys; print('config file missing: ~/.srv.toml', file=sys.stderr); sys.exit(3)"
+        with pytest.raises(UserError, match=r"(?s)server stderr.*config file missing: ~/\.srv\.toml"):
+            async with MCPToolset.stdio(sys.executable, ["-c", code], name="broken"):
+                pass
+
+    run(main)
+
+
+def test_calling_a_toolset_that_is_not_open_is_a_usage_error():
+    async def main() -> None:
+        with pytest.raises(UserError, match=r"not open; use `async with toolset:`"):
+            await time_server().call_tool("get_current_time", {"timezone": "UTC"}, limits=LIMITS)
+
+    run(main)
+
+
+def test_stdio_arguments_given_as_one_string_are_refused():
+    with pytest.raises(UserError, match="split it first"):
+        MCPToolset.stdio(sys.executable, "-m mcp_server_time")  # type: ignore[arg-type]
