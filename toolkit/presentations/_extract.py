@@ -43,12 +43,14 @@ def find_tags(text: str, name: str) -> list[Block]:
     open_tag, close_tag = f"<{name}>", f"</{name}>"
     blocks: list[Block] = []
     pos = 0
+    close = text.find(close_tag)  # kept between iterations, so many unclosed tags cost one scan, not one each
     while True:
         start = text.find(open_tag, pos)
         if start < 0:
             return blocks
         body_at = start + len(open_tag)
-        close = text.find(close_tag, body_at)
+        if 0 <= close < body_at:
+            close = text.find(close_tag, body_at)
         next_open = text.find(open_tag, body_at)
         if close >= 0 and (next_open < 0 or close < next_open):
             blocks.append(Block("tag", name, text[body_at:close], start, close + len(close_tag), True))

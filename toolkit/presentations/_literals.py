@@ -109,8 +109,10 @@ def parse_python(text: str, *, mode: str) -> Any:
     except SyntaxError as exc:
         where = f" (line {exc.lineno}, column {exc.offset})" if exc.lineno else ""
         raise LiteralError(f"invalid Python syntax: {exc.msg}{where}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise LiteralError(f"invalid Python syntax: {type(exc).__name__}: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise LiteralError("Python text too complex to parse (nested or chained too deeply)") from None
+    except ValueError as exc:  # e.g. an integer over Python's digit limit, or a NUL character
+        raise LiteralError(f"invalid Python syntax: {exc}") from None
 
 
 def _describe(node: ast.AST) -> str:

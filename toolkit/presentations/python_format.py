@@ -139,8 +139,9 @@ class PythonPresentation(Presentation):
             if isinstance(arg, ast.Starred):
                 raise LiteralError(f"'*' unpacking in the call to {name!r} is not allowed")
             if params is None or position >= len(params.order):
+                why = "no tool of that name is known" if params is None else f"it takes {len(params.order)}"
                 raise LiteralError(
-                    f"positional argument {position + 1} of {name!r} cannot be bound to a parameter; "
+                    f"positional argument {position + 1} of {name!r} cannot be bound to a parameter ({why}); "
                     "write name=value"
                 )
             used.add("positional_arguments")
@@ -158,8 +159,10 @@ class PythonPresentation(Presentation):
 
 
 def _raw_property(schema: dict[str, Any], name: str) -> Any:
+    """A parameter's schema as written (refs intact), without its description: the docstring's Args carry that."""
     props = schema.get("properties")
-    return props.get(name, True) if isinstance(props, dict) else True
+    prop = props.get(name, True) if isinstance(props, dict) else True
+    return {k: v for k, v in prop.items() if k != "description"} if isinstance(prop, dict) else prop
 
 
 def _omitted(key: str, value: Any, params: Params) -> bool:

@@ -1,0 +1,458 @@
+"""Hand-written behaviour of the three presentations: exact renderings, parse failures, leniency, bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from toolkit.errors import ParseError, UserError
+from toolkit.presentations import (
+    LENIENCIES,
+    PRESENTATION_NAMES,
+    ParseLimits,
+    get_presentation,
+)
+from toolkit.specs import ToolCall, ToolResult, ToolSpec
+
+WEATHER = ToolSpec(
+    name="get-weather",
+    description="Get the current weather in a city.",
+    input_schema={
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "City name, e.g. Paris."},
+            "unit": {
+                "type": "string",
+                "enum": ["celsius", "fahrenheit"],
+                "default": "celsius",
+                "description": "Temperature unit.",
+            },
+            "days": {"type": "integer", "minimum": 1, "maximum": 7, "description": "Forecast length."},
+            "near": {
+                "type": "object",
+                "description": "A point to refine the city.",
+                "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+                "required": ["lat", "lon"],
+            },
+            "note": {"type": ["string", "null"]},
+        },
+        "required": ["city"],
+    },
+)
+READ = ToolSpec(
+    name="files.read",
+    description="Read a file.",
+    input_schema={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+)
+SPECS = [WEATHER, READ]
+PARIS = ToolCall(name="get-weather", arguments={"city": "Paris", "unit": "celsius"})
+ROME = ToolCall(name="get-weather", arguments={"city": "Rome", "near": {"lat": 41.9, "lon": 12.5}})
+
+_SCHEMA_JSON = (
+    '{"type": "object", "properties": {"city": {"type": "string", "description": "City name, e.g. Paris."}, '
+    '"unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius", "description": '
+    '"Temperature unit."}, "days": {"type": "integer", "minimum": 1, "maximum": 7, "description": "Forecast '
+    'length."}, "near": {"type": "object", "description": "A point to refine the city.", "properties": {"lat": '
+    '{"type": "number"}, "lon": {"type": "number"}}, "required": ["lat", "lon"]}, "note": {"type": ["string", '
+    '"null"]}}, "required": ["city"]}'
+)
+
+
+# -- rendering ---------------------------------------------------------------------------------------------------
+
+
+def test_json_tools_for_template_are_openai_function_tools_with_the_spec_unedited():
+    tools = get_presentation("json").tools_for_template([WEATHER])  # type: ignore[attr-defined]
+    assert tools == [
+        {
+            "type": "function",
+            "function": {"name": "get-weather", "description": WEATHER.description, "parameters": WEATHER.input_schema},
+        }
+    ]
+
+
+def test_json_renders_tools_as_one_openai_function_per_line():
+    assert get_presentation("json").render_tools([WEATHER]) == (
+        '{"type": "function", "function": {"name": "get-weather", "description": "Get the current weather in a '
+        f'city.", "parameters": {_SCHEMA_JSON}}}}}'
+    )
+
+
+def test_mcp_renders_tools_as_the_tools_list_entries():
+    assert get_presentation("mcp").render_tools([WEATHER]) == (
+        '[\n{"name": "get-weather", "description": "Get the current weather in a city.", "inputSchema": '
+        f"{_SCHEMA_JSON}}}\n]"
+    )
+
+
+def test_python_renders_a_typed_keyword_only_stub_with_docstring_literal_and_typeddict():
+    assert get_presentation("python").render_tools([WEATHER, READ]) == '''\
+from typing import Literal, TypedDict
+
+
+class GetWeatherNear(TypedDict):
+    lat: float
+    lon: float
+
+
+def get_weather(
+    *,
+    city: str,
+    unit: Literal["celsius", "fahrenheit"] = "celsius",
+    days: int | None = None,
+    near: GetWeatherNear | None = None,
+    note: str | None = None,
+):
+    """Get the current weather in a city.
+
+    Args:
+        city: City name, e.g. Paris.
+        unit: Temperature unit.
+        days: Forecast length. (minimum: 1; maximum: 7)
+        near: A point to refine the city.
+    """
+
+
+def files_read(*, path: str):
+    """Read a file."""'''
+
+
+def test_each_presentation_renders_parallel_calls_exactly_as_documented():
+    calls = [PARIS, ROME]
+    assert get_presentation("json").render_calls(calls, SPECS) == (
+        '<tool_call>\n{"name": "get-weather", "arguments": {"city": "Paris", "unit": "celsius"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get-weather", "arguments": {"city": "Rome", "near": {"lat": 41.9, "lon": 12.5}}}\n'
+        "</tool_call>"
+    )
+    assert get_presentation("mcp").render_calls(calls, SPECS) == (
+        '```json\n[{"name": "get-weather", "arguments": {"city": "Paris", "unit": "celsius"}}, '
+        '{"name": "get-weather", "arguments": {"city": "Rome", "near": {"lat": 41.9, "lon": 12.5}}}]\n```'
+    )
+    assert get_presentation("python").render_calls(calls, SPECS) == (
+        '```python\nget_weather(city="Paris", unit="celsius")\n'
+        'get_weather(city="Rome", near={"lat": 41.9, "lon": 12.5})\n```'
+    )
+
+
+def test_mcp_writes_a_single_call_as_one_object_not_a_list():
+    assert get_presentation("mcp").render_calls([PARIS]) == (
+        '```json\n{"name": "get-weather", "arguments": {"city": "Paris", "unit": "celsius"}}\n```'
+    )
+
+
+def test_python_call_values_keep_their_json_types_and_escape_strings():
+    call = ToolCall(name="files.read", arguments={"path": 'a "quoted"\\path\nline', "n": -0.5, "ok": None})
+    text = get_presentation("python").render_calls([call], SPECS)
+    assert text == '```python\nfiles_read(path="a \\"quoted\\"\\\\path\\nline", n=-0.5, ok=None)\n```'
+    assert get_presentation("python").parse(text, SPECS, strict=True).calls == [call]
+
+
+def test_system_prompts_share_one_skeleton_and_show_names_and_descriptions_unedited():
+    prompts = {n: get_presentation(n).system_prompt(SPECS, preamble="You are helpful.") for n in PRESENTATION_NAMES}
+    for prompt in prompts.values():
+        assert prompt.startswith("You are helpful.\n\n# Tools\n\nYou may call one or more of the following tools")
+        assert prompt.endswith("If no tool fits the request, answer in plain text without any tool call.")
+        for spec in SPECS:
+            assert spec.description in prompt
+    assert "get-weather" in prompts["json"] and "get-weather" in prompts["mcp"]
+    assert "def get_weather(" in prompts["python"]
+
+
+def test_tool_results_render_identically_in_every_presentation():
+    result = ToolResult(content='{"temp": 21}')
+    rendered = {get_presentation(n).render_result(result, name="get-weather") for n in PRESENTATION_NAMES}
+    assert rendered == {'<tool_response name="get-weather">\n{"temp": 21}\n</tool_response>'}
+
+
+def test_output_schemas_are_shown_only_when_asked_and_then_in_mcp_and_python_alike():
+    spec = READ.model_copy(
+        update={"output_schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
+    )
+    assert "outputSchema" not in get_presentation("mcp").render_tools([spec])
+    assert "->" not in get_presentation("python").render_tools([spec])
+    assert '"outputSchema": {"type": "object"' in get_presentation("mcp", include_output_schema=True).render_tools([spec])
+    stub = get_presentation("python", include_output_schema=True).render_tools([spec])
+    assert "def files_read(*, path: str) -> FilesReadResult:" in stub
+    assert "class FilesReadResult(TypedDict):\n    text: str" in stub
+
+
+def test_python_stubs_render_refs_as_named_classes_and_odd_keys_with_the_functional_typeddict_form():
+    spec = ToolSpec(
+        name="draw",
+        input_schema={
+            "type": "object",
+            "$defs": {
+                "Tree": {
+                    "type": "object",
+                    "properties": {"label": {"type": "string"}, "kids": {"type": "array", "items": {"$ref": "#/$defs/Tree"}}},
+                    "required": ["label"],
+                }
+            },
+            "properties": {
+                "tree": {"$ref": "#/$defs/Tree"},
+                "style": {"type": "object", "properties": {"line-width": {"type": "integer", "description": "In px."}}},
+                "class": {"type": "string", "format": "email"},
+            },
+            "required": ["tree"],
+        },
+    )
+    assert get_presentation("python").render_tools([spec]) == '''\
+from typing import NotRequired, TypedDict
+
+
+class Tree(TypedDict):
+    label: str
+    kids: NotRequired[list["Tree"]]
+
+
+DrawStyle = TypedDict(
+    "DrawStyle",
+    {
+        "line-width": NotRequired[int],  # In px.
+    },
+)
+
+
+def draw(*, tree: Tree, style: DrawStyle | None = None, class_: str | None = None):
+    """Args:
+        class_: (format: email)
+    """'''
+
+
+def test_names_that_are_not_identifiers_map_to_distinct_identifiers_and_back():
+    specs = [
+        ToolSpec(name="get-time", input_schema={"type": "object", "properties": {"first-name": {"type": "string"}, "first_name": {"type": "string"}}}),
+        ToolSpec(name="get_time", input_schema={"type": "object", "properties": {}}),
+    ]
+    call = ToolCall(name="get-time", arguments={"first-name": "a", "first_name": "b"})
+    python = get_presentation("python")
+    text = python.render_calls([call, ToolCall(name="get_time")], specs)
+    assert text == '```python\nget_time_2(first_name_2="a", first_name="b")\nget_time()\n```'
+    assert python.parse(text, specs, strict=True).calls == [call, ToolCall(name="get_time")]
+
+
+def test_python_render_refuses_a_non_identifier_tool_name_without_specs():
+    with pytest.raises(UserError, match="pass the specs"):
+        get_presentation("python").render_calls([PARIS])
+
+
+def test_unknown_presentation_names_are_refused_with_the_choices():
+    with pytest.raises(UserError, match="json, mcp, python"):
+        get_presentation("xml")
+
+
+def test_duplicate_tool_names_are_refused():
+    with pytest.raises(UserError, match="unique"):
+        get_presentation("mcp").render_tools([READ, READ])
+
+
+# -- parsing: no call, broken calls --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PRESENTATION_NAMES)
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The weather in Paris is sunny.",
+        'Here is the JSON you asked for: {"name": "Bob", "age": 3}',
+        '{"name": "Bob", "age": 3}',
+        "The answer is 42.",
+        "",
+    ],
+)
+def test_plain_answers_parse_as_no_call_without_error(name, strict, text):
+    result = get_presentation(name).parse(text, SPECS, strict=strict)
+    assert (result.status, result.calls, result.error, result.had_call_syntax) == ("no_call", [], None, False)
+    assert result.content == text.strip()
+
+
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("json", '<tool_call>\n{"name": "get-weather", "arguments": {"city": "Paris"}\n</tool_call>', "invalid JSON"),
+        ("json", "<tool_call>\n</tool_call>", "empty call block"),
+        ("json", '<tool_call>\n{"arguments": {}}\n</tool_call>', "non-empty string 'name'"),
+        ("json", '<tool_call>{"name": "get-weather", "arguments": [1]}</tool_call>', "must be a JSON object"),
+        ("mcp", '```json\n{"name": "get-weather", "arguments": {"city": "Paris",,}}\n```', "invalid JSON"),
+        ("mcp", "```json\n[]\n```", "empty list of calls"),
+        ("mcp", '```json\n{"name": "get-weather", "arguments": {"a": 1, "a": 2}}\n```', "duplicate key 'a'"),
+        ("mcp", '```json\n{"name": "get-weather", "arguments": {"x": NaN}}\n```', "NaN is not valid JSON"),
+        ("mcp", '```json\n{"name": "get-weather", "arguments": {"x": 1e999}}\n```', "not valid JSON"),
+        ("python", '```python\nget_weather(city=os.getenv("HOME"))\n```', "function call"),
+        ("python", "```python\nget_weather(city=secret)\n```", "name 'secret' is not a literal"),
+        ("python", '```python\nget_weather(city="a" + "b")\n```', "not a literal"),
+        ("python", '```python\nget_weather(city=f"{x}")\n```', "f-string"),
+        ("python", "```python\nget_weather(city={1, 2})\n```", "set"),
+        ("python", '```python\nget_weather(**{"city": "a"})\n```', "'**' unpacking"),
+        ("python", '```python\nx = get_weather(city="a")\n```', "is not a tool call"),
+        ("python", '```python\nget_weather(city="a"\n```', "invalid Python syntax"),
+        ("python", '```python\nget_weather("a", "b", "c", 1, {}, None, "z")\n```', "cannot be bound"),
+        ("python", '```python\nget_weather(city="a", days=1j)\n```', "complex"),
+    ],
+)
+def test_broken_call_syntax_is_a_parse_error_never_a_no_call(name, text, message, strict):
+    result = get_presentation(name).parse(text, SPECS, strict=strict)
+    assert result.status == "error" and result.had_call_syntax and result.calls == []
+    assert message in result.error
+    with pytest.raises(ParseError):
+        result.raise_for_error()
+
+
+def test_python_arguments_are_never_evaluated(tmp_path):
+    canary = tmp_path / "pwned"
+    text = f'```python\nfiles_read(path=open({str(canary)!r}, "w"))\n```'
+    for strict in (True, False):
+        result = get_presentation("python").parse(text, SPECS, strict=strict)
+        assert result.status == "error" and "function call" in result.error
+    assert not canary.exists()
+
+
+# -- leniency --------------------------------------------------------------------------------------------------
+
+_PARIS_JSON = '{"name": "get-weather", "arguments": {"city": "Paris"}}'
+_PARIS_CALL = ToolCall(name="get-weather", arguments={"city": "Paris"})
+
+LENIENT_ONLY = [
+    ("json", f"<tool_call>\n{_PARIS_JSON}", "unclosed_block"),
+    ("mcp", f"```json\n{_PARIS_JSON}", "unclosed_block"),
+    ("python", '```python\nget_weather(city="Paris")', "unclosed_block"),
+    ("json", f"```json\n{_PARIS_JSON}\n```", "foreign_delimiter"),
+    ("mcp", f"<tool_call>\n{_PARIS_JSON}\n</tool_call>", "foreign_delimiter"),
+    ("python", '```\nget_weather(city="Paris")\n```', "foreign_delimiter"),
+    ("python", '<tool_call>get_weather(city="Paris")</tool_call>', "foreign_delimiter"),
+    ("json", f"<tool_call>\n```json\n{_PARIS_JSON}\n```\n</tool_call>", "nested_delimiters"),
+    ("json", f"Let me check.\n{_PARIS_JSON}", "bare_calls"),
+    ("mcp", _PARIS_JSON, "bare_calls"),
+    ("python", 'I will look it up.\nget_weather(city="Paris")', "bare_calls"),
+    ("json", "<tool_call>{'name': 'get-weather', 'arguments': {'city': 'Paris',},}</tool_call>", "python_style_json"),
+    ("mcp", "```json\n{'name': 'get-weather', 'arguments': {'city': 'Paris'}}\n```", "python_style_json"),
+    ("python", "```python\nget_weather(city='Paris', note=null)\n```", "json_literals"),
+    ("json", '<tool_call>{"name": "get-weather", "arguments": "{\\"city\\": \\"Paris\\"}"}</tool_call>', "arguments_as_string"),
+    ("mcp", '```json\n{"name": "get-weather", "arguments": "{\\"city\\": \\"Paris\\"}"}\n```', "arguments_as_string"),
+    ("json", '<tool_call>{"name": "get-weather", "parameters": {"city": "Paris"}}</tool_call>', "alternate_call_shape"),
+    ("mcp", '```json\n{"type": "function", "function": ' + _PARIS_JSON + "}\n```", "alternate_call_shape"),
+    ("json", f"<tool_call>[{_PARIS_JSON}]</tool_call>", "call_list_in_block"),
+    ("python", '```python\n[get_weather(city="Paris")]\n```', "python_call_list"),
+    ("python", '```python\nget_weather("Paris")\n```', "positional_arguments"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "rule"), LENIENT_ONLY)
+def test_common_deviations_are_rejected_by_strict_and_accepted_by_lenient(name, text, rule):
+    presentation = get_presentation(name)
+    strict = presentation.parse(text, SPECS, strict=True)
+    assert strict.status == "error" and rule in strict.error and strict.had_call_syntax
+    lenient = presentation.parse(text, SPECS, strict=False)
+    assert lenient.error is None and rule in lenient.leniencies
+    expected = dict(_PARIS_CALL.arguments, **({"note": None} if rule == "json_literals" else {}))
+    assert lenient.calls == [ToolCall(name="get-weather", arguments=expected)]
+
+
+def test_every_leniency_rule_is_exercised_by_a_test():
+    covered = {rule for _, _, rule in LENIENT_ONLY} | {"several_blocks", "dotted_name"}
+    assert covered == set(LENIENCIES)
+
+
+@pytest.mark.parametrize("name", ["mcp", "python"])
+def test_calls_spread_over_several_blocks_need_lenient_mode_where_one_block_is_the_format(name):
+    presentation = get_presentation(name)
+    text = presentation.render_calls([PARIS], SPECS) + "\nand\n" + presentation.render_calls([ROME], SPECS)
+    assert "several_blocks" in presentation.parse(text, SPECS, strict=True).error
+    assert presentation.parse(text, SPECS, strict=False).calls == [PARIS, ROME]
+    json = get_presentation("json")
+    assert json.parse(json.render_calls([PARIS, ROME]), strict=True).calls == [PARIS, ROME]
+
+
+def test_dotted_tool_names_written_as_attribute_access_are_lenient_python():
+    text = '```python\nfiles.read(path="a.txt")\n```'
+    assert "dotted_name" in get_presentation("python").parse(text, SPECS, strict=True).error
+    assert get_presentation("python").parse(text, SPECS, strict=False).calls == [
+        ToolCall(name="files.read", arguments={"path": "a.txt"})
+    ]
+
+
+def test_foreign_blocks_that_are_not_calls_stay_prose_in_lenient_mode():
+    text = 'Use this snippet:\n```python\nprint("hello")\n```'
+    for name in ("json", "mcp"):
+        result = get_presentation(name).parse(text, SPECS, strict=False)
+        assert result.status == "no_call" and result.content == text
+
+
+def test_python_none_for_an_optional_non_nullable_parameter_means_not_given():
+    text = '```python\nget_weather(city="Paris", days=None, note=None)\n```'
+    result = get_presentation("python").parse(text, SPECS, strict=True)
+    assert result.calls == [ToolCall(name="get-weather", arguments={"city": "Paris", "note": None})]
+
+
+def test_python_without_specs_keeps_identifiers_and_refuses_positional_arguments():
+    python = get_presentation("python")
+    assert python.parse('```python\nget_weather(city="Paris")\n```', strict=True).calls == [
+        ToolCall(name="get_weather", arguments={"city": "Paris"})
+    ]
+    result = python.parse('```python\nget_weather("Paris")\n```', strict=False)
+    assert result.status == "error" and "no tool of that name is known" in result.error
+
+
+def test_calls_inside_reasoning_do_not_count_and_reasoning_is_kept_apart():
+    text = f"<think>Maybe <tool_call>{_PARIS_JSON}</tool_call>? No.</think>\nIt is sunny."
+    result = get_presentation("json").parse(text, SPECS, strict=True)
+    assert (result.status, result.content) == ("no_call", "It is sunny.")
+    assert result.reasoning == f"Maybe <tool_call>{_PARIS_JSON}</tool_call>? No."
+
+
+def test_prose_around_call_blocks_is_returned_as_content():
+    for name in PRESENTATION_NAMES:
+        presentation = get_presentation(name)
+        text = presentation.render_assistant("Checking Paris.", [PARIS], SPECS) + "\nBack soon."
+        result = presentation.parse(text, SPECS, strict=True)
+        assert (result.calls, result.content) == ([PARIS], "Checking Paris.\nBack soon.")
+
+
+# -- bounds ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PRESENTATION_NAMES)
+def test_output_over_the_length_limit_is_an_error_not_an_abstention(name):
+    presentation = get_presentation(name, limits=ParseLimits(max_chars=50))
+    result = presentation.parse("x" * 51, strict=False)
+    assert result.status == "error" and result.had_call_syntax and "over the limit of 50" in result.error
+
+
+@pytest.mark.parametrize("name", PRESENTATION_NAMES)
+def test_arguments_nested_deeper_than_the_limit_are_a_parse_error(name):
+    presentation = get_presentation(name, limits=ParseLimits(max_depth=8))
+    deep: object = "leaf"
+    for _ in range(10):
+        deep = [deep]
+    text = presentation.render_calls([ToolCall(name="files.read", arguments={"path": deep})], SPECS)
+    result = presentation.parse(text, SPECS, strict=False)
+    assert result.status == "error" and "nested deeper than 8" in result.error
+
+
+def test_more_calls_than_the_limit_is_a_parse_error():
+    presentation = get_presentation("json", limits=ParseLimits(max_calls=3))
+    result = presentation.parse(presentation.render_calls([PARIS] * 4), strict=True)
+    assert result.status == "error" and "over the limit of 3" in result.error
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", PRESENTATION_NAMES)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 99_000,
+        "```json\n" + '{"a": ' * 16_000,
+        "```python\nf(x=" + "-" * 90_000 + "1)\n```",
+        "```python\n" + "1+" * 45_000 + "1\n```",
+        "```python\n" + "f(x=" + "9" * 5_000 + ")\n```",
+        "<tool_call>" * 9_000,
+        "get_weather(\n" * 7_000,
+        "```python\n" + "a." * 45_000 + "b()\n```",
+    ],
+    ids=["brackets", "json-depth", "unary-chain", "binop-chain", "huge-int", "open-tags", "open-calls", "attr-chain"],
+)
+def test_pathological_outputs_end_in_a_result_not_a_hang_or_crash(name, text):
+    result = get_presentation(name).parse(text, SPECS, strict=False)
+    assert result.status in ("error", "no_call")
+    assert not result.calls
