@@ -39,3 +39,19 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _no_model_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real backends (OpenAI-compatible, local transformers) refuse to generate unless a test opts in."""
+    import toolkit.backends
+
+    monkeypatch.setattr(toolkit.backends, "ALLOW_MODEL_REQUESTS", False)
+
+
+@pytest.fixture
+def allow_model_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt in: this test means to run a real backend (a loopback server or a tiny local model)."""
+    import toolkit.backends
+
+    monkeypatch.setattr(toolkit.backends, "ALLOW_MODEL_REQUESTS", True)

@@ -1,0 +1,304 @@
+"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, SGLang, Ollama, llama.cpp server) through the ``openai`` package.
+
+The client's own retries are switched off (``max_retries=0``) so the policy is ours, explicit and testable:
+
+* retried: HTTP 429, 408, 409, every 5xx, request timeouts and connection errors;
+* the wait before retry ``n`` (0-based) is the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP
+  date) when given, capped at ``max_retry_after``; otherwise exponential backoff with equal jitter,
+  ``cap/2 + U(0, cap/2)`` with ``cap = min(backoff_max, backoff_initial * 2**n)``;
+* not retried: 400/422 and other client errors, recorded on that response (``error_kind="bad_request"``);
+* fatal for the whole run: 401, 403 and 404 (wrong key, no access, wrong model or URL) raise :class:`BackendError`.
+
+A request that still fails after ``max_retries`` retries comes back as a :class:`ChatResponse` with ``error`` set, so
+one bad sample never sinks a batch. The API key is read from the environment variable named in the config and is
+never logged or stored on the config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import anyio
+
+from toolkit.backends.base import (
+    BackendError,
+    ChatRequest,
+    ChatResponse,
+    MalformedToolCall,
+    Usage,
+    check_model_requests_allowed,
+)
+from toolkit.errors import UserError
+from toolkit.specs import ToolCall
+
+__all__ = ["OpenAIConfig", "OpenAIBackend", "to_wire_messages", "parse_tool_arguments", "retry_after_seconds"]
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE_STATUS = {408, 409, 429}
+_FATAL_STATUS = {401, 403, 404}
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenAIConfig:
+    """How to reach an OpenAI-compatible endpoint and how hard to try."""
+
+    model: str = field(metadata=_help("Model name as the endpoint knows it."))
+    base_url: str | None = field(default=None, metadata=_help("Endpoint base URL, e.g. http://localhost:8000/v1; "
+                                                               "None for api.openai.com."))
+    api_key_env: str | None = field(default="OPENAI_API_KEY", metadata=_help(
+        "Name of the environment variable holding the API key; None for servers that need none."))
+    max_concurrency: int = field(default=8, metadata=_help("Requests in flight at once."))
+    max_retries: int = field(default=4, metadata=_help("Retries after the first attempt (429/5xx/timeouts)."))
+    request_timeout: float = field(default=120.0, metadata=_help("Seconds one attempt may take."))
+    backoff_initial: float = field(default=1.0, metadata=_help("Backoff cap before the first retry, in seconds."))
+    backoff_max: float = field(default=60.0, metadata=_help("Largest backoff cap, in seconds."))
+    max_retry_after: float = field(default=300.0, metadata=_help("Longest server-requested wait honoured, seconds."))
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = field(
+        default="max_tokens", metadata=_help("Request field for the token limit (newer OpenAI models want "
+                                             "max_completion_tokens).")
+    )
+    extra_body: dict[str, Any] = field(default_factory=dict, metadata=_help(
+        "Extra JSON fields sent with every request (server-specific options)."))
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency < 1:
+            raise UserError(f"max_concurrency must be at least 1, got {self.max_concurrency}")
+        if self.max_retries < 0:
+            raise UserError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.request_timeout <= 0:
+            raise UserError(f"request_timeout must be positive, got {self.request_timeout}")
+
+
+def to_wire_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Record-shaped messages as the HTTP API wants them: tool-call arguments as JSON text, and only API fields."""
+    out = []
+    for m in messages:
+        wire = {k: m[k] for k in ("role", "content", "tool_calls", "tool_call_id", "name") if m.get(k) is not None}
+        if m.get("role") == "assistant" and "content" not in wire:
+            wire["content"] = None
+        if wire.get("tool_calls"):
+            calls = []
+            for tc in wire["tool_calls"]:
+                fn = dict(tc.get("function") or {})
+                if not isinstance(fn.get("arguments"), str):
+                    fn["arguments"] = json.dumps(fn.get("arguments") or {}, ensure_ascii=False)
+                calls.append({"id": tc.get("id"), "type": tc.get("type", "function"), "function": fn})
+            wire["tool_calls"] = calls
+        out.append(wire)
+    return out
+
+
+def parse_tool_arguments(raw: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """``(arguments, None)`` for a JSON object, ``(None, why)`` otherwise. Empty text means no arguments (servers
+    send ``""`` for argument-less functions)."""
+    if raw is None or not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at position {exc.pos}"
+    if not isinstance(value, dict):
+        return None, f"arguments are a JSON {type(value).__name__}, not an object"
+    return value, None
+
+
+def retry_after_seconds(headers: Any, *, now: float | None = None) -> float | None:
+    """The wait a server asked for, from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date), or None."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class OpenAIBackend:
+    """Chat backend over an OpenAI-compatible endpoint; see the module docstring for the retry policy.
+
+    ``sleep`` (default :func:`anyio.sleep`) and ``rng`` are injectable so tests can observe the waits the policy
+    chooses without waiting.
+    """
+
+    def __init__(
+        self,
+        config: OpenAIConfig,
+        *,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        rng: random.Random | None = None,
+    ):
+        import openai  # the package is a core dependency; imported here to keep `import toolkit` light
+
+        self.config = config
+        self.name = f"openai:{config.model}"
+        self._openai = openai
+        if config.api_key_env is None:
+            key = "not-needed"
+        else:
+            key = os.environ.get(config.api_key_env, "")
+            if not key:
+                raise UserError(
+                    f"environment variable {config.api_key_env} is not set; export the API key there, or set "
+                    "api_key_env to the variable that holds it (None for servers that need no key)"
+                )
+        self._client = openai.AsyncOpenAI(
+            api_key=key, base_url=config.base_url, max_retries=0, timeout=config.request_timeout
+        )
+        self._sleep = sleep or anyio.sleep
+        self._rng = rng or random.Random()
+        self._limiter: anyio.CapacityLimiter | None = None
+        self.retry_waits: list[float] = []
+        """Every wait chosen before a retry, in order (for reports and tests)."""
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(model={self.config.model!r}, base_url={self.config.base_url!r})"
+
+    async def __aenter__(self) -> OpenAIBackend:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
+        check_model_requests_allowed(self.name)
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.config.max_concurrency)
+        results: list[ChatResponse | None] = [None] * len(requests)
+
+        async def run(i: int, request: ChatRequest) -> None:
+            async with self._limiter:  # type: ignore[union-attr]
+                results[i] = await self._one(request)
+
+        async with anyio.create_task_group() as tg:
+            for i, request in enumerate(requests):
+                tg.start_soon(run, i, request)
+        return [r for r in results if r is not None]
+
+    def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        d = request.decoding
+        kwargs: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": to_wire_messages(request.messages),
+            "temperature": d.temperature,
+            self.config.max_tokens_param: d.max_tokens,
+        }
+        if d.top_p is not None:
+            kwargs["top_p"] = d.top_p
+        if d.stop:
+            kwargs["stop"] = list(d.stop)
+        if d.seed is not None:
+            kwargs["seed"] = d.seed
+        if request.tools is not None:
+            kwargs["tools"] = list(request.tools)
+            if request.tool_choice is not None:
+                kwargs["tool_choice"] = request.tool_choice
+        if self.config.extra_body:
+            kwargs["extra_body"] = dict(self.config.extra_body)
+        return kwargs
+
+    def _backoff(self, retry: int) -> float:
+        cap = min(self.config.backoff_max, self.config.backoff_initial * 2**retry)
+        return cap / 2 + self._rng.uniform(0, cap / 2)
+
+    async def _one(self, request: ChatRequest) -> ChatResponse:
+        openai = self._openai
+        kwargs = self._kwargs(request)
+        attempts = self.config.max_retries + 1
+        for attempt in range(attempts):
+            started = time.perf_counter()
+            server_wait: float | None = None
+            try:
+                completion = await self._client.chat.completions.create(**kwargs)
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                detail = f"HTTP {status}: {_error_message(exc)}"
+                if status in _FATAL_STATUS:
+                    raise BackendError(f"{self.name} at {self.config.base_url or 'api.openai.com'}: {detail}") from None
+                if status not in _RETRYABLE_STATUS and status < 500:
+                    return ChatResponse(error=detail, error_kind="bad_request", attempts=attempt + 1)
+                kind = "rate_limited" if status == 429 else "server_error"
+                server_wait = retry_after_seconds(exc.response.headers)
+            except openai.APITimeoutError:
+                detail, kind = f"no answer within {self.config.request_timeout}s", "timeout"
+            except openai.APIConnectionError as exc:
+                detail, kind = f"connection failed: {exc}", "connection"
+            else:
+                return _response(completion, time.perf_counter() - started, attempt + 1)
+            if attempt + 1 == attempts:
+                return ChatResponse(error=f"{detail} (after {attempts} attempts)", error_kind=kind, attempts=attempts)
+            wait = min(server_wait, self.config.max_retry_after) if server_wait is not None else self._backoff(attempt)
+            self.retry_waits.append(wait)
+            log.info("%s: %s; retry %d/%d in %.2fs", self.name, detail, attempt + 1, attempts - 1, wait)
+            await self._sleep(wait)
+        raise AssertionError("unreachable: the loop returns on its last attempt")
+
+
+def _error_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])[:500]
+    return str(getattr(exc, "message", exc))[:500]
+
+
+def _response(completion: Any, latency: float, attempts: int) -> ChatResponse:
+    if not completion.choices:
+        return ChatResponse(error="the endpoint returned no choices", error_kind="other", attempts=attempts,
+                            latency_s=latency)
+    choice = completion.choices[0]
+    message = choice.message
+    calls: list[ToolCall] = []
+    malformed: list[MalformedToolCall] = []
+    for tc in message.tool_calls or []:
+        fn = getattr(tc, "function", None)
+        if fn is None:  # custom (non-function) tools are not ours to parse
+            continue
+        arguments, error = parse_tool_arguments(fn.arguments)
+        if arguments is None:
+            malformed.append(MalformedToolCall(name=fn.name, raw_arguments=fn.arguments or "", error=error or "",
+                                               id=tc.id))
+        else:
+            calls.append(ToolCall(name=fn.name, arguments=arguments, id=tc.id))
+    usage = completion.usage
+    return ChatResponse(
+        text=message.content or "",
+        tool_calls=calls,
+        malformed_tool_calls=malformed,
+        usage=Usage(
+            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
+            completion_tokens=(usage.completion_tokens or 0) if usage else 0,
+        ),
+        latency_s=latency,
+        finish_reason=choice.finish_reason,
+        attempts=attempts,
+    )
