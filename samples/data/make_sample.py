@@ -1,8 +1,9 @@
 """Regenerate ``sample_trajectories.jsonl``: 12 hand-written trajectories over four small tools.
 
-The conversations are written by hand; every tool result in them is computed here by running the tool, every call's
-arguments are checked against the tool's input schema, and every call is paired with exactly one answering tool
-message. The record's ``validation`` block lists those three checks. Run from the repository root::
+The conversations are written by hand; every tool result in them is computed here by running the tool, every
+call's arguments are checked against the tool's input schema, and every call is paired with exactly one
+answering tool message. The record's ``validation`` block lists those three checks. Run from the repository
+root::
 
     python samples/data/make_sample.py            # rewrite the file
     python samples/data/make_sample.py --check    # exit 1 if the file on disk differs
@@ -24,6 +25,7 @@ from toolkit.records import StageOutcome, ToolCallRecord
 from toolkit.specs import ToolSpec
 
 OUT = Path(__file__).with_name("sample_trajectories.jsonl")
+CREATED = "2026-11-22T00:00:00Z"  # fixed, so that regenerating gives the same bytes
 UNITS = ["mm", "cm", "m", "km", "in", "ft", "mi", "g", "kg", "lb", "C", "F"]
 
 ADD = ToolSpec(
@@ -58,8 +60,9 @@ SEARCH = ToolSpec(
         "type": "object",
         "properties": {
             "query": {"type": "string", "description": "What to look for."},
-            "section": {"type": "string", "description": "Only search this section (e.g. 'http', 'auth', 'cli')."},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 5, "default": 2, "description": "Passages."},
+            "section": {"type": "string", "description": "Search only this section ('http', 'auth', 'cli')."},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 5, "default": 2,
+                      "description": "How many passages to return."},
         },
         "required": ["query"],
         "additionalProperties": False,
@@ -67,12 +70,12 @@ SEARCH = ToolSpec(
 )
 DELEGATE = ToolSpec(
     name="delegate",
-    description="Hand a self-contained task to a subagent that can use the listed tools; returns its final answer.",
+    description="Hand a self-contained task to a subagent that may use the listed tools; returns its answer.",
     input_schema={
         "type": "object",
         "properties": {
-            "task": {"type": "string", "description": "The task, with everything the subagent needs to know."},
-            "tools": {"type": "array", "items": {"type": "string"}, "description": "Tools the subagent may use."},
+            "task": {"type": "string", "description": "The task, with all that the subagent needs to know."},
+            "tools": {"type": "array", "items": {"type": "string"}, "description": "Tools it may use."},
         },
         "required": ["task", "tools"],
         "additionalProperties": False,
@@ -178,7 +181,7 @@ class Builder:
         self.messages.extend(answers)
         return self
 
-    def done(self, kind: str, answer: str, facts: list[str], *, gold: list[FunctionCall] | None = None) -> Trajectory:
+    def done(self, kind: str, answer: str, facts: list[str]) -> Trajectory:
         self.say(answer)
         traj = Trajectory(
             id=self.rid,
@@ -186,8 +189,8 @@ class Builder:
             tools=self.tools,
             subagents=self.subagents,
             scenario=Scenario(kind=kind, suite="samples", seed=0),
-            expected=Expected(calls=self.calls if gold is None else gold, answer_facts=facts),
-            provenance=Provenance(generator="hand-written", generator_version="1", created_at="2026-11-22T00:00:00Z"),
+            expected=Expected(calls=self.calls, answer_facts=facts),
+            provenance=Provenance(generator="hand-written", generator_version="1", created_at=CREATED),
         )
         return traj.model_copy(update={"validation": check(traj)})
 
@@ -203,7 +206,8 @@ def check(traj: Trajectory) -> Validation:
             if spec is None:
                 schema_errors.append(f"{tc.id}: tool {tc.function.name!r} not offered")
             else:
-                for err in jsonschema.Draft202012Validator(spec.input_schema).iter_errors(tc.function.arguments):
+                validator = jsonschema.Draft202012Validator(spec.input_schema)
+                for err in validator.iter_errors(tc.function.arguments):
                     schema_errors.append(f"{tc.id}: {err.message}")
             pending[tc.id] = (tc.function.name, tc.function.arguments)
         if m.role == "tool":
@@ -214,7 +218,7 @@ def check(traj: Trajectory) -> Validation:
             if name == "delegate":
                 child = traj.subagents.get(m.tool_call_id)
                 if child is None or child.final_answer() != m.content:
-                    exec_errors.append(f"{m.tool_call_id}: delegate result differs from the subagent's final answer")
+                    exec_errors.append(f"{m.tool_call_id}: delegate result is not the subagent's answer")
                 continue
             try:
                 expected = run_tool(name, args)
@@ -229,13 +233,20 @@ def check(traj: Trajectory) -> Validation:
         StageOutcome(stage="execution", passed=not exec_errors, reasons=exec_errors),
     ]
     for child in traj.subagents.values():
-        stages += [s.model_copy(update={"stage": f"subagent:{s.stage}"}) for s in (child.validation or check(child)).stages]
+        child_stages = (child.validation or check(child)).stages
+        stages += [s.model_copy(update={"stage": f"subagent:{s.stage}"}) for s in child_stages]
     return Validation(passed=all(s.passed for s in stages), stages=stages)
 
 
 def build() -> list[Trajectory]:
-    calc = "You are a careful assistant. Use the tools for arithmetic and unit conversion; never compute in your head."
-    docs = "You answer questions about the HTTP client library. Cite the documentation; use search_docs to find it."
+    calc = (
+        "You are a careful assistant. Use the tools for arithmetic and unit conversion; "
+        "never compute in your head."
+    )
+    docs = (
+        "You answer questions about the HTTP client library. "
+        "Cite the documentation; use search_docs to find it."
+    )
     out = [
         Builder("s01-single-add", CALC_TOOLS, calc)
         .user("What is 1234.5 plus 987.25?")
@@ -263,16 +274,16 @@ def build() -> list[Trajectory]:
         .call(("search_docs", {"query": "configure retries for failed requests"}))
         .done(
             "single",
-            "Pass retries=Retry(total=3, backoff_factor=0.5) when you create the Client. Only idempotent methods "
-            "are retried by default.",
+            "Pass retries=Retry(total=3, backoff_factor=0.5) when you create the Client. Only idempotent "
+            "methods are retried by default.",
             ["Retry(total=3, backoff_factor=0.5)", "idempotent"],
         ),
         Builder("s06-no-tool-python", ALL_TOOLS)
         .user("What's the difference between a list and a tuple in Python?")
         .done(
             "no_tool",
-            "A list is mutable (you can append, remove or change items), a tuple is immutable. Tuples are hashable "
-            "when their items are, so they can be dict keys; lists cannot.",
+            "A list is mutable (you can append, remove or change items), a tuple is immutable. Tuples are "
+            "hashable when their items are, so they can be dict keys; lists cannot.",
             ["mutable", "immutable"],
         ),
         Builder("s07-no-tool-thanks", CALC_TOOLS, calc)
@@ -290,8 +301,9 @@ def build() -> list[Trajectory]:
         .call(("search_docs", {"query": "rate limit 429 Retry-After", "section": "http"}))
         .done(
             "error_recovery",
-            "There is no 'networking' section; rate limits are covered under 'http'. On HTTP 429 the client honours "
-            "the Retry-After header when retries are enabled; set respect_retry_after=False to fail fast instead.",
+            "There is no 'networking' section; rate limits are covered under 'http'. On HTTP 429 the client "
+            "honours the Retry-After header when retries are enabled; set respect_retry_after=False to fail "
+            "fast instead.",
             ["Retry-After", "respect_retry_after=False"],
         ),
         Builder("s10-multi-turn-distance", CALC_TOOLS, calc)
@@ -310,12 +322,18 @@ def build() -> list[Trajectory]:
         )
         .done(
             "parallel",
-            "Set HTTPS_PROXY (or pass --proxy URL) to use a proxy, and pass auth=BearerAuth(token) to the Client to "
-            "add an Authorization header to every request.",
+            "Set HTTPS_PROXY (or pass --proxy URL) to use a proxy, and pass auth=BearerAuth(token) to the "
+            "Client to add an Authorization header to every request.",
             ["HTTPS_PROXY", "BearerAuth(token)"],
         ),
     ]
     return out
+
+
+SUBAGENT_SYSTEM = (
+    "You are a research subagent. Use search_docs, then reply with a short answer to the task "
+    "and nothing else."
+)
 
 
 def _delegation(docs: str) -> Trajectory:
@@ -324,8 +342,7 @@ def _delegation(docs: str) -> Trajectory:
         "tokens). Reply with two sentences, one per status code."
     )
     child = (
-        Builder("s11-delegate-research.sub1", [SEARCH], "You are a research subagent. Use search_docs, then reply "
-                "with a short answer to the task and nothing else.")
+        Builder("s11-delegate-research.sub1", [SEARCH], SUBAGENT_SYSTEM)
         .user(task)
         .call(
             ("search_docs", {"query": "rate limit 429 Retry-After", "section": "http", "limit": 1}),
@@ -334,19 +351,19 @@ def _delegation(docs: str) -> Trajectory:
         .done(
             "parallel",
             "On HTTP 429 the client waits as the Retry-After header says when retries are enabled "
-            "(respect_retry_after=False fails fast). On HTTP 401, BearerAuth(token, refresh=callback) calls the "
-            "callback once to refresh the token and retries the request.",
+            "(respect_retry_after=False fails fast). On HTTP 401, BearerAuth(token, refresh=callback) calls "
+            "the callback once to refresh the token and retries the request.",
             ["Retry-After", "refresh=callback"],
         )
     )
     parent = Builder("s11-delegate-research", [*ALL_TOOLS, DELEGATE], docs)
-    parent.user("Our service keeps hitting HTTP 429 and the occasional 401. How does the client deal with each?")
+    parent.user("Our service keeps hitting HTTP 429 and the occasional 401. How does the client handle each?")
     parent.call(("delegate", {"task": task, "tools": ["search_docs"]}), child=child)
     return parent.done(
         "delegate",
-        "For 429s, enable retries and the client will wait as long as the server's Retry-After header asks (or "
-        "set respect_retry_after=False to fail fast). For 401s, construct BearerAuth with a refresh callback: it "
-        "is called once to get a new token and the request is retried.",
+        "For 429s, enable retries and the client will wait as long as the server's Retry-After header asks "
+        "(or set respect_retry_after=False to fail fast). For 401s, construct BearerAuth with a refresh "
+        "callback: it is called once to get a new token and the request is retried.",
         ["Retry-After", "refresh"],
     )
 

@@ -1,4 +1,4 @@
-"""Exporters: exact rows per format, subagent flattening, the Arrow null-filling trap, chat-template rendering."""
+"""Exporters: exact rows per format, subagent flattening, the Arrow null-filling trap, template rendering."""
 
 from __future__ import annotations
 
@@ -92,7 +92,8 @@ def delegating_trajectory() -> Trajectory:
             Message(role="user", content="find x, then 1+1"),
             Message(role="assistant", tool_calls=[_call("k0", "search", {"query": "x"})]),
             Message(role="tool", tool_call_id="k0", content="x found"),
-            Message(role="assistant", tool_calls=[_call("k1", "delegate", {"task": "1+1", "tools": ["add"]})]),
+            Message(role="assistant",
+                    tool_calls=[_call("k1", "delegate", {"task": "1+1", "tools": ["add"]})]),
             Message(role="tool", tool_call_id="k1", content="2"),
             Message(role="assistant", content="x found; 2"),
         ],
@@ -123,7 +124,8 @@ def test_trl_row_keeps_arguments_as_objects_fills_tool_names_and_lists_function_
                 {
                     "role": "assistant",
                     "tool_calls": [
-                        {"id": "c1", "type": "function", "function": {"name": "add", "arguments": {"a": 2, "b": 3}}},
+                        {"id": "c1", "type": "function",
+                         "function": {"name": "add", "arguments": {"a": 2, "b": 3}}},
                         {"id": "c2", "type": "function",
                          "function": {"name": "search", "arguments": {"query": "retry"}}},
                     ],
@@ -147,7 +149,8 @@ def test_openai_row_has_json_string_arguments_call_ids_and_parallel_flag():
                 {
                     "role": "assistant",
                     "tool_calls": [
-                        {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}},
+                        {"id": "c1", "type": "function",
+                         "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'}},
                         {"id": "c2", "type": "function",
                          "function": {"name": "search", "arguments": '{"query": "retry"}'}},
                     ],
@@ -173,7 +176,8 @@ def test_openai_arguments_are_json_strings_that_parse_back_to_the_recorded_dicts
     for record in records:
         for (row, _), (node, _) in zip(export_openai_with_links(record), flatten_subagents(record)):
             recorded = [tc.function.arguments for m in node.messages for tc in m.tool_calls or []]
-            exported = [tc["function"]["arguments"] for m in row["messages"] for tc in m.get("tool_calls", [])]
+            calls = [tc for m in row["messages"] for tc in m.get("tool_calls", [])]
+            exported = [tc["function"]["arguments"] for tc in calls]
             assert all(isinstance(a, str) for a in exported)
             assert [json.loads(a) for a in exported] == recorded
             compared += len(recorded)
@@ -189,7 +193,8 @@ def test_sharegpt_row_uses_function_call_and_observation_turns_and_a_json_string
                  "value": '[{"name": "add", "arguments": {"a": 2, "b": 3}}, '
                           '{"name": "search", "arguments": {"query": "retry"}}]'},
                 {"from": "observation",
-                 "value": '[{"name": "add", "content": "5"}, {"name": "search", "content": "Use Retry(total=3)."}]'},
+                 "value": '[{"name": "add", "content": "5"}, '
+                          '{"name": "search", "content": "Use Retry(total=3)."}]'},
                 {"from": "gpt", "value": "5. Use Retry(total=3)."},
             ],
             "system": "Be brief.",
@@ -228,11 +233,13 @@ def test_hermes_row_puts_tools_in_the_system_turn_and_calls_and_results_in_tags(
         "conversations": [
             {"from": "system", "value": hermes_system_prompt([ADD_FN, SEARCH_FN], "Be brief.")},
             {"from": "human", "value": "2+3, and find 'retry'."},
-            {"from": "gpt", "value": '<tool_call>\n{"name": "add", "arguments": {"a": 2, "b": 3}}\n</tool_call>\n'
-                                     '<tool_call>\n{"name": "search", "arguments": {"query": "retry"}}\n</tool_call>'},
-            {"from": "tool", "value": '<tool_response>\n{"name": "add", "content": "5"}\n</tool_response>\n'
-                                      '<tool_response>\n{"name": "search", "content": "Use Retry(total=3)."}\n'
-                                      "</tool_response>"},
+            {"from": "gpt",
+             "value": '<tool_call>\n{"name": "add", "arguments": {"a": 2, "b": 3}}\n</tool_call>\n'
+                      '<tool_call>\n{"name": "search", "arguments": {"query": "retry"}}\n</tool_call>'},
+            {"from": "tool",
+             "value": '<tool_response>\n{"name": "add", "content": "5"}\n</tool_response>\n'
+                      '<tool_response>\n{"name": "search", "content": "Use Retry(total=3)."}\n'
+                      "</tool_response>"},
             {"from": "gpt", "value": "5. Use Retry(total=3)."},
         ],
         "metadata": ROOT_LINK,
@@ -315,7 +322,10 @@ def test_to_hf_dataset_refuses_rows_without_messages():
 
 @pytest.mark.slow
 def test_trl_rows_render_through_a_chat_template_with_exact_arguments_and_no_nulls():
-    """SmolLM2's own template ignores tools, so its tokenizer renders with TRL's ChatML tool template (Qwen2.5)."""
+    """SmolLM2's own template ignores tools: its tokenizer renders with TRL's ChatML tool template (Qwen2.5).
+
+    (Tokenizer from the bundled GGUF, offline; about 10 s on CPU.)
+    """
     import trl
     from transformers import AutoTokenizer
 
@@ -327,16 +337,18 @@ def test_trl_rows_render_through_a_chat_template_with_exact_arguments_and_no_nul
     tok = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=gguf.name)
     template = (Path(trl.__file__).parent / "chat_templates/qwen2_5.jinja").read_text(encoding="utf-8")
     ds = to_hf_dataset(export_trl(parallel_trajectory()) + export_trl(delegating_trajectory()))
-    text = tok.apply_chat_template(ds[0]["messages"], tools=ds[0]["tools"], chat_template=template, tokenize=False)
+    row = ds[0]
+    render = {"tools": row["tools"], "chat_template": template}
+    text = tok.apply_chat_template(row["messages"], tokenize=False, **render)
     assert '{"name": "add", "arguments": {"a": 2, "b": 3}}' in text
     assert '{"name": "search", "arguments": {"query": "retry"}}' in text
     assert "null" not in text and "None" not in text
     assert "<|im_start|>assistant\n5. Use Retry(total=3).<|im_end|>" in text
-    ids = tok.apply_chat_template(ds[0]["messages"], tools=ds[0]["tools"], chat_template=template)["input_ids"]
+    ids = tok.apply_chat_template(row["messages"], **render)["input_ids"]
     assert tok.decode(ids) == text  # the tokenized row is exactly the rendered text
 
 
-# --- toolgym export, end to end on the sample dataset -------------------------------------------------------------
+# --- toolgym export, end to end on the sample dataset ---------------------------------------------
 
 
 def _export(tmp_path: Path, *args: str, src: Path = SAMPLE) -> tuple[int, Path, dict]:
@@ -344,7 +356,8 @@ def _export(tmp_path: Path, *args: str, src: Path = SAMPLE) -> tuple[int, Path, 
 
     out = tmp_path / "out"
     code = main(["export", str(src), "--out", str(out), *args])
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8")) if (out / "manifest.json").exists() else {}
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     return code, out, manifest
 
 
@@ -379,8 +392,8 @@ def test_openai_export_writes_links_line_aligned_with_the_rows(tmp_path):
     assert len(rows) == len(links)
     child = next(i for i, link in enumerate(links) if link["parent_id"])
     assert links[child] == {"id": "s11-delegate-research.sub1", "parent_id": "s11-delegate-research",
-                            "parent_call_id": "call_s11_delegate_research_1", "root_id": "s11-delegate-research",
-                            "depth": 1}
+                            "parent_call_id": "call_s11_delegate_research_1",
+                            "root_id": "s11-delegate-research", "depth": 1}
     assert [t["function"]["name"] for t in rows[child]["tools"]] == ["search_docs"]
     assert links[child - 1]["id"] == "s11-delegate-research"  # the child follows its parent
 
@@ -394,7 +407,8 @@ def test_export_held_out_tools_writes_disjoint_tool_sets_and_reports_drops(tmp_p
     assert split["method"] == "held-out-tools" and split["seed"] == 0 and split["held_out_tools"]
     assert train["records"] + test["records"] + split["dropped_records"] == 12
     test_rows = _lines(out / "test.jsonl")
-    called = {tc["function"]["name"] for r in test_rows for m in r["messages"] for tc in m.get("tool_calls", [])}
+    messages = [m for r in test_rows for m in r["messages"]]
+    called = {tc["function"]["name"] for m in messages for tc in m.get("tool_calls", [])}
     assert called <= set(split["held_out_tools"])
 
 
@@ -438,7 +452,8 @@ def test_export_only_valid_keeps_records_whose_validation_passed(tmp_path):
     failed = records[0].model_copy(update={"id": "failed", "validation": Validation(passed=False)})
     unvalidated = records[1].model_copy(update={"id": "unvalidated", "validation": None})
     src = tmp_path / "mixed.jsonl"
-    src.write_text("".join(t.to_json() + "\n" for t in [*records[2:5], failed, unvalidated]), encoding="utf-8")
+    mixed = [*records[2:5], failed, unvalidated]
+    src.write_text("".join(t.to_json() + "\n" for t in mixed), encoding="utf-8")
     code, out, manifest = _export(tmp_path, "--format", "hermes", "--only-valid", src=src)
     assert code == 0
     assert manifest["filter"] == {"only_valid": True, "failed_validation": 1, "not_validated": 1}
@@ -452,7 +467,8 @@ def test_export_counts_records_the_format_cannot_hold_and_writes_the_rest(tmp_pa
     src.write_text(t.to_json() + "\n" + delegating_trajectory().to_json() + "\n", encoding="utf-8")
     code, out, manifest = _export(tmp_path, "--format", "sharegpt", src=src)
     assert code == 1
-    assert manifest["export_errors"]["count"] == 1 and manifest["export_errors"]["records"][0]["record_id"] == "t1"
+    assert manifest["export_errors"]["count"] == 1
+    assert manifest["export_errors"]["records"][0]["record_id"] == "t1"
     assert len(_lines(out / "all.jsonl")) == 3
     assert "not exported: record 't1'" in capsys.readouterr().out
 
@@ -482,7 +498,9 @@ def test_sample_dataset_is_up_to_date_valid_and_covers_every_scenario_kind():
     assert not bad and len(records) == 12
     assert all(r.validation and r.validation.passed for r in records)
     assert {r.scenario.kind for r in records} == {
-        "single", "parallel", "chain", "no_tool", "missing_argument", "error_recovery", "multi_turn", "delegate"}
+        "single", "parallel", "chain", "no_tool", "missing_argument", "error_recovery", "multi_turn",
+        "delegate",
+    }
     parent = next(r for r in records if r.subagents)
     (call_id, child), = parent.subagents.items()
     delegate_call = next(c for c in parent.tool_calls() if c.id == call_id)
@@ -497,4 +515,5 @@ def test_export_converts_a_third_party_openai_file_into_another_format(tmp_path)
     code, out, manifest = _export(tmp_path / "b", "--format", "hermes", src=oai / "all.jsonl")
     assert code == 0 and manifest["files"]["all"]["rows"] == 13
     first = _lines(out / "all.jsonl")[0]["conversations"]
-    assert first[2]["value"] == '<tool_call>\n{"name": "add", "arguments": {"a": 1234.5, "b": 987.25}}\n</tool_call>'
+    call = '{"name": "add", "arguments": {"a": 1234.5, "b": 987.25}}'
+    assert first[2]["value"] == f"<tool_call>\n{call}\n</tool_call>"

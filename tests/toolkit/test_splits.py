@@ -21,16 +21,20 @@ def rec(rid: str, calls: list[str], kind: str = "single", offered: list[str] | N
     msgs = [Message(role="user", content=f"task {rid}")]
     for n, name in enumerate(calls):
         cid = f"{rid}-c{n}"
-        msgs.append(Message(role="assistant", tool_calls=[ToolCallRecord(id=cid, function=FunctionCall(name=name))]))
+        call = ToolCallRecord(id=cid, function=FunctionCall(name=name))
+        msgs.append(Message(role="assistant", tool_calls=[call]))
         msgs.append(Message(role="tool", tool_call_id=cid, content="ok"))
     subagents = {}
     if child_calls is not None:
         cid = f"{rid}-d"
-        msgs.append(Message(role="assistant", tool_calls=[ToolCallRecord(id=cid, function=FunctionCall(name="delegate"))]))
+        call = ToolCallRecord(id=cid, function=FunctionCall(name="delegate"))
+        msgs.append(Message(role="assistant", tool_calls=[call]))
         msgs.append(Message(role="tool", tool_call_id=cid, content="done"))
         subagents[cid] = rec(f"{rid}.sub", child_calls)
     msgs.append(Message(role="assistant", content="done"))
-    names = offered if offered is not None else sorted(set(calls) | ({"delegate"} if child_calls is not None else set()))
+    if offered is None:
+        offered = sorted(set(calls) | ({"delegate"} if child_calls is not None else set()))
+    names = offered
     return Trajectory(
         id=rid,
         messages=msgs,

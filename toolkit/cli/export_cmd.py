@@ -1,4 +1,4 @@
-"""`toolgym export FILE --format FMT --out DIR` — write trajectory records as training data, optionally split."""
+"""`toolgym export FILE --format FMT --out DIR` — write records as training data, optionally split."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ EXAMPLE = """example:
   toolgym export data.jsonl --format openai --out out/oai --split held-out-tools --test-fraction 0.25 --seed 1
   toolgym export data.jsonl --format sharegpt --out out/lf --split kind --only-valid
 
-writes DIR/all.jsonl (or DIR/train.jsonl + DIR/test.jsonl with --split) and DIR/manifest.json; the openai format
-also writes DIR/<split>.links.jsonl, line-aligned with the rows, holding each row's id / parent_id / parent_call_id.
-Load TRL output with toolkit.exporters.load_trl_jsonl (plain datasets loading null-fills tool-call arguments)."""
+writes DIR/all.jsonl (or DIR/train.jsonl + DIR/test.jsonl with --split) and DIR/manifest.json; the openai
+format also writes DIR/<split>.links.jsonl, line-aligned with the rows, holding each row's id / parent_id /
+parent_call_id. Load TRL output with toolkit.exporters.load_trl_jsonl (plain datasets loading null-fills
+tool-call arguments)."""
 
 _OUTPUTS = ("all", "train", "test")
 _MAX_PROBLEMS = 100  # listed in the manifest; the counts are always complete
@@ -41,14 +42,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="JSONL file of ToolGym trajectory records")
     p.add_argument("--format", required=True, choices=list(EXPORTERS), help="target format")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
-    p.add_argument("--split", choices=["random", "kind", "held-out-tools"], help="split into train.jsonl/test.jsonl")
+    p.add_argument(
+        "--split", choices=["random", "kind", "held-out-tools"], help="split into train.jsonl and test.jsonl"
+    )
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of records in test (default 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument(
         "--held-out-by",
         choices=["called", "offered"],
         default="called",
-        help="held-out-tools: compare the tools records call (default) or the tools they are offered (stricter)",
+        help="held-out-tools: compare the tools records call (default) or are offered (stricter)",
     )
     p.add_argument("--only-valid", action="store_true", help="keep only records whose validation passed")
     return p
@@ -84,7 +87,8 @@ def _write(
     kinds: Counter[str] = Counter()
     written = 0
     with (out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
-        link_file = (out / f"{name}.links.jsonl").open("w", encoding="utf-8") if not exporter.links_in_row else None
+        link_path = out / f"{name}.links.jsonl"
+        link_file = None if exporter.links_in_row else link_path.open("w", encoding="utf-8")
         try:
             for record in records:
                 try:
@@ -126,7 +130,9 @@ def _write(
 
 def _split(args: argparse.Namespace, records: list[Trajectory]) -> Split:
     if args.split == "held-out-tools":
-        return split_held_out_tools(records, test_fraction=args.test_fraction, seed=args.seed, match=args.held_out_by)
+        return split_held_out_tools(
+            records, test_fraction=args.test_fraction, seed=args.seed, match=args.held_out_by
+        )
     return split_records(records, args.split, test_fraction=args.test_fraction, seed=args.seed)
 
 
@@ -142,8 +148,8 @@ def run(args: argparse.Namespace) -> int:
         records, dropped_invalid, dropped_unvalidated = _filter_valid(records)
         if not records:
             raise UserError(
-                f"{src}: no record has a passing validation ({dropped_invalid} failed, {dropped_unvalidated} never "
-                "validated); run the validator first, or drop --only-valid"
+                f"{src}: no record has a passing validation ({dropped_invalid} failed, "
+                f"{dropped_unvalidated} never validated); run the validator first, or drop --only-valid"
             )
     split = _split(args, records) if args.split else None
     out = Path(args.out)
@@ -181,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
             "dropped_ids": [r.id for r in split.dropped][:_MAX_PROBLEMS],
             "notes": split.notes,
         }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    (out / "manifest.json").write_text(text, encoding="utf-8")
     _report(out, manifest, problems, errors)
     return 1 if problems or errors else 0
 
@@ -192,7 +199,8 @@ def _report(out: Path, manifest: dict[str, Any], problems: list[str], errors: li
     for e in errors[:10]:
         print(f"not exported: record {e['record_id']!r}: {e['problem']}")
     for name, info in manifest["files"].items():
-        print(f"{out / info['file']}: {info['records']} record(s), {info['rows']} row(s), tools {info['tools_called']}")
+        counts = f"{info['records']} record(s), {info['rows']} row(s)"
+        print(f"{out / info['file']}: {counts}, tools called {info['tools_called']}")
     split = manifest["split"]
     if split and split["dropped_records"]:
         print(f"dropped by the split: {split['dropped_records']} record(s) (see manifest.json)")

@@ -1,8 +1,10 @@
-"""Exporters from trajectory records to training formats (TRL, OpenAI fine-tuning, ShareGPT, Hermes) and splits.
+"""Exporters from trajectory records to training formats (TRL, OpenAI fine-tuning, ShareGPT, Hermes) and
+splits.
 
-Every exporter is ``export_<format>(trajectory) -> list[dict]``: one row for the record and one per nested subagent
-(depth first), linked by ``id`` / ``parent_id`` / ``parent_call_id`` (see :class:`RowLink`). ``EXPORTERS`` maps
-format names to them. Splits keep a record and its subagents together and are deterministic from a seed.
+Every exporter is ``export_<format>(trajectory) -> list[dict]``: one row for the record and one per nested
+subagent (depth first), linked by ``id`` / ``parent_id`` / ``parent_call_id`` (see :class:`RowLink`).
+``EXPORTERS`` maps format names to them. Splits keep a record and its subagents together and are deterministic
+from a seed.
 """
 
 from toolkit.exporters._common import ExportError, RowLink, flatten_subagents, openai_tool

@@ -22,7 +22,7 @@ __all__ = [
 
 
 class ExportError(ToolGymError):
-    """One record cannot be written in the chosen format; the message names the record, the problem and the fix.
+    """One record cannot be written in the chosen format; the message names the record, problem and fix.
 
     A bad record is data: the ``toolgym export`` command reports it, skips it and counts it in the manifest.
     """
@@ -37,9 +37,9 @@ class ExportError(ToolGymError):
 class RowLink:
     """Where an exported row sits in its record's agent tree.
 
-    ``parent_id`` / ``parent_call_id`` are None for the top-level agent; a subagent's row names the record of the
-    agent that launched it and the id of the delegate call that did. ``root_id`` is the id of the record on disk, so
-    every row of one record can be found again after export (and splits never separate them).
+    ``parent_id`` / ``parent_call_id`` are None for the top-level agent; a subagent's row names the record of
+    the agent that launched it and the id of the delegate call that did. ``root_id`` is the id of the record
+    on disk, so every row of one record can be found again after export (and splits never separate them).
     """
 
     id: str
@@ -60,10 +60,10 @@ class RowLink:
 
 
 def flatten_subagents(trajectory: Trajectory) -> list[tuple[Trajectory, RowLink]]:
-    """The record and every nested subagent trajectory (depth first, in the order the delegate calls were made).
+    """The record and every nested subagent trajectory, depth first, in the order of the delegate calls.
 
-    Raises :class:`ExportError` when a subagent is keyed by an id that no tool call of its parent carries, since its
-    link would point nowhere.
+    Raises :class:`ExportError` when a subagent is keyed by an id that no tool call of its parent carries,
+    since its link would point nowhere.
     """
     out: list[tuple[Trajectory, RowLink]] = []
 
@@ -107,8 +107,9 @@ def chat_messages(trajectory: Trajectory, *, string_arguments: bool, tool_name: 
     """The record's messages in OpenAI chat shape, with only the keys chat formats know.
 
     ``string_arguments`` writes call arguments as JSON strings (OpenAI's wire format) instead of objects.
-    ``tool_name`` puts the tool's name on tool messages (filled in from the call when the record lacks it), which
-    several HF chat templates print. ``is_error`` is dropped: the error text is in the content the model saw.
+    ``tool_name`` puts the tool's name on tool messages (filled in from the call when the record lacks it),
+    which several HF chat templates print. ``is_error`` is dropped: the error text is in the content the model
+    saw.
     """
     names = tool_names_by_call_id(trajectory.messages)
     out: list[dict[str, Any]] = []
@@ -123,14 +124,18 @@ def chat_messages(trajectory: Trajectory, *, string_arguments: bool, tool_name: 
                     "type": "function",
                     "function": {
                         "name": tc.function.name,
-                        "arguments": dumps(tc.function.arguments) if string_arguments else tc.function.arguments,
+                        "arguments": (
+                            dumps(tc.function.arguments) if string_arguments else tc.function.arguments
+                        ),
                     },
                 }
                 for tc in m.tool_calls
             ]
         if m.role == "tool":
             if m.tool_call_id is None:
-                raise ExportError(trajectory.id, "a tool message has no tool_call_id; set it to the answered call's id")
+                raise ExportError(
+                    trajectory.id, "a tool message has no tool_call_id; set it to the answered call's id",
+                )
             row["tool_call_id"] = m.tool_call_id
             row.setdefault("content", "")
             name = m.name or names.get(m.tool_call_id)

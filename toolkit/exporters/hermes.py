@@ -2,12 +2,13 @@
 
 ``{"conversations": [{"from": "system"|"human"|"gpt"|"tool", "value": str}, ...], "metadata": {...}}``
 
-* The system turn lists the tools as JSON inside ``<tools></tools>`` and says how to call them; a system prompt of
-  the record's own follows it after a blank line.
-* Each call is ``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`` in the ``gpt`` turn (several blocks
-  for parallel calls, after any text the assistant wrote).
-* The answers to one assistant turn form one ``tool`` turn of ``<tool_response>\\n{"name": ..., "content": ...}\\n
-  </tool_response>`` blocks; ``content`` is the result text exactly as the model saw it.
+* The system turn lists the tools as JSON inside ``<tools></tools>`` and says how to call them; a system
+  prompt of the record's own follows it after a blank line.
+* Each call is ``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`` in the ``gpt`` turn (several
+  blocks for parallel calls, after any text the assistant wrote).
+* The answers to one assistant turn form one ``tool`` turn of
+  ``<tool_response>\\n{"name": ..., "content": ...}\\n</tool_response>`` blocks; ``content`` is the result
+  text exactly as the model saw it.
 * Subagent links go in the extra ``metadata`` key.
 """
 
@@ -22,17 +23,18 @@ from toolkit.records import Trajectory
 __all__ = ["export_hermes", "hermes_system_prompt"]
 
 _PREAMBLE = (
-    "You are a function-calling assistant. The functions you may call are described as JSON signatures inside "
-    "<tools></tools> XML tags. Call a function only when it helps answer the user, and never invent argument "
-    "values the user has not given. Available functions:\n<tools>\n{tools}\n</tools>\n"
-    "For each call, write a JSON object with the function's name and its arguments inside <tool_call></tool_call> "
-    'XML tags:\n<tool_call>\n{{"name": <function-name>, "arguments": <args-object>}}\n</tool_call>\n'
+    "You are a function-calling assistant. The functions you may call are described as JSON signatures "
+    "inside <tools></tools> XML tags. Call a function only when it helps answer the user, and never invent "
+    "argument values the user has not given. Available functions:\n<tools>\n{tools}\n</tools>\n"
+    "For each call, write a JSON object with the function's name and its arguments inside "
+    "<tool_call></tool_call> XML tags:\n"
+    '<tool_call>\n{{"name": <function-name>, "arguments": <args-object>}}\n</tool_call>\n'
     "Results come back inside <tool_response></tool_response> XML tags."
 )
 
 
 def hermes_system_prompt(tools: list[dict[str, Any]], extra: str | None = None) -> str:
-    """The system turn for a list of OpenAI function tools, followed by the record's own system prompt if any."""
+    """The system turn for a list of OpenAI function tools, then the record's own system prompt if any."""
     text = _PREAMBLE.format(tools="\n".join(dumps(t) for t in tools))
     return f"{text}\n\n{extra}" if extra else text
 
@@ -43,7 +45,8 @@ def _conversations(node: Trajectory) -> list[dict[str, str]]:
     turns: list[dict[str, str]] = []
     if node.tools or own_system:
         tools = [openai_tool(t) for t in node.tools]
-        turns.append({"from": "system", "value": hermes_system_prompt(tools, own_system) if tools else own_system or ""})
+        value = hermes_system_prompt(tools, own_system) if tools else own_system or ""
+        turns.append({"from": "system", "value": value})
     responses: list[str] = []
 
     def flush() -> None:
@@ -74,4 +77,7 @@ def _conversations(node: Trajectory) -> list[dict[str, str]]:
 
 def export_hermes(trajectory: Trajectory) -> list[dict[str, Any]]:
     """One Hermes row per agent (record first, then subagents depth first)."""
-    return [{"conversations": _conversations(node), "metadata": link.to_dict()} for node, link in flatten_subagents(trajectory)]
+    return [
+        {"conversations": _conversations(node), "metadata": link.to_dict()}
+        for node, link in flatten_subagents(trajectory)
+    ]

@@ -1,13 +1,13 @@
 """OpenAI chat fine-tuning JSONL: ``{"messages": [...], "tools": [...], "parallel_tool_calls": true?}``.
 
-Follows OpenAI's supervised chat fine-tuning input: call ``arguments`` are JSON *strings*, every call has an ``id``
-and its tool message a matching ``tool_call_id``, and ``tools`` lists OpenAI function tools. ``parallel_tool_calls``
-is written (as ``true``) only on rows where one assistant message makes several calls; elsewhere it is left out, so
-the API default applies.
+Follows OpenAI's supervised chat fine-tuning input: call ``arguments`` are JSON *strings*, every call has an
+``id`` and its tool message a matching ``tool_call_id``, and ``tools`` lists OpenAI function tools.
+``parallel_tool_calls`` is written (as ``true``) only on rows where one assistant message makes several calls;
+elsewhere it is left out, so the API default applies.
 
-The format has no place for extra keys, so the subagent links (``id``, ``parent_id``, ``parent_call_id``) are not in
-the row: :func:`export_openai_with_links` returns them beside the rows, and ``toolgym export`` writes them to a
-line-aligned ``<split>.links.jsonl`` sidecar.
+The format has no place for extra keys, so the subagent links (``id``, ``parent_id``, ``parent_call_id``) are
+not in the row: :func:`export_openai_with_links` returns them beside the rows, and ``toolgym export`` writes
+them to a line-aligned ``<split>.links.jsonl`` sidecar.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ __all__ = ["Exporter", "EXPORTERS", "get_exporter"]
 
 @dataclass(frozen=True, kw_only=True)
 class Exporter:
-    """A named target format. ``export(trajectory)`` returns one row per agent (record, then its subagents)."""
+    """A named target format; ``export(trajectory)`` gives one row per agent (record, then subagents)."""
 
     name: str
     description: str
@@ -31,19 +31,19 @@ EXPORTERS: dict[str, Exporter] = {
     for e in (
         Exporter(
             name="trl",
-            description="TRL conversational rows: messages (arguments as objects) + per-row OpenAI function tools",
+            description="TRL conversational rows: messages (arguments as objects) + per-row function tools",
             export=export_trl,
             links_in_row=True,
         ),
         Exporter(
             name="openai",
-            description="OpenAI chat fine-tuning JSONL: arguments as JSON strings, tools, parallel_tool_calls",
+            description="OpenAI chat fine-tuning JSONL: JSON-string arguments, tools, parallel_tool_calls",
             export=export_openai,
             links_in_row=False,
         ),
         Exporter(
             name="sharegpt",
-            description="LLaMA-Factory ShareGPT: human/gpt/function_call/observation turns, tools as a JSON string",
+            description="LLaMA-Factory ShareGPT: human/gpt/function_call/observation turns, tools as text",
             export=export_sharegpt,
             links_in_row=True,
         ),

@@ -5,8 +5,8 @@
 
 * An assistant turn with calls becomes one ``function_call`` turn whose value is the JSON of
   ``{"name", "arguments"}`` (a JSON *list* of them for parallel calls, which LLaMA-Factory accepts).
-* The tool messages answering that turn become one ``observation`` turn: the result text for a single call, and
-  for parallel calls a JSON list of ``{"name", "content"}`` in call order.
+* The tool messages answering that turn become one ``observation`` turn: the result text for a single call,
+  and for parallel calls a JSON list of ``{"name", "content"}`` in call order.
 * LLaMA-Factory requires turns to alternate (human/observation, then gpt/function_call) and to end on the
   assistant's side; a record that does not is refused with :class:`ExportError` rather than silently repaired.
 * Text that an assistant writes *beside* its calls has no slot in a ``function_call`` turn; it is refused too
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.exporters._common import ExportError, dumps, flatten_subagents
+from toolkit.exporters._common import ExportError, dumps, flatten_subagents, openai_tool
 from toolkit.exporters._common import tool_names_by_call_id as _names
 from toolkit.records import Trajectory
 
@@ -33,7 +33,9 @@ def _system(node: Trajectory) -> str:
     if not systems:
         return ""
     if systems != [0]:
-        raise ExportError(node.id, "ShareGPT keeps one system prompt, first; this record has a system message elsewhere")
+        raise ExportError(
+            node.id, "ShareGPT keeps one system prompt, first; this record has a system message elsewhere"
+        )
     return node.messages[0].content or ""
 
 
@@ -53,7 +55,8 @@ def _conversations(node: Trajectory) -> list[dict[str, str]]:
         if m.role == "system":
             continue
         if m.role == "tool":
-            pending.append({"name": m.name or names.get(m.tool_call_id or "", ""), "content": m.content or ""})
+            name = m.name or names.get(m.tool_call_id or "", "")
+            pending.append({"name": name, "content": m.content or ""})
             continue
         flush()
         if m.role == "user":
@@ -62,8 +65,8 @@ def _conversations(node: Trajectory) -> list[dict[str, str]]:
             if m.content and m.content.strip():
                 raise ExportError(
                     node.id,
-                    "an assistant message has both text and tool calls; ShareGPT's function_call turn holds only "
-                    "calls: export this record as trl or hermes, or move the text into its own turn",
+                    "an assistant message has both text and tool calls; ShareGPT's function_call turn holds "
+                    "only calls: export this record as trl or hermes, or move the text into its own turn",
                 )
             calls = [{"name": tc.function.name, "arguments": tc.function.arguments} for tc in m.tool_calls]
             turns.append({"from": "function_call", "value": dumps(calls[0] if len(calls) == 1 else calls)})
@@ -75,8 +78,8 @@ def _conversations(node: Trajectory) -> list[dict[str, str]]:
         if t["from"] not in allowed:
             raise ExportError(
                 node.id,
-                f"turn {i} is {t['from']!r} but LLaMA-Factory's ShareGPT needs one of {allowed} there (turns must "
-                "alternate user/tool side and assistant side); merge or drop the offending message",
+                f"turn {i} is {t['from']!r} but LLaMA-Factory's ShareGPT needs one of {allowed} there (turns "
+                "must alternate user/tool side and assistant side); merge or drop the offending message",
             )
     if not turns or turns[-1]["from"] not in _EVEN:
         raise ExportError(node.id, "ShareGPT rows must end with an assistant turn (gpt or function_call)")
@@ -87,7 +90,7 @@ def export_sharegpt(trajectory: Trajectory) -> list[dict[str, Any]]:
     """One LLaMA-Factory ShareGPT row per agent (record first, then subagents depth first)."""
     rows = []
     for node, link in flatten_subagents(trajectory):
-        tools = [{"name": t.name, "description": t.description, "parameters": t.input_schema} for t in node.tools]
+        tools = [openai_tool(t)["function"] for t in node.tools]
         rows.append(
             {
                 "conversations": _conversations(node),

@@ -1,22 +1,23 @@
 """Train/test splits of trajectory records, deterministic from a seed.
 
-Every split works on whole records: a record's subagent trajectories always land in the same split as the record,
-so a parent's row and its children's rows are never separated.
+Every split works on whole records: a record's subagent trajectories always land in the same split as the
+record, so a parent's row and its children's rows are never separated.
 
-Determinism: which records land in test depends only on the seed, the fraction and the *set* of records, never on
-their order in the file: records are ranked by a SHA-256 of ``(seed, record id)`` (ties between duplicate ids broken
-by a hash of the record's JSON). Output keeps the input order inside each split.
+Determinism: which records land in test depends only on the seed, the fraction and the *set* of records, never
+on their order in the file: records are ranked by a SHA-256 of ``(seed, record id)`` (ties between duplicate
+ids broken by a hash of the record's JSON). Output keeps the input order inside each split.
 
 * ``random`` — the ``round(n * fraction)`` lowest-ranked records go to test.
 * ``kind`` — stratified by ``scenario.kind`` (missing kind counts as ``"unknown"``): each kind gives
-  ``floor(n_kind * fraction)`` records, and the remaining test slots go to the kinds with the largest remainders,
-  so the total matches ``random`` and every kind's share is within one record of the fraction.
-* ``held-out-tools`` — no tool used in test is used in train. Tools are taken, one at a time in a seed-determined
-  order, into a held-out set until the records that use *only* held-out tools reach the fraction; those are test,
-  records using *no* held-out tool are train, and records mixing both cannot be assigned cleanly and are dropped
-  (counted in :attr:`Split.dropped`). Records that call no tool carry no tool to leak and are split at random.
-  "Use" means *called* (by the agent or any subagent) by default; ``match="offered"`` uses the tools listed in the
-  record instead, a stricter split in which test tools are not even shown in train.
+  ``floor(n_kind * fraction)`` records, and the remaining test slots go to the kinds with the largest
+  remainders, so the total matches ``random`` and every kind's share is within one record of the fraction.
+* ``held-out-tools`` — no tool used in test is used in train. Tools are taken, one at a time in a
+  seed-determined order, into a held-out set until the records that use *only* held-out tools reach the
+  fraction; those are test, records using *no* held-out tool are train, and records mixing both cannot be
+  assigned cleanly and are dropped (counted in :attr:`Split.dropped`). Records that call no tool carry no tool
+  to leak and are split at random. "Use" means *called* (by the agent or any subagent) by default;
+  ``match="offered"`` uses the tools listed in the record instead, a stricter split in which test tools are
+  not even shown in train.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -78,21 +80,23 @@ def _check(records: Sequence[Trajectory], test_fraction: float) -> None:
     if not 0.0 < test_fraction < 1.0:
         raise UserError(f"test fraction must be between 0 and 1 (exclusive), got {test_fraction}; e.g. 0.2")
     if len(records) < 2:
-        raise UserError(f"a split needs at least 2 records, got {len(records)}; export without --split instead")
+        raise UserError(f"a split needs at least 2 records, got {len(records)}; export without --split")
 
 
 def _n_test(n: int, fraction: float) -> int:
     return min(n - 1, max(1, math.floor(n * fraction + 0.5))) if n >= 2 else 0
 
 
-def _assemble(split: Split, records: Sequence[Trajectory], test_idx: set[int], drop_idx: set[int] = frozenset()) -> Split:
+def _assemble(
+    split: Split, records: Sequence[Trajectory], test_idx: set[int], drop_idx: AbstractSet[int] = frozenset()
+) -> Split:
     for i, r in enumerate(records):
         (split.dropped if i in drop_idx else split.test if i in test_idx else split.train).append(r)
     return split
 
 
 def split_random(records: Sequence[Trajectory], *, test_fraction: float = 0.2, seed: int = 0) -> Split:
-    """A seeded random split with ``round(n * test_fraction)`` records in test (at least one in each split)."""
+    """A seeded random split: ``round(n * test_fraction)`` records in test, at least one in each split."""
     _check(records, test_fraction)
     test = set(_rank(records, seed)[: _n_test(len(records), test_fraction)])
     return _assemble(Split("random", seed, test_fraction), records, test)
@@ -109,7 +113,8 @@ def split_by_kind(records: Sequence[Trajectory], *, test_fraction: float = 0.2, 
     total = _n_test(len(records), test_fraction)
     quota = {k: math.floor(len(v) * test_fraction) for k, v in groups.items()}
     spare = total - sum(quota.values())
-    by_remainder = sorted(groups, key=lambda k: (-(len(groups[k]) * test_fraction - quota[k]), _h(seed, "kind", k)))
+    remainder = {k: len(v) * test_fraction - quota[k] for k, v in groups.items()}
+    by_remainder = sorted(groups, key=lambda k: (-remainder[k], _h(seed, "kind", k)))
     for k in by_remainder:
         if spare <= 0:
             break
@@ -127,14 +132,14 @@ def split_by_kind(records: Sequence[Trajectory], *, test_fraction: float = 0.2, 
 def split_held_out_tools(
     records: Sequence[Trajectory], *, test_fraction: float = 0.2, seed: int = 0, match: ToolMatch = "called"
 ) -> Split:
-    """A split in which the tools used in test and in train are disjoint (see the module doc for the procedure)."""
+    """A split in which the tools used in test and in train are disjoint (procedure: see the module doc)."""
     _check(records, test_fraction)
     used = [tools_used(r, match) for r in records]
     universe = sorted(set().union(*used))
     if len(universe) < 2:
         raise UserError(
-            f"a held-out-tools split needs records that use at least 2 distinct tools; these use {universe or 'none'}; "
-            "use --split random or --split kind"
+            "a held-out-tools split needs records that use at least 2 distinct tools; these use "
+            f"{universe or 'none'}; use --split random or --split kind"
         )
     tooled = [i for i, u in enumerate(used) if u]
     held, test, touched = _hold_out(used, tooled, universe, test_fraction * len(tooled), seed)
@@ -162,8 +167,9 @@ def split_held_out_tools(
 def _hold_out(
     used: list[set[str]], tooled: list[int], universe: list[str], target: float, seed: int
 ) -> tuple[set[str], set[int], set[int]]:
-    """Grow the held-out set one tool at a time: the first tool in seed order that moves at least one more record
-    into test without leaving train empty. Returns (held-out tools, test records, records touching them)."""
+    """Grow the held-out set one tool at a time: the first tool in seed order that moves at least one more
+    record into test without leaving train empty. Returns (held-out tools, test records, records touching
+    them)."""
     by_tool: dict[str, list[int]] = {t: [] for t in universe}
     for i in tooled:
         for t in used[i]:
@@ -198,7 +204,9 @@ SPLITS: dict[str, Callable[..., Split]] = {
 }
 
 
-def split_records(records: Sequence[Trajectory], method: str, *, test_fraction: float = 0.2, seed: int = 0) -> Split:
+def split_records(
+    records: Sequence[Trajectory], method: str, *, test_fraction: float = 0.2, seed: int = 0
+) -> Split:
     """Split by method name (``random``, ``kind`` or ``held-out-tools``)."""
     try:
         fn = SPLITS[method]

@@ -1,12 +1,12 @@
 """TRL conversational rows: ``{"messages": [...], "tools": [...], "metadata": {...}}``.
 
-This is the shape ``trl.SFTTrainer`` (and DPO/KTO/Reward) read: OpenAI chat messages with call ``arguments`` as
-objects (what HF chat templates expect) and a per-row ``tools`` list of OpenAI function tools.
+This is the shape ``trl.SFTTrainer`` (and DPO/KTO/Reward) read: OpenAI chat messages with call ``arguments``
+as objects (what HF chat templates expect) and a per-row ``tools`` list of OpenAI function tools.
 
 Arrow trap: loading such rows with a plain ``Dataset.from_list`` / ``load_dataset("json", ...)`` unifies every
-``arguments`` dict into one struct type, so ``{"a": 1}`` comes back as ``{"a": 1, "query": None, ...}`` and the
-chat template renders those nulls into the training text. :func:`to_hf_dataset` and :func:`load_trl_jsonl` store
-the nested columns as ``datasets.Json()`` instead, which round-trips every dict exactly.
+``arguments`` dict into one struct type, so ``{"a": 1}`` comes back as ``{"a": 1, "query": None, ...}`` and
+the chat template renders those nulls into the training text. :func:`to_hf_dataset` and :func:`load_trl_jsonl`
+store the nested columns as ``datasets.Json()`` instead, which round-trips every dict exactly.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ TRL_JSON_COLUMNS = ("messages", "tools", "metadata")
 
 
 def export_trl(trajectory: Trajectory) -> list[dict[str, Any]]:
-    """One TRL row per agent: the record, then each subagent (its own tools and messages), linked in ``metadata``."""
+    """One TRL row per agent: the record, then each subagent (own tools and messages), linked by ``metadata``.
+
+    Call arguments stay JSON objects, as HF chat templates expect; load the rows with :func:`to_hf_dataset`.
+    """
     return [
         {
             "messages": chat_messages(node, string_arguments=False, tool_name=True),
@@ -42,7 +45,8 @@ def export_trl(trajectory: Trajectory) -> list[dict[str, Any]]:
 
 
 def to_hf_dataset(rows: Iterable[dict[str, Any]]) -> Dataset:
-    """A ``datasets.Dataset`` of TRL rows whose nested columns are ``Json()``, so no argument dict is null-filled.
+    """A ``datasets.Dataset`` of TRL rows whose nested columns are ``Json()``, so no argument dict is
+    null-filled.
 
     Columns other than ``messages`` / ``tools`` / ``metadata`` keep the types ``datasets`` infers for them.
     """
@@ -76,7 +80,7 @@ def load_trl_jsonl(path: str | Path) -> Dataset:
     """Load a TRL JSONL file written by ``toolgym export --format trl`` without null-filling arguments."""
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"{p}: no such file; pass the train.jsonl / test.jsonl / all.jsonl that toolgym export wrote")
+        raise UserError(f"{p}: no such file; pass a train/test/all.jsonl that toolgym export wrote")
     rows = []
     with p.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
