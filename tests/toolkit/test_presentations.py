@@ -456,3 +456,32 @@ def test_pathological_outputs_end_in_a_result_not_a_hang_or_crash(name, text):
     result = get_presentation(name).parse(text, SPECS, strict=False)
     assert result.status in ("error", "no_call")
     assert not result.calls
+
+
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("python", "Here you go:\n```python\ndef reverse(s):\n    return s[::-1]\n```"),
+        ("python", 'Run this:\n```python\nprint("hello")\n```'),
+        ("python", "```python\nimport os\nos.listdir()\n```"),
+        ("mcp", 'The record:\n```json\n{"user": "Bob", "age": 3,\n```'),
+        ("mcp", '```json\n{"name": "Bob", "age": 3}\n```'),
+    ],
+)
+def test_code_samples_in_an_answer_are_prose_even_in_the_call_fence_language(name, text, strict):
+    result = get_presentation(name).parse(text, SPECS, strict=strict)
+    assert (result.status, result.had_call_syntax, result.content) == ("no_call", False, text)
+
+
+def test_a_broken_block_that_calls_a_known_tool_is_an_error_even_when_assigned():
+    result = get_presentation("python").parse('```python\nw = get_weather(city="a")\n```', SPECS, strict=False)
+    assert result.status == "error" and "is not a tool call" in result.error
+
+
+def test_a_json_object_without_arguments_is_a_call_only_for_a_known_tool():
+    mcp = get_presentation("mcp")
+    ping = ToolSpec(name="ping", input_schema={"type": "object", "properties": {}})
+    lenient = mcp.parse('```json\n{"name": "ping"}\n```', [ping], strict=False)
+    assert lenient.calls == [ToolCall(name="ping")] and lenient.leniencies == ("alternate_call_shape",)
+    assert mcp.parse('```json\n{"name": "Bob"}\n```', [ping], strict=False).status == "no_call"

@@ -8,13 +8,25 @@ from toolkit.presentations._index import SpecIndex
 from toolkit.presentations._literals import LiteralError, load_json
 from toolkit.specs import ToolCall
 
-__all__ = ["calls_from_json_text", "looks_like_json_call"]
+__all__ = ["calls_from_json_text", "json_block_is_call_syntax", "looks_like_json_call"]
 
 _CALL_KEYS = {"name", "arguments"}
 
 
 def looks_like_json_call(line: str) -> bool:
     return line.startswith(("{", "["))
+
+
+def json_block_is_call_syntax(body: str, index: SpecIndex) -> bool:
+    """Whether an unreadable JSON code block was meant as calls (else it is an answer's code sample)."""
+    text = body.lstrip()
+    if not text.startswith(("{", "[")):
+        return False
+    if "".join(text.split()) in ("[]", "{}"):
+        return True  # the call format with nothing in it: an error, not an abstention
+    if "name" in text and ("arguments" in text or "parameters" in text):
+        return True
+    return any(f'"{name}"' in text or f"'{name}'" in text for name in index.specs)
 
 
 def calls_from_json_text(
@@ -46,8 +58,6 @@ def _call_from_object(obj: Any, index: SpecIndex, used: set[str], *, max_depth: 
     name = obj.get("name")
     if not isinstance(name, str) or not name:
         raise LiteralError("a call object needs a non-empty string 'name'")
-    if bare and not ({"arguments", "parameters"} & obj.keys()):
-        raise LiteralError("not a call: no 'arguments'")  # prose answers may well be JSON with a "name" key
     if bare and index and name not in index.specs:
         raise LiteralError(f"not a call: no tool named {name!r}")
     if obj.keys() - _CALL_KEYS:
@@ -56,9 +66,11 @@ def _call_from_object(obj: Any, index: SpecIndex, used: set[str], *, max_depth: 
         args = obj["arguments"]
     elif "parameters" in obj:
         args = obj["parameters"]
-    else:
+    elif index and name in index.specs:
         used.add("alternate_call_shape")
         args = {}
+    else:  # answers may well be JSON objects with a "name" key; without arguments, only a known tool makes a call
+        raise LiteralError(f"a call object needs 'arguments' (no known tool is named {name!r})")
     if isinstance(args, str):
         used.add("arguments_as_string")
         args = load_json(args, lenient=True, max_depth=max_depth, leniencies=used) if args.strip() else {}

@@ -172,6 +172,11 @@ class Presentation(ABC):
         no delimiter, so implementations can demand stronger evidence that it is a call."""
 
     @abstractmethod
+    def _is_call_syntax(self, body: str, index: SpecIndex) -> bool:
+        """Whether an unreadable code-fence block was meant as calls. Fences are general Markdown: an answer may
+        hold a code sample, which must stay prose, while a broken call must stay an error."""
+
+    @abstractmethod
     def _bare_start(self, line: str) -> bool:
         """Whether a line could begin calls written without a delimiter."""
 
@@ -233,7 +238,7 @@ class Presentation(ABC):
             try:
                 found = self._parse_block(body, index, rules, bare=False)
             except LiteralError as exc:
-                if own:
+                if own and (block.kind == "tag" or self._is_call_syntax(body, index)):
                     raise _CallSyntaxError(f"{_describe(block)} (block {n}): {exc}") from None
                 continue  # another delimiter around something that is not calls: ordinary prose
             calls.extend(found)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolkit.presentations._index import SpecIndex
-from toolkit.presentations._json_calls import calls_from_json_text, looks_like_json_call
+from toolkit.presentations._json_calls import calls_from_json_text, json_block_is_call_syntax, looks_like_json_call
 from toolkit.presentations.base import Presentation, dumps_json
 from toolkit.specs import ToolCall, ToolSpec
 
@@ -69,3 +69,6 @@ class JsonPresentation(Presentation):
 
     def _bare_start(self, line: str) -> bool:
         return looks_like_json_call(line)
+
+    def _is_call_syntax(self, body: str, index: SpecIndex) -> bool:
+        return json_block_is_call_syntax(body, index)

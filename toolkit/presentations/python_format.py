@@ -29,7 +29,8 @@ from toolkit.specs import ToolCall, ToolSpec
 
 __all__ = ["PythonPresentation"]
 
-_CALL_START = re.compile(r"\[?\s*[A-Za-z_][\w.]*\s*\(")
+_CALL_START = re.compile(r"\[?\s*([A-Za-z_][\w.]*)\s*\(")
+_KEYWORD_ARGUMENT = re.compile(r"[(,]\s*[A-Za-z_]\w*\s*=(?!=)")
 _MAX_SIGNATURE = 100
 
 
@@ -106,6 +107,16 @@ class PythonPresentation(Presentation):
 
     def _bare_start(self, line: str) -> bool:
         return _CALL_START.match(line) is not None
+
+    def _is_call_syntax(self, body: str, index: SpecIndex) -> bool:
+        if index:
+            names = [index.names.ident(n) for n in index.specs] + [n for n in index.specs if "." in n]
+            if any(re.search(rf"(?<![\w.]){re.escape(n)}\s*\(", body) for n in names):
+                return True  # a known tool is called somewhere in the block
+        first = next((line.strip() for line in body.splitlines() if line.strip()), "")
+        if _CALL_START.match(first) is None:
+            return False  # e.g. "def f(x):" or "import os": an answer's code sample, not a call
+        return not index or bool(_KEYWORD_ARGUMENT.search(first))
 
     def _parse_block(self, body: str, index: SpecIndex, used: set[str], *, bare: bool) -> list[ToolCall]:
         text = textwrap.dedent(body).strip()
