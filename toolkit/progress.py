@@ -53,7 +53,7 @@ class Progress:
                 self._last_draw = now
             return
         decile = int(10 * self.done / self.total) if self.total else 10
-        if final or decile > self._last_decile:
+        if decile > self._last_decile or (final and self.done and decile != self._last_decile):
             self._last_decile = decile
             self.stream.write(self._line() + "\n")
             self.stream.flush()

@@ -66,6 +66,11 @@ class Message(_Model):
     tool_call_id: str | None = Field(default=None, description="Tool messages only: the call this answers.")
     name: str | None = Field(default=None, description="Tool messages: the tool's name.")
     is_error: bool | None = Field(default=None, description="Tool messages: the result was an error.")
+    train: bool | None = Field(
+        default=None,
+        description="Assistant messages: false keeps this turn out of the training loss (e.g. a deliberately wrong "
+        "call in an error-recovery example, which the model should see but not learn to make).",
+    )
 
     def calls(self) -> list[ToolCall]:
         return [tc.to_call() for tc in self.tool_calls or []]

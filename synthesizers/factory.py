@@ -1,0 +1,20 @@
+"""Build the synthesizer a config asks for."""
+
+from __future__ import annotations
+
+from synthesizers.config import SynthConfig
+from synthesizers.runner import Synthesizer
+
+__all__ = ["make_synthesizer"]
+
+
+def make_synthesizer(config: SynthConfig) -> Synthesizer:
+    if config.synthesizer == "offline":
+        from synthesizers.offline import OfflineSynthesizer
+
+        return OfflineSynthesizer(suites=list(config.suites), sources=list(config.tools),
+                                  max_delegate_depth=config.max_delegate_depth, distractors=config.distractors,
+                                  system_prompt=config.system_prompt)
+    from synthesizers.llm import LLMSynthesizer  # noqa: PLC0415 — the LLM path is optional
+
+    return LLMSynthesizer.from_config(config)

@@ -1,0 +1,128 @@
+"""Where tools and tasks come from: a bundled/user suite (environment + templates) or any tool source."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from synthesizers.offline.phrasing import description_examples, request_for
+from synthesizers.sampling import sample_arguments
+from toolkit.environment import Environment, GoldCall, Suite, Task, get_suite
+from toolkit.sources import ToolSource, parse_source
+from toolkit.specs import ToolSpec
+from toolkit.templates import TaskTemplate, load_templates, render_template
+from toolkit.toolsets import ToolRegistry
+
+__all__ = ["Universe", "open_universes"]
+
+
+@dataclass
+class Universe:
+    """One suite or source. Suites give each sample a fresh environment; sources share one open registry."""
+
+    name: str
+    suite: Suite | None = None
+    source: ToolSource | None = None
+    env_seed: int = 0
+    templates: list[TaskTemplate] = field(default_factory=list)
+    specs: list[ToolSpec] = field(default_factory=list)
+    shared: ToolRegistry | None = None
+
+    async def open(self) -> None:
+        if self.suite is not None:
+            env = self.suite.create_environment()
+            try:
+                self.specs = env.specs()
+            finally:
+                _close_env(env)
+            if self.suite.templates_path is not None:
+                self.templates = load_templates(self.suite.templates_path)
+        else:
+            assert self.source is not None
+            self.shared = ToolRegistry([self.source.make()])
+            await self.shared.open()
+            self.specs = self.shared.specs()
+
+    async def close(self) -> None:
+        if self.shared is not None:
+            await self.shared.close()
+
+    def templates_of(self, kind: str) -> list[TaskTemplate]:
+        return [t for t in self.templates if t.kind == kind]
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[tuple[ToolRegistry, Environment | None]]:
+        """A registry for one sample: over a fresh environment (suites) or the shared source registry."""
+        if self.suite is None:
+            assert self.shared is not None
+            yield self.shared, None
+            return
+        env = self.suite.create_environment()
+        env.reset(seed=self.env_seed)
+        try:
+            async with ToolRegistry([env.toolset()]) as registry:
+                yield registry, env
+        finally:
+            _close_env(env)
+
+    def render(self, template: TaskTemplate, env: Environment, rng: random.Random, task_id: str) -> Task:
+        """A grounded task from ``template``, on this universe's fixed initial state (so replay on a fresh default
+        state reproduces every result); ``env`` is left reset to that state."""
+        task = render_template(template, env, task_id=task_id, suite=self.name, seed=self.env_seed, rng=rng)
+        env.reset(task)
+        return task
+
+    def generic_task(self, rng: random.Random, task_id: str, *, exclude: set[str] | None = None) -> tuple[Task, str]:
+        """A single-call task for a tool without templates: schema-sampled arguments, phrasing from name and
+        description. Returns the task and its phrasing id."""
+        pool = [s for s in self.specs if not exclude or s.name not in exclude] or self.specs
+        spec = rng.choice(pool)
+        grounding = _grounding(spec)
+        args = sample_arguments(spec.input_schema, rng, grounding=grounding)
+        text, phrasing = request_for(spec, args, rng)
+        task = Task(id=task_id, suite=self.name, kind="single", turns=[text],
+                    gold_calls=[GoldCall(name=spec.name, arguments=args)], seed=self.env_seed)
+        return task, phrasing
+
+
+def _grounding(spec: ToolSpec) -> dict[str, list[Any]]:
+    """Values the tool itself suggests: defaults, schema examples and examples quoted in descriptions."""
+    out: dict[str, list[Any]] = {}
+    for name, prop in (spec.input_schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        values: list[Any] = list(prop.get("examples") or [])
+        if "default" in prop and prop["default"] is not None:
+            values.append(prop["default"])
+        if prop.get("type") in (None, "string"):
+            values.extend(description_examples(prop.get("description", "")))
+        if values:
+            out[name] = values
+    return out
+
+
+def _close_env(env: Environment) -> None:
+    close = getattr(env, "close", None)
+    if callable(close):
+        close()
+
+
+async def open_universes(suites: list[str], sources: list[str], env_seed: int = 0) -> list[Universe]:
+    universes: list[Universe] = []
+    try:
+        for name in suites:
+            u = Universe(name=name, suite=get_suite(name), env_seed=env_seed)
+            await u.open()
+            universes.append(u)
+        for text in sources:
+            u = Universe(name=text, source=parse_source(text), env_seed=env_seed)
+            await u.open()
+            universes.append(u)
+    except BaseException:
+        for u in universes:
+            await u.close()
+        raise
+    return universes
