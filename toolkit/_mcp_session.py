@@ -180,7 +180,11 @@ class ConnectionPool:
         conn = Connection(self._generation)
         self._all.add(conn)
         self._tg.start_soon(self._own, conn)
-        await conn.ready.wait()  # bounded: _own applies the connect timeout
+        try:
+            await conn.ready.wait()  # bounded: _own applies the connect timeout
+        except BaseException:  # the caller gave up (its own deadline): don't leave an unused server running
+            conn.retire()
+            raise
         if conn.error is not None:
             raise StartError(self._describe_start_failure(conn))
         return conn

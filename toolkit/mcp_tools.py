@@ -199,22 +199,30 @@ class MCPToolset(Toolset):
         raise UserError(f"MCP server {self.name!r} sent more than {MAX_LIST_PAGES} pages of tools; giving up")
 
     async def call_tool(self, name: str, arguments: dict[str, Any], *, limits: CallLimits) -> ToolResult:
-        try:
-            conn = await self._pool.acquire()
-        except StartError as exc:
-            return ToolResult.error("crash", f"MCP server {self.name!r} is down and could not be restarted: {exc}")
+        deadline = anyio.current_time() + limits.timeout  # one limit for the whole call, restart included
+        with anyio.CancelScope(deadline=deadline) as starting:
+            try:
+                conn = await self._pool.acquire()
+            except StartError as exc:
+                return ToolResult.error("crash", f"MCP server {self.name!r} is down and could not be restarted: {exc}")
+        if starting.cancelled_caught:
+            return ToolResult.error(
+                "timeout", f"MCP server {self.name!r} did not (re)start within the call's {limits.timeout:g} s limit"
+            )
         conn.inflight += 1
         try:
-            result = await self._call_on(conn, name, arguments, limits)
+            result = await self._call_on(conn, name, arguments, limits, deadline)
         finally:
             conn.release()
         return cap_result(result, limits.max_result_chars)
 
-    async def _call_on(self, conn: Connection, name: str, arguments: dict[str, Any], limits: CallLimits) -> ToolResult:
+    async def _call_on(
+        self, conn: Connection, name: str, arguments: dict[str, Any], limits: CallLimits, deadline: float
+    ) -> ToolResult:
         assert conn.client is not None  # acquire() only hands out connected sessions
         request = CallToolRequest(params=CallToolRequestParams(name=name, arguments=arguments))
         try:
-            with anyio.move_on_after(limits.timeout) as guard:
+            with anyio.CancelScope(deadline=deadline) as guard:
                 # The session's raw request, not Client.call_tool: ToolGym checks structured results against the
                 # output schema itself, so that a result the server truncated on purpose is not "malformed".
                 raw = await conn.client.session.send_request(request, CallToolResult)

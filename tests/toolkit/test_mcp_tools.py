@@ -135,6 +135,16 @@ def test_a_server_over_streamable_http_lists_and_calls_its_tools():
     run(main)
 
 
+def test_http_headers_given_to_the_toolset_reach_the_server_on_every_request():
+    async def main() -> None:
+        async with running_http_server(faulty_server.build_server()) as url:
+            async with MCPToolset.http(url, headers={"Authorization": "Bearer s3cret"}) as ts:
+                result = await ts.call_tool("header", {"name": "Authorization"}, limits=LIMITS)
+        assert result.content == "Bearer s3cret"
+
+    run(main)
+
+
 def test_a_stalled_call_over_http_times_out_and_the_next_call_runs_on_a_fresh_session():
     async def main() -> None:
         async with running_http_server(faulty_server.build_server()) as url:
@@ -343,6 +353,16 @@ def test_a_server_that_exits_at_startup_is_reported_with_its_stderr():
         code = "import sys; print('config file missing: ~/.srv.toml', file=sys.stderr); sys.exit(3)"
         with pytest.raises(UserError, match=r"(?s)server stderr.*config file missing: ~/\.srv\.toml"):
             async with MCPToolset.stdio(sys.executable, ["-c", code], name="broken"):
+                pass
+
+    run(main)
+
+
+def test_a_server_that_never_answers_the_handshake_is_refused_after_the_connect_timeout():
+    async def main() -> None:
+        silent = MCPToolset.stdio(sys.executable, ["-c", "import time; time.sleep(600)"], connect_timeout=0.5)
+        with pytest.raises(UserError, match=r"no answer within the connect timeout of 0\.5 s"):
+            async with silent:
                 pass
 
     run(main)

@@ -11,7 +11,7 @@ import sys
 import time
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 
 def build_server() -> MCPServer:
@@ -22,6 +22,11 @@ def build_server() -> MCPServer:
     def echo(text: str) -> str:
         """Return the text unchanged."""
         return text
+
+    @server.tool()
+    def header(name: str, ctx: Context) -> str:
+        """The value of one HTTP request header ('' when absent, or over stdio)."""
+        return (ctx.headers or {}).get(name.lower(), "")
 
     @server.tool()
     def pid() -> int:
