@@ -96,6 +96,7 @@ def test_max_depth_option_allows_deeper_delegation(capsys):
         (["validate", str(DATA / "good.jsonl"), "--tools", "py:no_such_tools_module"], "cannot import"),
         (["validate", str(DATA / "good.jsonl"), "--nondeterministic", "x"], "add --tools SOURCE"),
         (["validate", str(DATA / "good.jsonl"), "--max-depth", "-1"], "--max-depth must be 0 or more"),
+        (["validate", str(DATA / "good.jsonl"), "--stages", "replay"], "replay stage needs tools"),
         (["validate", str(DATA / "good.jsonl"), "--stages", "record,vibes"], "unknown validation stage(s) vibes"),
         (["inspect", str(DATA / "good.jsonl"), "--index", "6"], "--index 6 is out of range"),
         (["inspect", str(DATA / "good.jsonl"), "--id", "nope"], "no record with id 'nope'"),

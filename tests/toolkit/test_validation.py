@@ -139,6 +139,30 @@ def test_arguments_are_checked_with_formats():
                                    "'email'"]
 
 
+def test_tool_schemas_with_refs_are_checked_including_recursive_ones():
+    rec = copy.deepcopy(GOOD["single-deposit"])
+    rec["tools"][0]["input_schema"] = {
+        "type": "object",
+        "properties": {"account": {"$ref": "#/$defs/name"}, "amount": {"type": "integer"}, "tree": {"$ref": "#/$defs/n"}},
+        "$defs": {"name": {"type": "string", "minLength": 3},
+                  "n": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
+    }
+    rec["messages"][2]["tool_calls"][0]["function"]["arguments"] = {"account": "al", "amount": 5,
+                                                                    "tree": {"kids": [{"kids": 3}]}}
+    failed = _reasons(validate_records([rec]), "single-deposit")["arguments"][0]
+    assert "account: 'al' is too short" in failed and "tree/kids/0/kids: 3 is not of type 'array'" in failed
+
+
+def test_a_schema_whose_refs_would_expand_exponentially_is_checked_without_expanding_it():
+    defs = {f"d{i}": {"type": "array", "prefixItems": [{"$ref": f"#/$defs/d{i + 1}"}] * 2} for i in range(40)}
+    defs["d40"] = {"type": "string"}
+    rec = copy.deepcopy(GOOD["single-deposit"])
+    rec["tools"][0]["input_schema"] = {"type": "object", "properties": {"account": {"$ref": "#/$defs/d0"}},
+                                       "$defs": defs}
+    failed = _reasons(validate_records([rec]), "single-deposit")["arguments"][0]
+    assert failed.endswith("account: 'alice' is not of type 'array'")
+
+
 def test_an_error_result_is_exempt_from_the_output_schema():
     assert validate_records([GOOD["error-recovery"]]).ok  # content is plain text and marked is_error
     rec = copy.deepcopy(GOOD["single-deposit"])

@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     stages = None
     if args.stages:
         stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    if stages and "replay" in stages and not args.tools:
+        raise UserError("the replay stage needs tools to replay on; add --tools SOURCE")
     if args.nondeterministic and not args.tools:
         raise UserError("--nondeterministic only matters when replaying; add --tools SOURCE")
     report = validate_file(

