@@ -10,7 +10,8 @@ from typing import Any
 import anyio
 
 from synthesizers.config import load_config
-from synthesizers.runner import RunOptions, parse_shard, run_synthesis
+from synthesizers.diversity import diversity, render_diversity
+from synthesizers.runner import RunOptions, parse_shard, run_synthesis, side_paths
 
 EXAMPLE = """examples:
   toolgym synth samples/synth_offline.yaml
@@ -63,9 +64,15 @@ def run(args: argparse.Namespace) -> int:
     from synthesizers.factory import make_synthesizer
 
     report = anyio.run(run_synthesis, make_synthesizer(config), options)
+    stats = diversity(config.out)
+    _, summary_path = side_paths(config.out)
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary["diversity"] = stats
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps(summary, indent=2))
     else:
         print(report.yields.render())
+        print(render_diversity(stats))
         print(f"\nwrote {config.out} ({report.samples_per_second:.1f} samples/s; {report.skipped} already done)")
     return 0

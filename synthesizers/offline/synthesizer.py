@@ -25,6 +25,25 @@ from toolkit.validation import validate_trajectory
 
 __all__ = ["OfflineSynthesizer"]
 
+
+def _decoy_pool(universes: list[Universe]) -> list[Universe]:
+    """With a single source there is nothing to draw distractor tools from, so offer the bundled suites' tool
+    specs (listed to the model, never called)."""
+    from toolkit.environment import get_suite, list_suites
+
+    taken = {s.name for u in universes for s in u.specs}
+    pool = []
+    for name in list_suites():
+        env = get_suite(name).create_environment()
+        try:
+            specs = [s for s in env.specs() if s.name not in taken]
+        finally:
+            close = getattr(env, "close", None)
+            if callable(close):
+                close()
+        pool.append(Universe(name=f"decoys:{name}", specs=specs))
+    return pool
+
 _VERSION = "toolgym-offline/1"
 
 
@@ -37,11 +56,13 @@ class OfflineSynthesizer:
     distractors: int = 4
     system_prompt: str | None = None
     universes: list[Universe] = field(default_factory=list)
+    _decoys: list[Universe] = field(default_factory=list)
 
     async def __aenter__(self) -> OfflineSynthesizer:
         if not self.suites and not self.sources:
             raise UserError("the offline synthesizer needs at least one suite or tool source")
         self.universes = await open_universes(self.suites, self.sources, self.env_seed)
+        self._decoys = _decoy_pool(self.universes) if len(self.universes) == 1 else []
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -55,14 +76,16 @@ class OfflineSynthesizer:
         build = SCENARIOS.get(job.kind)
         if build is None:
             return SampleOutcome.failure(job, "generated", f"unknown scenario kind {job.kind!r}; kinds: {', '.join(SCENARIOS)}")
-        others = [u for u in self.universes if u is not universe]
+        others = [u for u in self.universes if u is not universe] or self._decoys
         ctx = Ctx(universe=universe, others=others, rng=rng, job_id=job.id, max_depth=self.max_delegate_depth,
                   distractors=self.distractors, system=self.system_prompt)
         async with universe.session() as (registry, env):
             episode = Episode(registry=registry, tools=list(universe.specs), system=self.system_prompt)
             try:
                 draft = await build(ctx, episode, env)
-            except (Unsupported, TemplateError, SamplingError) as exc:
+            except Unsupported as exc:
+                return SampleOutcome.failure(job, "generated", str(exc))
+            except (TemplateError, SamplingError) as exc:
                 return SampleOutcome.failure(job, "generated", f"{universe.name}: {exc}")
             except ExecutionFailed as exc:
                 return SampleOutcome.failure(job, "executed", f"{universe.name}: {exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -88,8 +89,20 @@ class Universe:
         return task, phrasing
 
 
+_TIMEZONES = ["Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "Australia/Sydney",
+              "America/Los_Angeles", "Asia/Kolkata", "Europe/Warsaw", "America/Sao_Paulo", "Africa/Nairobi"]
+_SEMANTIC: list[tuple[re.Pattern[str], list[Any]]] = [
+    (re.compile(r"\bHH:MM\b|24-hour", re.I), ["09:30", "14:00", "16:45", "08:15", "23:05", "12:00"]),
+    (re.compile(r"\b(IANA|time ?zone)\b", re.I), _TIMEZONES),
+    (re.compile(r"\bYYYY-MM-DD\b", re.I), ["2026-03-14", "2026-07-01", "2026-11-30", "2027-01-15"]),
+    (re.compile(r"\b(ISO ?4217|currency code)\b", re.I), ["USD", "EUR", "GBP", "JPY", "CHF"]),
+    (re.compile(r"\b(ISO 3166|country code)\b", re.I), ["US", "FR", "DE", "JP", "BR"]),
+]
+
+
 def _grounding(spec: ToolSpec) -> dict[str, list[Any]]:
-    """Values the tool itself suggests: defaults, schema examples and examples quoted in descriptions."""
+    """Values the tool itself suggests: defaults, schema examples, examples quoted in descriptions, and common
+    value kinds its description names (HH:MM times, IANA time zones, ISO dates, currency and country codes)."""
     out: dict[str, list[Any]] = {}
     for name, prop in (spec.input_schema.get("properties") or {}).items():
         if not isinstance(prop, dict):
@@ -97,8 +110,13 @@ def _grounding(spec: ToolSpec) -> dict[str, list[Any]]:
         values: list[Any] = list(prop.get("examples") or [])
         if "default" in prop and prop["default"] is not None:
             values.append(prop["default"])
-        if prop.get("type") in (None, "string"):
-            values.extend(description_examples(prop.get("description", "")))
+        if prop.get("type") in (None, "string") and "enum" not in prop and "format" not in prop:
+            text = f"{name.replace('_', ' ')} {prop.get('description', '')}"
+            values.extend(description_examples(text))
+            for pattern, pool in _SEMANTIC:
+                if pattern.search(text):
+                    values.extend(pool)
+                    break
         if values:
             out[name] = values
     return out
