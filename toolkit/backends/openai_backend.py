@@ -193,14 +193,21 @@ class OpenAIBackend:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.config.max_concurrency)
         results: list[ChatResponse | None] = [None] * len(requests)
+        fatal: list[BackendError] = []
 
-        async def run(i: int, request: ChatRequest) -> None:
+        async def run(i: int, request: ChatRequest, scope: anyio.CancelScope) -> None:
             async with self._limiter:  # type: ignore[union-attr]
-                results[i] = await self._one(request)
+                try:
+                    results[i] = await self._one(request)
+                except BackendError as exc:  # the endpoint cannot serve anyone: stop the batch, raise it plainly
+                    fatal.append(exc)
+                    scope.cancel()
 
         async with anyio.create_task_group() as tg:
             for i, request in enumerate(requests):
-                tg.start_soon(run, i, request)
+                tg.start_soon(run, i, request, tg.cancel_scope)
+        if fatal:
+            raise fatal[0]
         return [r for r in results if r is not None]
 
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:

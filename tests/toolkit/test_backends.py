@@ -1,0 +1,403 @@
+"""Backends: the scripted double's contract, the OpenAI backend against a real loopback HTTP server, and the local
+transformers backend on a tiny randomly initialised model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import anyio
+import pytest
+
+import toolkit.backends
+from tests.toolkit.openai_loopback import OpenAILoopback, Reply
+from toolkit.backends import (
+    BackendError,
+    ChatRequest,
+    ChatResponse,
+    Decoding,
+    LocalBackend,
+    ModelRequestsBlocked,
+    OpenAIBackend,
+    OpenAIConfig,
+    ScriptedBackend,
+    UnconsumedSteps,
+    UnexpectedModelRequest,
+    bundled_smollm2,
+    malformed_call_step,
+    openai_tools,
+    tool_call_step,
+)
+from toolkit.backends.openai_backend import retry_after_seconds
+from toolkit.errors import UserError
+from toolkit.specs import ToolCall, ToolSpec
+
+pytestmark = pytest.mark.anyio
+
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="Weather for a city.",
+    input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def ask(text: str, **kwargs: Any) -> ChatRequest:
+    return ChatRequest(messages=[{"role": "user", "content": text}], **kwargs)
+
+
+# ---- ScriptedBackend ------------------------------------------------------------------------------------------------
+
+
+async def test_scripted_backend_replays_text_tool_calls_and_responses_in_order() -> None:
+    backend = ScriptedBackend([
+        "hello",
+        tool_call_step("get_weather", city="Paris"),
+        [ToolCall(name="a", arguments={}), ToolCall(name="b", arguments={"x": 1})],
+        ChatResponse(text="done", finish_reason="stop"),
+    ])
+    first, second = await backend.generate([ask("1"), ask("2")])
+    third, fourth = await backend.generate([ask("3"), ask("4")])
+    assert first.text == "hello" and first.tool_calls == []
+    assert second.tool_calls == [ToolCall(name="get_weather", arguments={"city": "Paris"}, id="call_get_weather")]
+    assert [c.name for c in third.tool_calls] == ["a", "b"]
+    assert fourth.text == "done"
+    backend.assert_complete()
+
+
+async def test_scripted_backend_records_snapshots_that_later_mutation_cannot_change() -> None:
+    backend = ScriptedBackend(["ok"])
+    messages = [{"role": "user", "content": "original"}]
+    await backend.generate([ChatRequest(messages=messages, tools=openai_tools([WEATHER]))])
+    messages[0]["content"] = "mutated"
+    messages.append({"role": "user", "content": "more"})
+    recorded = backend.last_request
+    assert recorded.messages == [{"role": "user", "content": "original"}]
+    assert recorded.tools is not None and recorded.tools[0]["function"]["name"] == "get_weather"
+
+
+async def test_scripted_backend_raises_past_the_end_of_its_script() -> None:
+    backend = ScriptedBackend(["only one"])
+    await backend.generate([ask("a")])
+    with pytest.raises(UnexpectedModelRequest, match="ran out"):
+        await backend.generate([ask("b")])
+
+
+async def test_assert_complete_fails_when_steps_are_left_over() -> None:
+    backend = ScriptedBackend(["a", "b"])
+    await backend.generate([ask("x")])
+    with pytest.raises(UnconsumedSteps, match="1 scripted step"):
+        backend.assert_complete()
+
+
+async def test_scripted_exception_steps_are_raised_and_callable_steps_see_the_request() -> None:
+    backend = ScriptedBackend([RuntimeError("endpoint down"), lambda req: f"echo {req.messages[-1]['content']}"])
+    with pytest.raises(RuntimeError, match="endpoint down"):
+        await backend.generate([ask("x")])
+    (reply,) = await backend.generate([ask("ping")])
+    assert reply.text == "echo ping"
+
+
+async def test_malformed_call_step_is_a_tool_call_parse_error() -> None:
+    (reply,) = await ScriptedBackend([malformed_call_step("get_weather", '{"city": ')]).generate([ask("x")])
+    assert reply.tool_call_parse_error and reply.tool_calls == []
+
+
+# ---- kill switch ----------------------------------------------------------------------------------------------------
+
+
+async def test_real_backends_refuse_to_run_while_model_requests_are_off() -> None:
+    assert toolkit.backends.ALLOW_MODEL_REQUESTS is False  # set by tests/conftest.py
+    with OpenAILoopback([Reply.text("never sent")]) as server:
+        async with OpenAIBackend(OpenAIConfig(model="m", base_url=server.base_url, api_key_env=None)) as backend:
+            with pytest.raises(ModelRequestsBlocked, match="ALLOW_MODEL_REQUESTS"):
+                await backend.generate([ask("hi")])
+        assert server.requests == []
+
+
+# ---- OpenAIBackend against the loopback server --------------------------------------------------------------------
+
+
+class Waits:
+    """Stands in for anyio.sleep: records the waits the retry policy chose, without waiting."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+def backend_for(server: OpenAILoopback, waits: Waits | None = None, **config: Any) -> OpenAIBackend:
+    settings: dict[str, Any] = {"model": "loopback-model", "base_url": server.base_url, "api_key_env": None}
+    settings.update(config)
+    return OpenAIBackend(OpenAIConfig(**settings), sleep=waits or Waits())
+
+
+async def test_text_answer_carries_usage_and_the_request_is_sent_in_wire_shape(
+    allow_model_requests: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("LOOPBACK_KEY", "sk-secret-123")
+    caplog.set_level(logging.DEBUG)
+    history = [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": None,
+         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather",
+                                                                       "arguments": {"city": "Paris"}}}]},
+        {"role": "tool", "tool_call_id": "c1", "name": "get_weather", "content": "sunny", "is_error": False},
+    ]
+    with OpenAILoopback([Reply.text("It is sunny.", prompt_tokens=42, completion_tokens=5)]) as server:
+        async with backend_for(server, api_key_env="LOOPBACK_KEY") as backend:
+            with anyio.fail_after(10):
+                (reply,) = await backend.generate([ChatRequest(messages=history, decoding=Decoding(max_tokens=64,
+                                                                                                   stop=("\n\n",)))])
+        server.assert_complete()
+    assert reply.ok and reply.text == "It is sunny." and reply.finish_reason == "stop"
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (42, 5)
+    (sent,) = server.completions
+    assert sent.headers["authorization"] == "Bearer sk-secret-123"
+    body = sent.body
+    assert (body["model"], body["temperature"], body["max_tokens"], body["stop"]) == ("loopback-model", 0.0, 64,
+                                                                                       ["\n\n"])
+    assert "tools" not in body
+    assert body["messages"][1]["tool_calls"][0]["function"]["arguments"] == '{"city": "Paris"}'
+    assert "is_error" not in body["messages"][2]
+    assert "sk-secret-123" not in repr(backend) + repr(backend.config) + caplog.text
+
+
+async def test_native_tool_calls_are_parsed_into_canonical_calls(allow_model_requests: None) -> None:
+    reply_spec = Reply.tool_calls(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Rome"}))
+    with OpenAILoopback([reply_spec]) as server:
+        async with backend_for(server) as backend:
+            with anyio.fail_after(10):
+                (reply,) = await backend.generate([ask("weather?", tools=openai_tools([WEATHER]),
+                                                       tool_choice="auto")])
+    assert reply.tool_calls == [
+        ToolCall(name="get_weather", arguments={"city": "Paris"}, id="call_0"),
+        ToolCall(name="get_weather", arguments={"city": "Rome"}, id="call_1"),
+    ]
+    assert reply.finish_reason == "tool_calls" and not reply.tool_call_parse_error
+    body = server.completions[0].body
+    assert body["tools"] == openai_tools([WEATHER]) and body["tool_choice"] == "auto"
+
+
+async def test_malformed_tool_call_json_is_recorded_not_raised(allow_model_requests: None) -> None:
+    scripted = Reply.tool_calls(("get_weather", '{"city": "Par'), ("get_weather", '["Paris"]'),
+                                ("get_weather", {"city": "Rome"}))
+    with OpenAILoopback([scripted]) as server:
+        async with backend_for(server) as backend:
+            with anyio.fail_after(10):
+                (reply,) = await backend.generate([ask("weather?", tools=openai_tools([WEATHER]))])
+    assert reply.tool_call_parse_error
+    assert [m.raw_arguments for m in reply.malformed_tool_calls] == ['{"city": "Par', '["Paris"]']
+    assert "invalid JSON" in reply.malformed_tool_calls[0].error
+    assert "not an object" in reply.malformed_tool_calls[1].error
+    assert reply.tool_calls == [ToolCall(name="get_weather", arguments={"city": "Rome"}, id="call_2")]
+
+
+async def test_429_with_retry_after_is_retried_after_the_servers_wait(allow_model_requests: None) -> None:
+    waits = Waits()
+    with OpenAILoopback([Reply.error(429, "slow down", retry_after=7), Reply.text("ok")]) as server:
+        async with backend_for(server, waits) as backend:
+            with anyio.fail_after(10):
+                (reply,) = await backend.generate([ask("hi")])
+        server.assert_complete()
+    assert reply.ok and reply.text == "ok" and reply.attempts == 2
+    assert len(server.completions) == 2
+    assert waits.seconds == [7.0]
+
+
+async def test_retry_after_ms_takes_precedence_and_long_waits_are_capped(allow_model_requests: None) -> None:
+    waits = Waits()
+    replies = [Reply.error(429, retry_after=9, retry_after_ms=250), Reply.error(429, retry_after=3600), Reply.text("ok")]
+    with OpenAILoopback(replies) as server:
+        async with backend_for(server, waits, max_retry_after=30.0) as backend:
+            with anyio.fail_after(10):
+                (reply,) = await backend.generate([ask("hi")])
+    assert reply.ok and waits.seconds == [0.25, 30.0]
+
+
+def test_retry_after_accepts_an_http_date() -> None:
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}, now=1445412480.0) == 10.0
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+
+
+async def test_server_error_is_retried_with_jittered_exponential_backoff(allow_model_requests: None) -> None:
+    waits = Waits()
+    replies = [Reply.error(500), Reply.error(503), Reply.text("recovered")]
+    with OpenAILoopback(replies) as server:
+        async with backend_for(server, waits, backoff_initial=1.0, backoff_max=60.0) as backend:
+            with anyio.fail_after(10):
+                (reply,) = await backend.generate([ask("hi")])
+        server.assert_complete()
+    assert reply.text == "recovered" and reply.attempts == 3
+    # retry 0: cap 1 s -> wait in [0.5, 1]; retry 1: cap 2 s -> wait in [1, 2]
+    assert 0.5 <= waits.seconds[0] <= 1.0 and 1.0 <= waits.seconds[1] <= 2.0
+
+
+async def test_exhausted_retries_become_an_error_on_that_response_and_the_batch_goes_on(
+    allow_model_requests: None,
+) -> None:
+    def responder(body: dict[str, Any]) -> Reply:
+        return Reply.error(500, "boom") if body["messages"][-1]["content"] == "bad" else Reply.text("fine")
+
+    with OpenAILoopback(responder=responder) as server:
+        async with backend_for(server, max_retries=2) as backend:
+            with anyio.fail_after(10):
+                bad, good = await backend.generate([ask("bad"), ask("good")])
+    assert good.ok and good.text == "fine"
+    assert not bad.ok and bad.error_kind == "server_error" and bad.attempts == 3
+    assert "HTTP 500: boom" in (bad.error or "")
+    assert sum(1 for r in server.completions if r.body["messages"][-1]["content"] == "bad") == 3
+
+
+async def test_slow_answer_hits_the_request_timeout_then_the_retry_succeeds(allow_model_requests: None) -> None:
+    with OpenAILoopback([Reply.text("too late").slow(30), Reply.text("in time")]) as server:
+        async with backend_for(server, request_timeout=0.3, max_retries=1) as backend:
+            with anyio.fail_after(15):
+                (reply,) = await backend.generate([ask("hi")])
+        server.assert_complete()
+    assert reply.ok and reply.text == "in time" and reply.attempts == 2
+    assert len(server.completions) == 2
+
+
+async def test_slow_answer_without_retries_left_is_a_timeout_error(allow_model_requests: None) -> None:
+    with OpenAILoopback([Reply.text("too late").slow(30)]) as server:
+        async with backend_for(server, request_timeout=0.3, max_retries=0) as backend:
+            with anyio.fail_after(15):
+                (reply,) = await backend.generate([ask("hi")])
+    assert reply.error_kind == "timeout" and reply.attempts == 1
+
+
+async def test_bad_request_is_recorded_without_retrying(allow_model_requests: None) -> None:
+    with OpenAILoopback([Reply.error(400, "context too long")]) as server:
+        async with backend_for(server) as backend:
+            with anyio.fail_after(10):
+                (reply,) = await backend.generate([ask("hi")])
+    assert reply.error_kind == "bad_request" and "context too long" in (reply.error or "")
+    assert len(server.completions) == 1
+
+
+async def test_authentication_failure_stops_the_run(allow_model_requests: None) -> None:
+    with OpenAILoopback([Reply.error(401, "invalid api key")]) as server:
+        async with backend_for(server) as backend:
+            with anyio.fail_after(10), pytest.raises(BackendError, match="HTTP 401: invalid api key"):
+                await backend.generate([ask("hi")])
+
+
+async def test_at_most_max_concurrency_requests_are_in_flight(allow_model_requests: None) -> None:
+    total, state = 5, {"arrived": 0, "inflight": 0, "max": 0}
+    cond = threading.Condition()
+
+    def responder(body: dict[str, Any]) -> Reply:
+        # Hold each request until all have arrived (bounded): an unbounded client would have all five in flight.
+        with cond:
+            state["arrived"] += 1
+            state["inflight"] += 1
+            state["max"] = max(state["max"], state["inflight"])
+            cond.notify_all()
+            cond.wait_for(lambda: state["arrived"] == total, timeout=0.3)
+            state["inflight"] -= 1
+        return Reply.text("ok")
+
+    with OpenAILoopback(responder=responder) as server:
+        async with backend_for(server, max_concurrency=2) as backend:
+            with anyio.fail_after(20):
+                replies = await backend.generate([ask(str(i)) for i in range(total)])
+    assert [r.text for r in replies] == ["ok"] * total
+    assert state["max"] == 2
+
+
+def test_missing_api_key_variable_is_a_user_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOOLGYM_TEST_ABSENT_KEY", raising=False)
+    with pytest.raises(UserError, match="TOOLGYM_TEST_ABSENT_KEY"):
+        OpenAIBackend(OpenAIConfig(model="m", api_key_env="TOOLGYM_TEST_ABSENT_KEY"))
+
+
+# ---- LocalBackend on a tiny model -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    directory, gguf = bundled_smollm2()
+    return AutoTokenizer.from_pretrained(directory, gguf_file=gguf)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(smollm2_tokenizer: Any) -> Any:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(smollm2_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+        eos_token_id=smollm2_tokenizer.eos_token_id, pad_token_id=smollm2_tokenizer.pad_token_id,
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+PROMPTS = ["Hi", "What is the weather like in Paris today, and should I take an umbrella?", "Add 2 and 3."]
+
+
+async def test_batched_greedy_generation_equals_one_at_a_time(
+    allow_model_requests: None, tiny_model: Any, smollm2_tokenizer: Any
+) -> None:
+    requests = [ask(p, decoding=Decoding(max_tokens=6)) for p in PROMPTS]
+    batched = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer, batch_size=3)
+    single = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer, batch_size=1)
+    with anyio.fail_after(120):
+        together = await batched.generate(requests)
+        alone = [(await single.generate([r]))[0] for r in requests]
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert [r.usage for r in together] == [r.usage for r in alone]
+    assert all(r.usage.completion_tokens >= 1 for r in together)
+    # the prompt count is the unpadded length of each chat-templated prompt
+    lengths = [len(smollm2_tokenizer(batched.render_prompt(r), add_special_tokens=False)["input_ids"])
+               for r in requests]
+    assert [r.usage.prompt_tokens for r in together] == lengths
+
+
+async def test_stop_strings_cut_the_answer(allow_model_requests: None, tiny_model: Any, smollm2_tokenizer: Any) -> None:
+    backend = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer)
+    with anyio.fail_after(60):
+        (full,) = await backend.generate([ask("Hi", decoding=Decoding(max_tokens=6))])
+        stop = full.text[2:4]
+        (cut,) = await backend.generate([ask("Hi", decoding=Decoding(max_tokens=6, stop=(stop,)))])
+    assert len(full.text) >= 4
+    assert cut.text == full.text[: full.text.find(stop)] and cut.finish_reason == "stop"
+
+
+def test_prompts_use_the_chat_template_and_refuse_tools_it_would_drop(
+    tiny_model: Any, smollm2_tokenizer: Any
+) -> None:
+    backend = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer)
+    prompt = backend.render_prompt(ask("Hi"))
+    assert prompt.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+    with pytest.raises(UserError, match="ignores `tools=`"):
+        backend.render_prompt(ask("Hi", tools=openai_tools([WEATHER])))
+    template = (
+        "{% for t in tools %}TOOL {{ t.function.name }}\n{% endfor %}"
+        "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    with_tools = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer, chat_template=template)
+    assert with_tools.render_prompt(ask("Hi", tools=openai_tools([WEATHER]))) == "TOOL get_weather\nuser: Hi\nassistant:"
+
+
+async def test_local_backend_refuses_to_run_while_model_requests_are_off(
+    tiny_model: Any, smollm2_tokenizer: Any
+) -> None:
+    with pytest.raises(ModelRequestsBlocked):
+        await LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer).generate([ask("Hi")])
+
+
+@pytest.mark.slow
+async def test_bundled_smollm2_gguf_loads_offline_and_answers(allow_model_requests: None) -> None:
+    backend = LocalBackend.smollm2(batch_size=2)
+    with anyio.fail_after(240):
+        replies = await backend.generate([ask("Say hello.", decoding=Decoding(max_tokens=4)), ask("2+2=",
+                                                                                          decoding=Decoding(max_tokens=4))])
+    assert all(r.text.strip() and r.usage.completion_tokens >= 1 for r in replies)
