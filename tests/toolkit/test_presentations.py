@@ -485,3 +485,11 @@ def test_a_json_object_without_arguments_is_a_call_only_for_a_known_tool():
     lenient = mcp.parse('```json\n{"name": "ping"}\n```', [ping], strict=False)
     assert lenient.calls == [ToolCall(name="ping")] and lenient.leniencies == ("alternate_call_shape",)
     assert mcp.parse('```json\n{"name": "Bob"}\n```', [ping], strict=False).status == "no_call"
+
+
+def test_tool_call_tags_wrapped_in_a_code_fence_are_nested_delimiters_and_the_fence_is_not_content():
+    text = f"Ok.\n```\n<tool_call>\n{_PARIS_JSON}\n</tool_call>\n```\nDone."
+    json = get_presentation("json")
+    assert "nested_delimiters" in json.parse(text, SPECS, strict=True).error
+    lenient = json.parse(text, SPECS, strict=False)
+    assert (lenient.calls, lenient.content, lenient.leniencies) == ([_PARIS_CALL], "Ok.\nDone.", ("nested_delimiters",))

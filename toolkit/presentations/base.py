@@ -217,18 +217,32 @@ class Presentation(ABC):
             calls=calls, content=content, had_call_syntax=had_syntax, leniencies=leniencies, reasoning=reasoning
         )
 
-    def _blocks(self, text: str) -> list[Block]:
+    def _blocks(self, text: str) -> list[tuple[Block, Block | None]]:
+        """Call-block candidates in order, each with the code fence wrapped around it, if any."""
         tags = find_tags(text, "tool_call")
-        inside = [(b.start, b.end) for b in tags]
-        fences = [f for f in find_fences(text) if not any(s <= f.start < e or f.start <= s < f.end for s, e in inside)]
-        return sorted(tags + fences, key=lambda b: b.start)
+        found: list[tuple[Block, Block | None]] = [(tag, None) for tag in tags]
+        for fence in find_fences(text):
+            inside = [i for i, (tag, _) in enumerate(found) if tag.kind == "tag" and fence.start <= tag.start < fence.end]
+            if not inside:
+                if not any(tag.start <= fence.start < tag.end for tag in tags):  # a fence inside a tag: its body
+                    found.append((fence, None))
+                continue
+            rest = fence.body
+            for i in inside:
+                rest = rest.replace(text[found[i][0].start : found[i][0].end], "")
+            if not rest.strip():  # the fence holds nothing but call tags
+                for i in inside:
+                    found[i] = (found[i][0], fence)
+        return sorted(found, key=lambda pair: pair[0].start)
 
     def _parse_reply(self, text: str, index: SpecIndex, used: set[str]) -> tuple[list[ToolCall], str, bool]:
         calls: list[ToolCall] = []
         spans: list[tuple[int, int]] = []
-        for n, block in enumerate(self._blocks(text), start=1):
+        for n, (block, wrapper) in enumerate(self._blocks(text), start=1):
             own = (block.kind, block.label) == self.delimiter
             rules: set[str] = set() if own else {"foreign_delimiter"}
+            if wrapper is not None:
+                rules.add("nested_delimiters")
             body = block.body
             if block.kind == "tag" and (inner := unwrap_fence(body)) is not None:
                 body = inner
@@ -242,7 +256,7 @@ class Presentation(ABC):
                     raise _CallSyntaxError(f"{_describe(block)} (block {n}): {exc}") from None
                 continue  # another delimiter around something that is not calls: ordinary prose
             calls.extend(found)
-            spans.append((block.start, block.end))
+            spans.append((block.start, block.end) if wrapper is None else (wrapper.start, wrapper.end))
             used |= rules
         if len(spans) > 1 and not self.block_per_call:
             used.add("several_blocks")
@@ -279,8 +293,8 @@ def _describe(block: Block) -> str:
 
 def _outside(text: str, spans: list[tuple[int, int]]) -> str:
     segments, pos = [], 0
-    for start, end in spans:
-        segments.append(text[pos:start])
-        pos = end
+    for start, end in sorted(spans):
+        segments.append(text[pos : max(pos, start)])
+        pos = max(pos, end)
     segments.append(text[pos:])
     return _SEGMENT_SEPARATOR.join(s.strip() for s in segments if s.strip())
