@@ -35,6 +35,8 @@ FORMATS = ("toolgym", "trl", "openai")
 # Message keys that OpenAI / TRL rows may carry and a ToolGym record has no place for. They are dropped, and the
 # dropped names are listed in the record's provenance so that the loss is visible.
 _MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "is_error"}
+# Row keys that become parts of the record; any other key of a row is kept in the record's metadata.
+_ROW_KEYS = {"messages", "prompt", "completion", "tools", "functions", "id"}
 
 
 @dataclass(kw_only=True)
@@ -100,13 +102,19 @@ def parse_line(text: str, line: int, *, last: bool = False, default_id: str | No
 def read_records(path: str | Path) -> Iterator[ReadItem]:
     """Yield one :class:`ReadItem` per non-blank line of a JSONL file, in order (blank lines are skipped).
 
-    A missing or unreadable file is a :class:`UserError`; everything wrong *inside* the file is reported per line.
+    The file is read lazily, a line at a time. A missing or unreadable file is a :class:`UserError`, raised at once
+    (not on first iteration); everything wrong *inside* the file is reported per line.
     """
     p = Path(path)
     if not p.exists():
         raise UserError(f"file not found: {p}; pass the path of a JSONL dataset")
     if p.is_dir():
         raise UserError(f"{p} is a directory; pass the path of a JSONL dataset file")
+    return _lines(p)
+
+
+def _lines(p: Path) -> Iterator[ReadItem]:
+    # Opened on first iteration, so a reader that is never iterated holds no file open.
     try:
         handle = p.open("rb")
     except OSError as exc:
@@ -200,13 +208,12 @@ def convert_row(row: Any, *, default_id: str, line: int | None = None) -> tuple[
         "tools": tools,
         "provenance": {"generator": f"import:{fmt}", **({"source_line": line} if line is not None else {})},
     }
-    extra: dict[str, Any] = {}
     if notes:
-        extra["dropped"] = sorted(set(notes))
-    if "parallel_tool_calls" in row:
-        record["metadata"] = {"parallel_tool_calls": row["parallel_tool_calls"]}
-    if extra:
-        record["provenance"]["extra"] = extra
+        record["provenance"]["extra"] = {"dropped": sorted(set(notes))}
+    # Other row-level fields (categories, source ids, parallel_tool_calls, ...) are kept, not lost.
+    metadata = {k: v for k, v in row.items() if k not in _ROW_KEYS}
+    if metadata:
+        record["metadata"] = metadata
     return record, fmt, notes
 
 

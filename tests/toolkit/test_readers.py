@@ -123,9 +123,16 @@ def test_text_content_parts_are_joined_and_developer_messages_become_system_mess
                                                             ("assistant", "Hello.")]
 
 
-def test_a_missing_file_is_a_user_error_naming_the_path(tmp_path):
+def test_other_row_fields_are_kept_in_the_record_metadata():
+    row = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
+           "category": "smalltalk", "source": {"dataset": "x", "row": 12}}
+    traj = parse_line(json.dumps(row), 1).to_trajectory()
+    assert traj.metadata == {"category": "smalltalk", "source": {"dataset": "x", "row": 12}}
+
+
+def test_a_missing_file_is_a_user_error_raised_before_iteration(tmp_path):
     with pytest.raises(UserError, match="file not found: .*nope.jsonl"):
-        list(read_records(tmp_path / "nope.jsonl"))
+        read_records(tmp_path / "nope.jsonl")
 
 
 def test_load_trajectories_splits_readable_records_from_bad_lines():

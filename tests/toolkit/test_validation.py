@@ -265,6 +265,16 @@ def test_static_validation_runs_inside_an_event_loop_without_starting_another():
     assert anyio.run(main).ok
 
 
+def test_replaying_from_inside_an_event_loop_asks_for_the_async_api():
+    from toolkit.errors import UserError
+
+    async def main():
+        with pytest.raises(UserError, match="use `await avalidate_records"):
+            validate_records([GOOD["no-tool"]], registry_factory=_ledger_registry)
+
+    anyio.run(main)
+
+
 def test_compare_result_rules():
     rec = Message(role="tool", tool_call_id="c", content='{"a": 1, "b": [1, 2]}')
     same_json = ToolResult(content='{"b":[1,2],"a":1}')

@@ -14,6 +14,7 @@ one report shows all of a record's problems.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,12 @@ def validate_records(records: Iterable[RecordInput], **kwargs: Any) -> Validatio
     """Synchronous :func:`avalidate_records`. Without ``registry_factory`` it needs (and starts) no event loop."""
     if kwargs.get("registry_factory") is None:
         return _run_static(records, **kwargs)
-    return anyio.run(lambda: avalidate_records(records, **kwargs))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.run(lambda: avalidate_records(records, **kwargs))
+    raise UserError("validate_records cannot replay from inside a running event loop; "
+                    "use `await avalidate_records(...)` there")
 
 
 def _run_static(
@@ -211,7 +217,7 @@ def validate_file(
 ) -> ValidationReport:
     """Validate a JSONL dataset; with ``sources`` (``py:...``, ``stdio:...``, URLs) replay it on fresh tools."""
     parsed = [s if isinstance(s, ToolSource) else parse_source(s) for s in sources]
-    items = list(read_records(path))
+    items = read_records(path)  # lazy: a large file is checked line by line, not loaded whole
     if parsed:
         limits = CallLimits(timeout=timeout) if timeout is not None else None
         kwargs["registry_factory"] = lambda: open_registry(parsed, limits=limits)

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Collection
 from typing import Any
 
-from toolkit.records import Message, StageOutcome, Trajectory
+from toolkit.records import INJECTED_FAILURES_KEY, Message, StageOutcome, Trajectory
 from toolkit.specs import ToolResult
 from toolkit.toolsets import ToolRegistry
 from toolkit.validation.stages import DEFAULT_MAX_DEPTH, clip_value, reason, where
@@ -141,8 +141,11 @@ async def _replay(
         return None
     answers = {m.tool_call_id: (i, m) for i, m in enumerate(node.messages) if m.role == "tool" and m.tool_call_id}
     flagged = {t.name for t in node.tools if not t.deterministic}
+    injected = node.metadata.get(INJECTED_FAILURES_KEY) or {}
     for m in node.messages:
         for tc in m.tool_calls or []:
+            if tc.id in injected:
+                continue  # the recorded result was simulated, never produced by the tool: nothing to replay
             child = node.subagents.get(tc.id)
             if child is not None:
                 problem = await _replay(child, path + (tc.id,), registry, nondet, max_depth)
