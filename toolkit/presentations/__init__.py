@@ -1,8 +1,11 @@
-"""The three presentations of one tool list: ``json`` (OpenAI function tools / Hermes ``<tool_call>`` text),
-``mcp`` (MCP ``tools/list`` entries, JSON calls) and ``python`` (typed stubs, Python call syntax read with ``ast``).
+"""The three presentations of one tool list.
 
-Each renders tools and calls from the same :class:`~toolkit.specs.ToolSpec` objects and parses model output into
-the same canonical :class:`~toolkit.specs.ToolCall` list. See ``docs/presentations.md``.
+* ``json``: OpenAI function tools (native) / Hermes ``<tool_call>`` text (fallback);
+* ``mcp``: MCP ``tools/list`` entries, JSON calls in a fence;
+* ``python``: typed stubs, Python call syntax read with ``ast``.
+
+Each renders tools and calls from the same :class:`~toolkit.specs.ToolSpec` objects and parses model output
+into the same canonical :class:`~toolkit.specs.ToolCall` list. See ``docs/presentations.md``.
 """
 
 from toolkit.presentations.base import LENIENCIES, ParseLimits, ParseResult, Presentation

@@ -12,7 +12,7 @@ __all__ = ["Block", "find_fences", "find_tags", "split_reasoning", "unwrap_fence
 
 @dataclass(frozen=True)
 class Block:
-    """One delimited region: ``kind`` is ``"tag"`` or ``"fence"``, ``label`` the tag name or fence language."""
+    """One region: ``kind`` is ``"tag"`` or ``"fence"``; ``label`` the tag name or fence language."""
 
     kind: str
     label: str
@@ -23,8 +23,8 @@ class Block:
 
 
 def split_reasoning(text: str) -> tuple[str | None, str]:
-    """Split a leading ``<think>…</think>`` block (or text up to a lone ``</think>``, as templates that open the
-    block in the prompt produce) from the reply. Calls written while reasoning are not calls."""
+    """Split a leading ``<think>…</think>`` block (or text up to a lone ``</think>``, as templates that
+    open the block in the prompt produce) from the reply. Calls written while reasoning are not calls."""
     stripped = text.lstrip()
     close = text.find("</think>")
     if stripped.startswith("<think>"):
@@ -38,8 +38,8 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
 
 
 def find_tags(text: str, name: str) -> list[Block]:
-    """All ``<name>…</name>`` blocks. A block missing its closing tag ends at the next opening tag or at the end
-    of the text, with ``closed=False``."""
+    """All ``<name>…</name>`` blocks. A block missing its closing tag ends at the next opening tag or at
+    the end of the text, with ``closed=False``."""
     open_tag, close_tag = f"<{name}>", f"</{name}>"
     blocks: list[Block] = []
     pos = 0

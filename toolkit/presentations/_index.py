@@ -49,7 +49,8 @@ class SpecIndex:
         self.specs: dict[str, ToolSpec] = {}
         for spec in specs or ():
             if not isinstance(spec, ToolSpec):
-                raise UserError(f"expected ToolSpec objects, got {type(spec).__name__}; pass registry.specs()")
+                got = type(spec).__name__
+                raise UserError(f"expected ToolSpec objects, got {got}; pass registry.specs()")
             if spec.name in self.specs:
                 raise UserError(f"two tools are named {spec.name!r}; tool names must be unique")
             self.specs[spec.name] = spec

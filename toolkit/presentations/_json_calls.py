@@ -51,7 +51,8 @@ def calls_from_json_text(
 
 def _call_from_object(obj: Any, index: SpecIndex, used: set[str], *, max_depth: int, bare: bool) -> ToolCall:
     if not isinstance(obj, dict):
-        raise LiteralError(f"a call must be a JSON object with 'name' and 'arguments', got {type(obj).__name__}")
+        got = type(obj).__name__
+        raise LiteralError(f"a call must be a JSON object with 'name' and 'arguments', got {got}")
     if "name" not in obj and isinstance(obj.get("function"), dict):
         used.add("alternate_call_shape")  # OpenAI shape: {"type": "function", "function": {...}, "id": ...}
         obj = obj["function"]
@@ -69,7 +70,7 @@ def _call_from_object(obj: Any, index: SpecIndex, used: set[str], *, max_depth: 
     elif index and name in index.specs:
         used.add("alternate_call_shape")
         args = {}
-    else:  # answers may well be JSON objects with a "name" key; without arguments, only a known tool makes a call
+    else:  # answers may be JSON objects with a "name" key: without arguments, only a known tool makes a call
         raise LiteralError(f"a call object needs 'arguments' (no known tool is named {name!r})")
     if isinstance(args, str):
         used.add("arguments_as_string")

@@ -1,8 +1,9 @@
-"""Safe decoding of untrusted literal text: JSON, and Python literals read from an ``ast`` tree (never ``eval``).
+"""Safe decoding of untrusted literal text: JSON, and Python literals read from an ``ast`` tree (never
+``eval``).
 
-Every decoder here is bounded: the caller caps the text length, :func:`check_nesting` refuses deep bracket nesting
-before any recursive parser runs, and decoded values are re-checked for depth and for non-JSON numbers (NaN,
-infinities), so a hostile model output costs at most one linear scan and one bounded parse.
+Every decoder here is bounded: the caller caps the text length, :func:`check_nesting` refuses deep bracket
+nesting before any recursive parser runs, and decoded values are re-checked for depth and for non-JSON numbers
+(NaN, infinities), so a hostile model output costs at most one linear scan and one bounded parse.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _refuse_constant(name: str) -> Any:
 
 def load_json(text: str, *, lenient: bool, max_depth: int, leniencies: set[str]) -> Any:
     """Decode JSON. Lenient mode falls back to Python literal syntax (single quotes, trailing commas,
-    True/False/None) read with ``ast`` — and records ``python_style_json`` in ``leniencies`` when it does."""
+    True/False/None) read with ``ast``, and records ``python_style_json`` in ``leniencies`` when it does."""
     check_nesting(text, max_depth)
     try:
         value = json.loads(text, object_pairs_hook=_pairs_without_duplicates, parse_constant=_refuse_constant)
@@ -87,7 +88,8 @@ def load_json(text: str, *, lenient: bool, max_depth: int, leniencies: set[str])
         if not lenient:
             raise LiteralError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
         try:
-            value = python_literal(parse_python(text.strip(), mode="eval").body, json_names=True, leniencies=set())
+            tree = parse_python(text.strip(), mode="eval")
+            value = python_literal(tree.body, json_names=True, leniencies=set())
         except LiteralError:
             raise LiteralError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
         leniencies.add("python_style_json")
@@ -100,7 +102,7 @@ def load_json(text: str, *, lenient: bool, max_depth: int, leniencies: set[str])
 
 
 def parse_python(text: str, *, mode: str) -> Any:
-    """``ast.parse`` with every failure (syntax, over-long numbers, recursion, memory) as a :class:`LiteralError`."""
+    """``ast.parse``; every failure (syntax, huge numbers, recursion, memory) is a :class:`LiteralError`."""
     try:
         with warnings.catch_warnings():
             # Invalid escapes like "\d" warn at compile time; the text keeps Python's meaning either way.
@@ -125,8 +127,8 @@ def _describe(node: ast.AST) -> str:
 def python_literal(node: ast.AST, *, json_names: bool, leniencies: set[str]) -> Any:
     """The JSON value of a Python literal expression; anything that would need evaluating is refused.
 
-    Accepted: strings, ints, floats (finite), bools, None, negative/positive numbers, lists, tuples (as lists),
-    dicts with string keys. With ``json_names``, the bare names ``true``/``false``/``null`` too (recorded in
+    Accepted: strings, ints, finite floats, bools, None, signed numbers, lists, tuples (as lists), dicts with
+    string keys. With ``json_names``, the bare names ``true``/``false``/``null`` too (recorded in
     ``leniencies`` as ``json_literals``). Refused with a clear message: calls, names, attributes, operators,
     f-strings, sets, bytes, complex numbers, ``**`` unpacking, duplicate keys.
     """
@@ -165,7 +167,7 @@ def python_literal(node: ast.AST, *, json_names: bool, leniencies: set[str]) -> 
         hint = " (use True/False/None)" if node.id in _JSON_NAMES else ""
         raise LiteralError(f"name {node.id!r} is not a literal value{hint}; write the value itself")
     if isinstance(node, ast.Call):
-        raise LiteralError(f"function call {_describe(node)} inside arguments is not allowed; write literal values")
+        raise LiteralError(f"function call {_describe(node)} inside arguments is not allowed; write literals")
     if isinstance(node, ast.Set):
         raise LiteralError(f"set {_describe(node)} is not a JSON value; use a list")
     if isinstance(node, ast.JoinedStr):

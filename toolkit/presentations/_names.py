@@ -1,9 +1,9 @@
 """Reversible mapping between tool/parameter names and Python identifiers.
 
-MCP tool names may contain ``-`` and ``.`` and JSON Schema property names may be any string; Python call syntax
-needs identifiers. The mapping is built from the whole list of names at once, so that two names that sanitize to
-the same identifier (``get-time`` and ``get_time``) still get distinct identifiers, and it is deterministic: the
-same specs always give the same identifiers, at render and at parse time.
+MCP tool names may contain ``-`` and ``.`` and JSON Schema property names may be any string; Python call
+syntax needs identifiers. The mapping is built from the whole list of names at once, so that two names that
+sanitize to the same identifier (``get-time`` and ``get_time``) still get distinct identifiers, and it is
+deterministic: the same specs always give the same identifiers, at render and at parse time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _NON_WORD = re.compile(r"\W", re.ASCII)
 
 
 def to_identifier(name: str) -> str:
-    """The readable identifier for one name, before collisions are resolved (``get-weather`` -> ``get_weather``)."""
+    """The readable identifier for one name, collisions aside (``get-weather``->``get_weather``)."""
     out = _NON_WORD.sub("_", name) or "_"
     if out[0].isdigit():
         out = "_" + out
@@ -29,13 +29,13 @@ def to_identifier(name: str) -> str:
 
 
 class NameMap:
-    """Original names <-> distinct Python identifiers. Names that already are identifiers map to themselves."""
+    """Original names <-> distinct Python identifiers. Names that are identifiers map to themselves."""
 
     def __init__(self, names: Iterable[str]):
         self._to_ident: dict[str, str] = {}
         self._to_name: dict[str, str] = {}
         ordered = list(dict.fromkeys(names))
-        # Valid identifiers claim their own spelling first, so mapping never renames a name the user wrote cleanly.
+        # Valid identifiers claim their own spelling first: mapping never renames a name written cleanly.
         for name in ordered:
             if to_identifier(name) == name:
                 self._claim(name, name)

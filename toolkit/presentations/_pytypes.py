@@ -1,9 +1,10 @@
 """JSON Schema -> Python type annotations, with nested objects as ``TypedDict`` classes.
 
 Covers the subset tools use: scalars, ``enum``/``const`` (as ``Literal``), nullable and union types
-(``type`` lists, ``anyOf``/``oneOf``), arrays (``list[T]``, ``prefixItems`` as ``tuple``), objects with properties
-(``TypedDict``; the functional form when a key is not an identifier), free-form objects (``dict[str, T]``) and
-local ``$ref``s (a ``$defs`` object becomes a class of that name, so recursive schemas render too).
+(``type`` lists, ``anyOf``/``oneOf``), arrays (``list[T]``, ``prefixItems`` as ``tuple``), objects with
+properties (``TypedDict``; the functional form when a key is not an identifier), free-form objects
+(``dict[str, T]``) and local ``$ref``s (a ``$defs`` object becomes a class of that name, so recursive schemas
+render too).
 """
 
 from __future__ import annotations
@@ -110,9 +111,11 @@ class TypeRenderer:
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 base = {k: v for k, v in schema.items() if k not in (key, "description", "title")}
-                return self._union([self.annotation({**base, **s} if isinstance(s, dict) else s, hint) for s in schema[key]])
+                branches = [{**base, **s} if isinstance(s, dict) else s for s in schema[key]]
+                return self._union([self.annotation(branch, hint) for branch in branches])
         if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
-            return self.annotation({**{k: v for k, v in schema.items() if k != "allOf"}, **schema["allOf"][0]}, hint)
+            rest = {k: v for k, v in schema.items() if k != "allOf"}
+            return self.annotation({**rest, **schema["allOf"][0]}, hint)
         kind = schema.get("type")
         if isinstance(kind, list):
             return self._union([self.annotation({**schema, "type": t}, hint) for t in kind])
@@ -165,7 +168,9 @@ class TypeRenderer:
         finally:
             self._resolving.discard(key)
 
-    def _object(self, schema: dict[str, Any], hint: str, *, name_base: str | None = None, key: str = "") -> str:
+    def _object(
+        self, schema: dict[str, Any], hint: str, *, name_base: str | None = None, key: str = ""
+    ) -> str:
         props = schema.get("properties")
         if not isinstance(props, dict) or not props:
             extra = schema.get("additionalProperties", True)
@@ -219,6 +224,7 @@ def docstring(text: str, indent: str = "    ") -> str:
 
 def describe(schema: Any) -> str:
     """A schema's description on one line, followed by its constraints in parentheses."""
-    desc = one_line(schema["description"]) if isinstance(schema, dict) and isinstance(schema.get("description"), str) else ""
+    text = schema.get("description") if isinstance(schema, dict) else None
+    desc = one_line(text) if isinstance(text, str) else ""
     note = constraint_note(schema)
     return f"{desc} ({note})" if desc and note else desc or (f"({note})" if note else "")

@@ -1,12 +1,12 @@
-"""The presentation interface: how tools are shown to a model, how its calls are written, and how they are read back.
+"""The presentation interface: how tools are shown to a model, how its calls are written, how they are read.
 
-Every presentation renders from the same :class:`~toolkit.specs.ToolSpec` objects (names and descriptions are never
-edited) and parses model text into the same canonical :class:`~toolkit.specs.ToolCall` list, so that only the
-format differs between arms of a Python-vs-MCP comparison.
+Every presentation renders from the same :class:`~toolkit.specs.ToolSpec` objects (names and descriptions
+are never edited) and parses model text into the same canonical :class:`~toolkit.specs.ToolCall` list, so
+that only the format differs between arms of a Python-vs-MCP comparison.
 
-Parsing always runs one set of leniency rules, shared by all presentations (:data:`LENIENCIES`). A strict parse is
-the same parse with every rule counted as an error, so strict and lenient can never disagree about *where* the calls
-are, only about whether a deviation from the documented format is forgiven.
+Parsing always runs one set of leniency rules, shared by all presentations (:data:`LENIENCIES`). A strict
+parse is the same parse with every rule counted as an error, so strict and lenient can never disagree about
+*where* the calls are, only about whether a deviation from the documented format is forgiven.
 """
 
 from __future__ import annotations
@@ -27,21 +27,21 @@ from toolkit.specs import ToolCall, ToolResult, ToolSpec
 __all__ = ["LENIENCIES", "ParseLimits", "ParseResult", "Presentation", "dumps_json"]
 
 LENIENCIES: dict[str, str] = {
-    "unclosed_block": "a call block is missing its closing tag or fence (e.g. the output was cut at a stop word)",
-    "foreign_delimiter": "calls are wrapped in another presentation's delimiter (<tool_call> tags vs a code fence, "
-    "or a fence with another language)",
+    "unclosed_block": "a call block is missing its closing tag or fence (e.g. output cut at a stop word)",
+    "foreign_delimiter": "calls are wrapped in another presentation's delimiter (<tool_call> tags vs a code "
+    "fence, or a fence with another language)",
     "nested_delimiters": "a code fence inside a <tool_call> tag",
     "several_blocks": "parallel calls spread over several blocks where the format wants one block",
     "bare_calls": "calls with no delimiter at all (the reply, or its last lines, are the calls)",
-    "python_style_json": "JSON with single quotes, trailing commas or True/False/None (read as Python literals)",
+    "python_style_json": "JSON with single quotes, trailing commas or True/False/None (read as Python)",
     "json_literals": "true/false/null in Python call syntax",
     "arguments_as_string": "arguments given as a JSON-encoded string instead of an object",
-    "alternate_call_shape": "a JSON call object in another common shape (OpenAI 'function' wrapper, 'parameters' "
-    "instead of 'arguments', missing 'arguments', extra keys such as 'id')",
+    "alternate_call_shape": "a JSON call object in another common shape (OpenAI 'function' wrapper, "
+    "'parameters' instead of 'arguments', missing 'arguments', extra keys such as 'id')",
     "call_list_in_block": "a list of calls inside one <tool_call> block (one call per block is the format)",
     "python_call_list": "Python calls written as a list ([f(a=1), g(b=2)]) or several on one line",
     "positional_arguments": "positional Python arguments, bound to parameters in schema order",
-    "dotted_name": "a tool name with dots written as a Python attribute path (files.read instead of files_read)",
+    "dotted_name": "a tool name with dots written as an attribute path (files.read instead of files_read)",
 }
 
 _SEGMENT_SEPARATOR = "\n"
@@ -76,9 +76,9 @@ class ParseLimits:
 class ParseResult:
     """What one model output says: its calls, its prose, and whether the call syntax was broken.
 
-    ``error`` is set when the output holds call syntax that could not be read (or, in strict mode, was not in the
-    exact format); then ``calls`` is empty and ``had_call_syntax`` is true, so a broken call is never mistaken for
-    a deliberate "no call". ``leniencies`` names the :data:`LENIENCIES` rules the output needed.
+    ``error`` is set when the output holds call syntax that could not be read (or, in strict mode, was not in
+    the exact format); then ``calls`` is empty and ``had_call_syntax`` is true, so a broken call is never
+    mistaken for a deliberate "no call". ``leniencies`` names the :data:`LENIENCIES` rules the output needed.
     """
 
     calls: list[ToolCall] = field(default_factory=list)
@@ -122,7 +122,7 @@ class Presentation(ABC):
         self.limits = limits or ParseLimits()
         self.include_output_schema = include_output_schema
 
-    # -- rendering -----------------------------------------------------------------------------------------------
+    # -- rendering -------------------------------------------------------------------------------------------
 
     @abstractmethod
     def render_tools(self, specs: Sequence[ToolSpec]) -> str:
@@ -130,7 +130,7 @@ class Presentation(ABC):
 
     @abstractmethod
     def render_calls(self, calls: Sequence[ToolCall], specs: Sequence[ToolSpec] | None = None) -> str:
-        """The exact assistant text that makes these calls (what SFT trains on for a prompted presentation)."""
+        """The exact assistant text that makes these calls (what SFT trains on, prompted presentations)."""
 
     @abstractmethod
     def call_instructions(self) -> str:
@@ -153,28 +153,29 @@ class Presentation(ABC):
         """One prompt skeleton for every presentation; only the tool documentation and call format differ."""
         head = f"{preamble.strip()}\n\n" if preamble and preamble.strip() else ""
         return (
-            f"{head}# Tools\n\nYou may call one or more of the following tools to help with the user's request.\n\n"
+            f"{head}# Tools\n\n"
+            "You may call one or more of the following tools to help with the user's request.\n\n"
             f"{self._wrap_tools(self.render_tools(specs))}\n\n{self.call_instructions()}\n"
             "If no tool fits the request, answer in plain text without any tool call."
         )
 
     def render_result(self, result: ToolResult | str, *, name: str | None = None) -> str:
-        """A tool result as text for chat templates without a ``tool`` role: identical in every presentation."""
+        """A tool result as text for chat templates without a ``tool`` role; the same in all presentations."""
         content = result.content if isinstance(result, ToolResult) else result
         head = f'<tool_response name="{name}">' if name else "<tool_response>"
         return f"{head}\n{content}\n</tool_response>"
 
-    # -- parsing -------------------------------------------------------------------------------------------------
+    # -- parsing ---------------------------------------------------------------------------------------------
 
     @abstractmethod
     def _parse_block(self, body: str, index: SpecIndex, used: set[str], *, bare: bool) -> list[ToolCall]:
-        """Calls in one block body; raise LiteralError when it is not call text. ``bare`` is set when the text had
-        no delimiter, so implementations can demand stronger evidence that it is a call."""
+        """Calls in one block body; raise LiteralError when it is not call text. ``bare`` is set when the text
+        had no delimiter, so implementations can demand stronger evidence that it is a call."""
 
     @abstractmethod
     def _is_call_syntax(self, body: str, index: SpecIndex) -> bool:
-        """Whether an unreadable code-fence block was meant as calls. Fences are general Markdown: an answer may
-        hold a code sample, which must stay prose, while a broken call must stay an error."""
+        """Whether an unreadable code-fence block was meant as calls. Fences are general Markdown: an answer
+        may hold a code sample, which must stay prose, while a broken call must stay an error."""
 
     @abstractmethod
     def _bare_start(self, line: str) -> bool:
@@ -195,7 +196,9 @@ class Presentation(ABC):
         try:
             calls, content, had_syntax = self._parse_reply(reply, index, used)
         except _CallSyntaxError as exc:
-            return ParseResult(error=str(exc), had_call_syntax=True, content=reply.strip(), reasoning=reasoning)
+            return ParseResult(
+                error=str(exc), had_call_syntax=True, content=reply.strip(), reasoning=reasoning
+            )
         leniencies = tuple(sorted(used))
         if strict and leniencies:
             problems = "; ".join(f"{rule} ({LENIENCIES[rule]})" for rule in leniencies)
@@ -214,7 +217,11 @@ class Presentation(ABC):
                 reasoning=reasoning,
             )
         return ParseResult(
-            calls=calls, content=content, had_call_syntax=had_syntax, leniencies=leniencies, reasoning=reasoning
+            calls=calls,
+            content=content,
+            had_call_syntax=had_syntax,
+            leniencies=leniencies,
+            reasoning=reasoning,
         )
 
     def _blocks(self, text: str) -> list[tuple[Block, Block | None]]:
@@ -222,9 +229,10 @@ class Presentation(ABC):
         tags = find_tags(text, "tool_call")
         found: list[tuple[Block, Block | None]] = [(tag, None) for tag in tags]
         for fence in find_fences(text):
-            inside = [i for i, (tag, _) in enumerate(found) if tag.kind == "tag" and fence.start <= tag.start < fence.end]
+            inside = [i for i, (tag, _) in enumerate(found) if fence.start <= tag.start < fence.end]
             if not inside:
-                if not any(tag.start <= fence.start < tag.end for tag in tags):  # a fence inside a tag: its body
+                # A fence inside a tag is part of the tag's body (see unwrap_fence), not a block of its own.
+                if not any(tag.start <= fence.start < tag.end for tag in tags):
                     found.append((fence, None))
                 continue
             rest = fence.body

@@ -1,7 +1,7 @@
 """The ``json`` presentation: OpenAI function tools, calls as Hermes/Qwen ``<tool_call>`` blocks.
 
-For a model whose chat template supports tools, pass :meth:`JsonPresentation.tools_for_template` as the template's
-``tools=`` and let the template render them (native function calling). :meth:`render_tools` and
+For a model whose chat template supports tools, pass :meth:`JsonPresentation.tools_for_template` as the
+template's ``tools=`` and let the template render them (native function calling). :meth:`render_tools` and
 :meth:`render_calls` are the fallback for templates without tool support: the same text the Hermes and Qwen
 templates produce — one ``<tool_call>`` block per call holding ``{"name": ..., "arguments": {...}}``.
 """
@@ -12,7 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolkit.presentations._index import SpecIndex
-from toolkit.presentations._json_calls import calls_from_json_text, json_block_is_call_syntax, looks_like_json_call
+from toolkit.presentations._json_calls import (
+    calls_from_json_text,
+    json_block_is_call_syntax,
+    looks_like_json_call,
+)
 from toolkit.presentations.base import Presentation, dumps_json
 from toolkit.specs import ToolCall, ToolSpec
 
@@ -47,12 +51,13 @@ class JsonPresentation(Presentation):
         return "\n".join(dumps_json(tool) for tool in self.tools_for_template(specs))
 
     def _wrap_tools(self, rendered: str) -> str:
-        return f"The tools are function signatures in JSON Schema, within <tools></tools> tags:\n<tools>\n{rendered}\n</tools>"
+        intro = "The tools are function signatures in JSON Schema, within <tools></tools> tags:"
+        return f"{intro}\n<tools>\n{rendered}\n</tools>"
 
     def call_instructions(self) -> str:
         return (
-            "To call a tool, write a JSON object with the tool name and its arguments within <tool_call></tool_call> "
-            "tags, one block per call:\n"
+            "To call a tool, write a JSON object with the tool name and its arguments within "
+            "<tool_call></tool_call> tags, one block per call:\n"
             '<tool_call>\n{"name": <tool-name>, "arguments": <arguments-json-object>}\n</tool_call>'
         )
 

@@ -11,7 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolkit.presentations._index import SpecIndex
-from toolkit.presentations._json_calls import calls_from_json_text, json_block_is_call_syntax, looks_like_json_call
+from toolkit.presentations._json_calls import (
+    calls_from_json_text,
+    json_block_is_call_syntax,
+    looks_like_json_call,
+)
 from toolkit.presentations.base import Presentation, dumps_json
 from toolkit.specs import ToolCall, ToolSpec
 
@@ -45,12 +49,13 @@ class McpPresentation(Presentation):
         return "[\n" + ",\n".join(dumps_json(entry) for entry in entries) + "\n]" if entries else "[]"
 
     def _wrap_tools(self, rendered: str) -> str:
-        return f"The tools are MCP tool definitions (name, description, JSON Schema of the input):\n```json\n{rendered}\n```"
+        intro = "The tools are MCP tool definitions (name, description, JSON Schema of the input):"
+        return f"{intro}\n```json\n{rendered}\n```"
 
     def call_instructions(self) -> str:
         return (
-            "To call a tool, write a JSON object with the tool name and its arguments in a ```json code block. "
-            "For several calls at once, write a JSON list of such objects in one block:\n"
+            "To call a tool, write a JSON object with the tool name and its arguments in a ```json code "
+            "block. For several calls at once, write a JSON list of such objects in one block:\n"
             '```json\n{"name": <tool-name>, "arguments": <arguments-json-object>}\n```'
         )
 
@@ -62,7 +67,8 @@ class McpPresentation(Presentation):
         return f"```json\n{dumps_json(payload)}\n```"
 
     def _parse_block(self, body: str, index: SpecIndex, used: set[str], *, bare: bool) -> list[ToolCall]:
-        return calls_from_json_text(body, index, used, max_depth=self.limits.max_depth, bare=bare, list_rule=None)
+        depth = self.limits.max_depth
+        return calls_from_json_text(body, index, used, max_depth=depth, bare=bare, list_rule=None)
 
     def _bare_start(self, line: str) -> bool:
         return looks_like_json_call(line)

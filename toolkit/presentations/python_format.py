@@ -1,10 +1,11 @@
-"""The ``python`` presentation: tools as typed Python stubs, calls as Python call syntax in a ```` ```python ```` fence.
+"""The ``python`` presentation: tools as typed Python stubs, calls as Python call syntax in a fence.
 
-Stubs are keyword-only functions (``def f(*, a: int, b: str = "x")``) in schema order, with ``Literal`` for enums,
-``TypedDict`` classes for nested objects, ``= default`` for optional parameters (``= None`` when the schema has no
-default) and a Google-style docstring. Calls are one per line, keyword arguments with literal values, read back
-with :mod:`ast` — never evaluated. Tool and parameter names that are not Python identifiers (MCP allows ``-`` and
-``.``) are mapped to identifiers and back through the specs.
+Stubs are keyword-only functions (``def f(*, a: int, b: str = "x")``) in schema order, with ``Literal`` for
+enums, ``TypedDict`` classes for nested objects, ``= default`` for optional parameters (``= None`` when the
+schema has no default) and a Google-style docstring. Calls go in a ```` ```python ```` fence, one per line,
+keyword arguments with literal values, read back with :mod:`ast`: never evaluated. Tool and parameter names
+that are not Python identifiers (MCP allows ``-`` and ``.``) are mapped to identifiers and back through the
+specs.
 
 Passing ``None`` for an optional parameter whose schema does not accept null means "not given", as the stub's
 ``= None`` default says: the argument is left out of the canonical call.
@@ -41,7 +42,7 @@ class PythonPresentation(Presentation):
     delimiter = ("fence", "python")
     block_per_call = False
 
-    # -- tools ---------------------------------------------------------------------------------------------------
+    # -- tools -----------------------------------------------------------------------------------------------
 
     def render_tools(self, specs: Sequence[ToolSpec]) -> str:
         index = SpecIndex(specs)
@@ -92,12 +93,12 @@ class PythonPresentation(Presentation):
 
     def call_instructions(self) -> str:
         return (
-            "To call tools, write the calls in a ```python code block, one call per line, with keyword arguments "
-            "and literal values only (no variables or expressions):\n"
+            "To call tools, write the calls in a ```python code block, one call per line, with keyword "
+            "arguments and literal values only (no variables or expressions):\n"
             "```python\ntool_name(argument=value)\n```"
         )
 
-    # -- calls ---------------------------------------------------------------------------------------------------
+    # -- calls -----------------------------------------------------------------------------------------------
 
     def render_calls(self, calls: Sequence[ToolCall], specs: Sequence[ToolSpec] | None = None) -> str:
         if not calls:
@@ -128,13 +129,15 @@ class PythonPresentation(Presentation):
         lines: set[int] = set()
         for stmt in tree.body:
             value = stmt.value if isinstance(stmt, ast.Expr) else None
-            if isinstance(value, (ast.List, ast.Tuple)) and value.elts and all(isinstance(e, ast.Call) for e in value.elts):
+            elts = value.elts if isinstance(value, (ast.List, ast.Tuple)) else []
+            if elts and all(isinstance(e, ast.Call) for e in elts):
                 used.add("python_call_list")
-                nodes.extend(value.elts)  # type: ignore[arg-type]
+                nodes.extend(e for e in elts if isinstance(e, ast.Call))
             elif isinstance(value, ast.Call):
                 nodes.append(value)
             else:
-                raise LiteralError(f"{_source(stmt)!r} is not a tool call; write one call per line, tool(arg=value)")
+                source = _source(stmt)
+                raise LiteralError(f"{source!r} is not a tool call; write one per line: tool(arg=value)")
             if stmt.lineno in lines:
                 used.add("python_call_list")  # several statements on one line (a; b)
             lines.add(stmt.lineno)
@@ -170,7 +173,7 @@ class PythonPresentation(Presentation):
 
 
 def _raw_property(schema: dict[str, Any], name: str) -> Any:
-    """A parameter's schema as written (refs intact), without its description: the docstring's Args carry that."""
+    """A parameter's schema as written (refs intact), minus its description, which the docstring carries."""
     props = schema.get("properties")
     prop = props.get(name, True) if isinstance(props, dict) else True
     return {k: v for k, v in prop.items() if k != "description"} if isinstance(prop, dict) else prop
@@ -178,7 +181,9 @@ def _raw_property(schema: dict[str, Any], name: str) -> Any:
 
 def _omitted(key: str, value: Any, params: Params) -> bool:
     """``None`` for an optional parameter that does not accept null is the stub's default: not given."""
-    return value is None and key in params.schemas and key not in params.required and not params.accepts_null(key)
+    if value is not None or key not in params.schemas or key in params.required:
+        return False
+    return not params.accepts_null(key)
 
 
 def _tool_name(func: ast.expr, index: SpecIndex, used: set[str]) -> str:
@@ -205,15 +210,15 @@ def _render_call(call: ToolCall, index: SpecIndex) -> str:
         ident = call.name
     else:
         raise UserError(
-            f"tool name {call.name!r} is not a Python identifier; pass the specs to render_calls() so it is mapped "
-            "to one reversibly"
+            f"tool name {call.name!r} is not a Python identifier; pass the specs to render_calls() so it is "
+            "mapped to one reversibly"
         )
     params = index.params(call.name)
     args = []
     for key, value in call.arguments.items():
         kw = params.idents.ident(key) if params and key in params.schemas else key
         if not kw.isidentifier() or keyword.iskeyword(kw):
-            raise UserError(f"argument name {key!r} of {call.name!r} cannot be written as a Python keyword argument")
+            raise UserError(f"argument name {key!r} of {call.name!r} cannot be a Python keyword argument")
         args.append(f"{kw}={py_literal(value)}")
     return f"{ident}({', '.join(args)})"
 
