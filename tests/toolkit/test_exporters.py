@@ -517,3 +517,26 @@ def test_export_converts_a_third_party_openai_file_into_another_format(tmp_path)
     first = _lines(out / "all.jsonl")[0]["conversations"]
     call = '{"name": "add", "arguments": {"a": 1234.5, "b": 987.25}}'
     assert first[2]["value"] == f"<tool_call>\n{call}\n</tool_call>"
+
+
+def test_export_flags_duplicate_record_ids_in_the_manifest_and_on_stdout(tmp_path, capsys):
+    line = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)[0]
+    src = tmp_path / "dupes.jsonl"
+    src.write_text(line + line, encoding="utf-8")
+    code, _, manifest = _export(tmp_path, "--format", "trl", src=src)
+    assert code == 0 and manifest["source"]["duplicate_ids"] == ["s01-single-add"]
+    assert "occur more than once" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("fmt", "fn"), [("trl", export_trl), ("openai", export_openai), ("sharegpt", export_sharegpt),
+                    ("hermes", export_hermes)],
+)
+def test_the_registry_exports_exactly_what_the_format_function_does(fmt, fn):
+    for record in (parallel_trajectory(), delegating_trajectory()):
+        try:
+            expected = fn(record)
+        except ExportError:
+            continue
+        assert EXPORTERS[fmt].export(record) == expected
+        assert [row for row, _ in EXPORTERS[fmt].export_with_links(record)] == expected

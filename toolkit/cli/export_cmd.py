@@ -6,12 +6,20 @@ import argparse
 import hashlib
 import json
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UserError
-from toolkit.exporters import EXPORTERS, ExportError, Split, get_exporter, split_records, tools_used
-from toolkit.exporters.openai_ft import export_openai_with_links
+from toolkit.exporters import (
+    EXPORTERS,
+    Exporter,
+    ExportError,
+    Split,
+    get_exporter,
+    split_records,
+    tools_used,
+)
 from toolkit.exporters.splits import split_held_out_tools
 from toolkit.readers import load_trajectories
 from toolkit.records import Trajectory
@@ -78,42 +86,32 @@ def _filter_valid(records: list[Trajectory]) -> tuple[list[Trajectory], int, int
 
 
 def _write(
-    out: Path, name: str, records: list[Trajectory], fmt: str, errors: list[dict[str, str]]
+    out: Path, name: str, records: list[Trajectory], exporter: Exporter, errors: list[dict[str, str]]
 ) -> dict[str, Any]:
-    exporter = get_exporter(fmt)
-    rows = links = 0
+    rows = written = 0
     called: set[str] = set()
     offered: set[str] = set()
     kinds: Counter[str] = Counter()
-    written = 0
-    with (out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
-        link_path = out / f"{name}.links.jsonl"
-        link_file = None if exporter.links_in_row else link_path.open("w", encoding="utf-8")
-        try:
-            for record in records:
-                try:
-                    if link_file is not None:
-                        pairs = export_openai_with_links(record)
-                        produced = [row for row, _ in pairs]
-                    else:
-                        produced = exporter.export(record)
-                except ExportError as exc:
-                    errors.append({"record_id": exc.record_id, "split": name, "problem": exc.problem})
-                    continue
-                for row in produced:
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                if link_file is not None:
-                    for _, link in pairs:
-                        link_file.write(json.dumps(link.to_dict(), ensure_ascii=False) + "\n")
-                        links += 1
-                written += 1
-                rows += len(produced)
-                called |= tools_used(record, "called")
-                offered |= tools_used(record, "offered")
-                kinds[record.scenario.kind if record.scenario else "unknown"] += 1
-        finally:
-            if link_file is not None:
-                link_file.close()
+    with ExitStack() as stack:
+        f = stack.enter_context((out / f"{name}.jsonl").open("w", encoding="utf-8"))
+        sidecar = None
+        if not exporter.links_in_row:
+            sidecar = stack.enter_context((out / f"{name}.links.jsonl").open("w", encoding="utf-8"))
+        for record in records:
+            try:
+                produced = exporter.export_with_links(record)
+            except ExportError as exc:  # a record this format cannot hold: reported, the rest goes on
+                errors.append({"record_id": exc.record_id, "split": name, "problem": exc.problem})
+                continue
+            for row, link in produced:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                if sidecar is not None:
+                    sidecar.write(json.dumps(link.to_dict(), ensure_ascii=False) + "\n")
+            written += 1
+            rows += len(produced)
+            called |= tools_used(record, "called")
+            offered |= tools_used(record, "offered")
+            kinds[record.scenario.kind if record.scenario else "unknown"] += 1
     info: dict[str, Any] = {
         "file": f"{name}.jsonl",
         "records": written,
@@ -123,7 +121,7 @@ def _write(
         "tools_called": sorted(called),
         "tools_offered": sorted(offered),
     }
-    if links:
+    if not exporter.links_in_row:
         info["links_file"] = f"{name}.links.jsonl"
     return info
 
@@ -138,11 +136,13 @@ def _split(args: argparse.Namespace, records: list[Trajectory]) -> Split:
 
 def run(args: argparse.Namespace) -> int:
     src = Path(args.file)
-    get_exporter(args.format)
+    exporter = get_exporter(args.format)
     records, problems = _read(src)
     if not records:
         first = f" First problem: {problems[0]}" if problems else ""
         raise UserError(f"{src}: no trajectory record could be read ({len(problems)} bad line(s)).{first}")
+    n_read = len(records)
+    duplicates = sorted(k for k, n in Counter(r.id for r in records).items() if n > 1)
     dropped_invalid = dropped_unvalidated = 0
     if args.only_valid:
         records, dropped_invalid, dropped_unvalidated = _filter_valid(records)
@@ -159,18 +159,23 @@ def run(args: argparse.Namespace) -> int:
             (out / f"{stale}{suffix}").unlink(missing_ok=True)
     errors: list[dict[str, str]] = []
     parts = {"train": split.train, "test": split.test} if split else {"all": records}
-    files = {name: _write(out, name, recs, args.format, errors) for name, recs in parts.items()}
+    files = {name: _write(out, name, recs, exporter, errors) for name, recs in parts.items()}
     manifest: dict[str, Any] = {
         "format": args.format,
         "source": {
             "path": str(src),
             "sha256": _sha256(src),
-            "records_read": len(records) + dropped_invalid + dropped_unvalidated,
+            "records_read": n_read,
             "lines_skipped": len(problems),
             "problems": problems[:_MAX_PROBLEMS],
+            # Row links and split ranking use record ids; duplicates are exported, but flagged.
+            "duplicate_ids": duplicates[:_MAX_PROBLEMS],
         },
-        "filter": {"only_valid": bool(args.only_valid), "failed_validation": dropped_invalid,
-                   "not_validated": dropped_unvalidated},
+        "filter": {
+            "only_valid": bool(args.only_valid),
+            "failed_validation": dropped_invalid,
+            "not_validated": dropped_unvalidated,
+        },
         "split": None,
         "export_errors": {"count": len(errors), "records": errors[:_MAX_PROBLEMS]},
         "files": files,
@@ -198,6 +203,13 @@ def _report(out: Path, manifest: dict[str, Any], problems: list[str], errors: li
         print(f"skipped {manifest['source']['path']} {p}")
     for e in errors[:10]:
         print(f"not exported: record {e['record_id']!r}: {e['problem']}")
+    more = max(0, len(problems) - 10) + max(0, len(errors) - 10)
+    if more:
+        print(f"... and {more} more (see manifest.json)")
+    duplicates = manifest["source"]["duplicate_ids"]
+    if duplicates:
+        print(f"warning: {len(duplicates)} record id(s) occur more than once, e.g. {duplicates[0]!r}; "
+              "row links and splits key on ids, so give every record its own id")
     for name, info in manifest["files"].items():
         counts = f"{info['records']} record(s), {info['rows']} row(s)"
         print(f"{out / info['file']}: {counts}, tools called {info['tools_called']}")
@@ -206,4 +218,6 @@ def _report(out: Path, manifest: dict[str, Any], problems: list[str], errors: li
         print(f"dropped by the split: {split['dropped_records']} record(s) (see manifest.json)")
     if split and split["held_out_tools"]:
         print(f"held-out tools: {split['held_out_tools']}")
+    for note in split["notes"] if split else []:
+        print(f"note: {note}")
     print(f"manifest: {out / 'manifest.json'}")

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.exporters._common import dumps, flatten_subagents, openai_tool
+from toolkit.exporters._common import RowLink, dumps, flatten_subagents, openai_tool
 from toolkit.exporters._common import tool_names_by_call_id as _names
 from toolkit.records import Trajectory
 
-__all__ = ["export_hermes", "hermes_system_prompt"]
+__all__ = ["export_hermes", "hermes_row", "hermes_system_prompt"]
 
 _PREAMBLE = (
     "You are a function-calling assistant. The functions you may call are described as JSON signatures "
@@ -77,7 +77,9 @@ def _conversations(node: Trajectory) -> list[dict[str, str]]:
 
 def export_hermes(trajectory: Trajectory) -> list[dict[str, Any]]:
     """One Hermes row per agent (record first, then subagents depth first)."""
-    return [
-        {"conversations": _conversations(node), "metadata": link.to_dict()}
-        for node, link in flatten_subagents(trajectory)
-    ]
+    return [hermes_row(node, link) for node, link in flatten_subagents(trajectory)]
+
+
+def hermes_row(node: Trajectory, link: RowLink) -> dict[str, Any]:
+    """The Hermes row of one agent's conversation (no subagents: :func:`export_hermes` flattens those)."""
+    return {"conversations": _conversations(node), "metadata": link.to_dict()}

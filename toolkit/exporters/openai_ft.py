@@ -17,10 +17,11 @@ from typing import Any
 from toolkit.exporters._common import RowLink, chat_messages, flatten_subagents, openai_tool
 from toolkit.records import Trajectory
 
-__all__ = ["export_openai", "export_openai_with_links"]
+__all__ = ["export_openai", "export_openai_with_links", "openai_row"]
 
 
-def _row(node: Trajectory) -> dict[str, Any]:
+def openai_row(node: Trajectory, link: RowLink | None = None) -> dict[str, Any]:
+    """The fine-tuning row of one agent's conversation; ``link`` is accepted for symmetry and not written."""
     row: dict[str, Any] = {"messages": chat_messages(node, string_arguments=True, tool_name=False)}
     if node.tools:
         row["tools"] = [openai_tool(t) for t in node.tools]
@@ -31,7 +32,7 @@ def _row(node: Trajectory) -> dict[str, Any]:
 
 def export_openai_with_links(trajectory: Trajectory) -> list[tuple[dict[str, Any], RowLink]]:
     """Rows for the record and each subagent, each with the link that the row itself cannot carry."""
-    return [(_row(node), link) for node, link in flatten_subagents(trajectory)]
+    return [(openai_row(node), link) for node, link in flatten_subagents(trajectory)]
 
 
 def export_openai(trajectory: Trajectory) -> list[dict[str, Any]]:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.exporters._common import ExportError, dumps, flatten_subagents, openai_tool
+from toolkit.exporters._common import ExportError, RowLink, dumps, flatten_subagents, openai_tool
 from toolkit.exporters._common import tool_names_by_call_id as _names
 from toolkit.records import Trajectory
 
-__all__ = ["export_sharegpt"]
+__all__ = ["export_sharegpt", "sharegpt_row"]
 
 _ODD = ("human", "observation")  # turns 0, 2, 4, ... (LLaMA-Factory's alternation rule)
 _EVEN = ("gpt", "function_call")
@@ -88,15 +88,14 @@ def _conversations(node: Trajectory) -> list[dict[str, str]]:
 
 def export_sharegpt(trajectory: Trajectory) -> list[dict[str, Any]]:
     """One LLaMA-Factory ShareGPT row per agent (record first, then subagents depth first)."""
-    rows = []
-    for node, link in flatten_subagents(trajectory):
-        tools = [openai_tool(t)["function"] for t in node.tools]
-        rows.append(
-            {
-                "conversations": _conversations(node),
-                "system": _system(node),
-                "tools": dumps(tools),
-                "metadata": link.to_dict(),
-            }
-        )
-    return rows
+    return [sharegpt_row(node, link) for node, link in flatten_subagents(trajectory)]
+
+
+def sharegpt_row(node: Trajectory, link: RowLink) -> dict[str, Any]:
+    """The ShareGPT row of one agent's conversation; raises :class:`ExportError` if the format cannot hold it."""
+    return {
+        "conversations": _conversations(node),
+        "system": _system(node),
+        "tools": dumps([openai_tool(t)["function"] for t in node.tools]),
+        "metadata": link.to_dict(),
+    }

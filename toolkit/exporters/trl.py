@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.errors import UserError
-from toolkit.exporters._common import chat_messages, flatten_subagents, openai_tool
+from toolkit.exporters._common import RowLink, chat_messages, flatten_subagents, openai_tool
 from toolkit.records import Trajectory
 
 if TYPE_CHECKING:  # datasets is an optional ("train") dependency, imported only when used
     from datasets import Dataset
 
-__all__ = ["export_trl", "to_hf_dataset", "load_trl_jsonl", "TRL_JSON_COLUMNS"]
+__all__ = ["export_trl", "trl_row", "to_hf_dataset", "load_trl_jsonl", "TRL_JSON_COLUMNS"]
 
 # Columns stored as datasets.Json(): everything whose nested dicts differ from row to row.
 TRL_JSON_COLUMNS = ("messages", "tools", "metadata")
@@ -34,14 +34,16 @@ def export_trl(trajectory: Trajectory) -> list[dict[str, Any]]:
 
     Call arguments stay JSON objects, as HF chat templates expect; load the rows with :func:`to_hf_dataset`.
     """
-    return [
-        {
-            "messages": chat_messages(node, string_arguments=False, tool_name=True),
-            "tools": [openai_tool(t) for t in node.tools],
-            "metadata": link.to_dict(),
-        }
-        for node, link in flatten_subagents(trajectory)
-    ]
+    return [trl_row(node, link) for node, link in flatten_subagents(trajectory)]
+
+
+def trl_row(node: Trajectory, link: RowLink) -> dict[str, Any]:
+    """The TRL row of one agent's conversation (no subagents: :func:`export_trl` flattens those)."""
+    return {
+        "messages": chat_messages(node, string_arguments=False, tool_name=True),
+        "tools": [openai_tool(t) for t in node.tools],
+        "metadata": link.to_dict(),
+    }
 
 
 def to_hf_dataset(rows: Iterable[dict[str, Any]]) -> Dataset:
