@@ -92,7 +92,7 @@ def export_sharegpt(trajectory: Trajectory) -> list[dict[str, Any]]:
 
 
 def sharegpt_row(node: Trajectory, link: RowLink) -> dict[str, Any]:
-    """The ShareGPT row of one agent's conversation; raises :class:`ExportError` if the format cannot hold it."""
+    """The ShareGPT row of one agent's conversation; :class:`ExportError` if the format cannot hold it."""
     return {
         "conversations": _conversations(node),
         "system": _system(node),
