@@ -181,3 +181,10 @@ def test_split_records_picks_the_method_by_name_and_refuses_unknown_ones():
     assert split_records(corpus(10), "kind", seed=0).method == "kind"
     with pytest.raises(UserError, match="choose one of: random, kind, held-out-tools"):
         split_records(corpus(10), "stratified")
+
+
+def test_records_sharing_an_id_are_still_split_the_same_whatever_their_order():
+    records = corpus(20) + [rec("r003", ["add"], kind="chain"), rec("r003", ["sort"], kind="parallel")]
+    a = split_random(records, test_fraction=0.3, seed=2)
+    b = split_random(list(reversed(records)), test_fraction=0.3, seed=2)
+    assert sorted(r.to_json() for r in a.test) == sorted(r.to_json() for r in b.test)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -73,7 +74,14 @@ def _h(*parts: object) -> str:
 
 def _rank(records: Sequence[Trajectory], seed: int) -> list[int]:
     """Indices of ``records`` in seed order (independent of input order)."""
-    return sorted(range(len(records)), key=lambda i: (_h(seed, records[i].id), _h(records[i].to_json())))
+    counts = Counter(r.id for r in records)
+
+    def key(i: int) -> tuple[str, str]:
+        r = records[i]
+        # Only records sharing an id need the (costlier) content hash to order them without regard to input order.
+        return _h(seed, r.id), _h(r.to_json()) if counts[r.id] > 1 else ""
+
+    return sorted(range(len(records)), key=key)
 
 
 def _check(records: Sequence[Trajectory], test_fraction: float) -> None:
