@@ -21,6 +21,7 @@ from toolkit.specs import ToolCall, ToolSpec
 
 __all__ = [
     "SCHEMA_VERSION",
+    "INJECTED_FAILURES_KEY",
     "FunctionCall",
     "ToolCallRecord",
     "Message",
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "toolgym.trajectory/1"
+
+# Trajectory.metadata key: {call_id: failure kind} for tool results that were injected (a simulated timeout or a
+# malformed result in an error-recovery example) rather than produced by the tool. Replay skips those calls.
+INJECTED_FAILURES_KEY = "injected_failures"
 
 
 class _Model(BaseModel):

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.records import FunctionCall, Message, ToolCallRecord, Trajectory
+from toolkit.records import INJECTED_FAILURES_KEY, FunctionCall, Message, ToolCallRecord, Trajectory
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 from toolkit.toolsets import ToolRegistry
 
 __all__ = ["Episode", "ExecutionFailed", "INJECTED_KEY"]
 
-INJECTED_KEY = "injected_failures"  # metadata: call id -> kind of failure injected instead of a real result
+INJECTED_KEY = INJECTED_FAILURES_KEY  # metadata: call id -> kind of failure injected instead of a real result
 
 Executor = Callable[[str, dict[str, Any]], Awaitable[ToolResult]]
 
