@@ -540,3 +540,13 @@ def test_the_registry_exports_exactly_what_the_format_function_does(fmt, fn):
             continue
         assert EXPORTERS[fmt].export(record) == expected
         assert [row for row, _ in EXPORTERS[fmt].export_with_links(record)] == expected
+
+
+def test_export_refuses_held_out_by_without_the_held_out_split_and_an_out_path_that_is_a_file(tmp_path, capsys):
+    code, _, _ = _export(tmp_path, "--format", "trl", "--split", "random", "--held-out-by", "offered")
+    assert code == 2 and "--held-out-by only applies to --split held-out-tools" in capsys.readouterr().err
+    from toolkit.cli import main
+
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert main(["export", str(SAMPLE), "--format", "trl", "--out", str(tmp_path / "file")]) == 2
+    assert "is a file; pass a directory" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from typing import Any
 from toolkit.errors import UserError
 from toolkit.exporters import (
     EXPORTERS,
+    SPLITS,
     Exporter,
     ExportError,
     Split,
@@ -47,12 +48,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="JSONL file of ToolGym trajectory records")
+    p.add_argument("file", metavar="FILE", help="JSONL of ToolGym records (TRL / OpenAI chat rows are read too)")
     p.add_argument("--format", required=True, choices=list(EXPORTERS), help="target format")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
-    p.add_argument(
-        "--split", choices=["random", "kind", "held-out-tools"], help="split into train.jsonl and test.jsonl"
-    )
+    p.add_argument("--split", choices=list(SPLITS), help="split into train.jsonl and test.jsonl")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of records in test (default 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument(
@@ -137,6 +136,11 @@ def _split(args: argparse.Namespace, records: list[Trajectory]) -> Split:
 def run(args: argparse.Namespace) -> int:
     src = Path(args.file)
     exporter = get_exporter(args.format)
+    if args.held_out_by != "called" and args.split != "held-out-tools":
+        raise UserError("--held-out-by only applies to --split held-out-tools; add that, or drop --held-out-by")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; pass a directory (it is created if missing)")
     records, problems = _read(src)
     if not records:
         first = f" First problem: {problems[0]}" if problems else ""
@@ -152,7 +156,6 @@ def run(args: argparse.Namespace) -> int:
                 f"{dropped_unvalidated} never validated); run the validator first, or drop --only-valid"
             )
     split = _split(args, records) if args.split else None
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for stale in _OUTPUTS:  # never leave files of an earlier export that this one does not rewrite
         for suffix in (".jsonl", ".links.jsonl"):
