@@ -1,5 +1,5 @@
-"""A library of tool input schemas covering the JSON Schema that real tools use, and a hypothesis strategy that
-draws argument objects satisfying them.
+"""A library of tool input schemas covering the JSON Schema that real tools use, and a hypothesis strategy
+that draws argument objects satisfying them.
 
 Tool names deliberately include dashes, dots and a Python keyword (MCP allows all three), and one schema has
 property names that are not Python identifiers, so every presentation's name handling is exercised.
@@ -26,7 +26,10 @@ _ADDRESS = {
         "zip": {"type": "string", "pattern": "^[0-9]{5}$"},
         "geo": {
             "type": "object",
-            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90}, "lon": {"type": "number"}},
+            "properties": {
+                "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                "lon": {"type": "number"},
+            },
             "required": ["lat", "lon"],
         },
     },
@@ -126,7 +129,10 @@ SAMPLE_SCHEMAS: dict[str, dict[str, Any]] = {
                 "oneOf": [
                     {
                         "type": "object",
-                        "properties": {"kind": {"const": "circle"}, "radius": {"type": "number", "minimum": 0}},
+                        "properties": {
+                            "kind": {"const": "circle"},
+                            "radius": {"type": "number", "minimum": 0},
+                        },
                         "required": ["kind", "radius"],
                         "additionalProperties": False,
                     },
@@ -177,7 +183,11 @@ SAMPLE_SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "payload": {"type": "object"},
-            "point": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "items": False},
+            "point": {
+                "type": "array",
+                "prefixItems": [{"type": "number"}, {"type": "number"}],
+                "items": False,
+            },
         },
         "required": ["payload"],
     },
@@ -201,16 +211,26 @@ SAMPLE_TOOL_NAMES: dict[str, str] = {
 
 def sample_specs() -> list[ToolSpec]:
     return [
-        ToolSpec(name=SAMPLE_TOOL_NAMES[key], description=f"Sample tool: {key.replace('_', ' ')}.", input_schema=schema)
+        ToolSpec(
+            name=SAMPLE_TOOL_NAMES[key],
+            description=f"Sample tool: {key.replace('_', ' ')}.",
+            input_schema=schema,
+        )
         for key, schema in SAMPLE_SCHEMAS.items()
     ]
 
 
-# -- values ------------------------------------------------------------------------------------------------------
+# -- values -----------------------------------------------------------------------------------------------
 
 _MAX_DEPTH = 3
 _KEYS = st.text(alphabet=string.ascii_letters + string.digits + "-_.", min_size=1, max_size=8)
-_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
 _FORMATS = {
     "date": st.dates().map(dt.date.isoformat),
     "date-time": st.datetimes(timezones=st.just(dt.UTC)).map(lambda d: d.isoformat()),
@@ -220,9 +240,13 @@ _FORMATS = {
 
 
 def values_for(schema: Any, root: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
-    """Values valid against ``schema`` (the subset used in :data:`SAMPLE_SCHEMAS`), resolving refs in ``root``."""
+    """Values valid against ``schema`` (the subset :data:`SAMPLE_SCHEMAS` uses); refs resolve in ``root``."""
     if schema is True or schema == {} or not isinstance(schema, dict):
-        return st.recursive(_JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3), max_leaves=5)
+        return st.recursive(
+            _JSON_SCALARS,
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+            max_leaves=5,
+        )
     if "$ref" in schema:
         target = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
         return values_for(target, root, depth + 1)
@@ -247,7 +271,10 @@ def values_for(schema: Any, root: dict[str, Any], depth: int = 0) -> st.SearchSt
         return st.integers(min_value=low, max_value=schema.get("maximum", 10**12))
     if kind == "number":
         return st.floats(
-            min_value=schema.get("minimum"), max_value=schema.get("maximum"), allow_nan=False, allow_infinity=False
+            min_value=schema.get("minimum"),
+            max_value=schema.get("maximum"),
+            allow_nan=False,
+            allow_infinity=False,
         )
     if kind == "boolean":
         return st.booleans()
@@ -260,7 +287,8 @@ def values_for(schema: Any, root: dict[str, Any], depth: int = 0) -> st.SearchSt
         low = schema.get("minItems", 0)
         if max(low, high) == 0:  # no item strategy at all: recursive item schemas must stop somewhere
             return st.just([])
-        return st.lists(values_for(schema.get("items", True), root, depth + 1), min_size=low, max_size=max(low, high))
+        items = values_for(schema.get("items", True), root, depth + 1)
+        return st.lists(items, min_size=low, max_size=max(low, high))
     return _object(schema, root, depth)
 
 

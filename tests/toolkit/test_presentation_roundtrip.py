@@ -1,5 +1,6 @@
-"""Property tests: every call on every sample schema renders in each presentation and parses back, strictly, to
-the identical canonical call list; tool renderings are valid in their own language and carry the spec unedited."""
+"""Property tests: every call on every sample schema renders in each presentation and parses back, strictly,
+to the identical canonical call list; tool renderings are valid in their own language and carry the spec
+unedited."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from toolkit.specs import ToolCall, ToolSpec
 
 SPECS = sample_specs()
 BY_NAME = {spec.name: spec for spec in SPECS}
-PROSE = st.sampled_from(["", "Let me look that up.", "Checking both:\n\nfirst, then second.", "Sure — one moment!"])
+PROSE = st.sampled_from(["", "Let me look that up.", "Checking both:\n\nfirst, then second.", "Sure — wait!"])
 _SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -64,7 +65,11 @@ def test_mcp_listing_and_json_tools_carry_each_spec_unedited():
     native = get_presentation("json").tools_for_template(SPECS)  # type: ignore[attr-defined]
     assert fallback == native
     for spec, entry, tool in zip(SPECS, mcp, native, strict=True):
-        assert ToolSpec(name=entry["name"], description=entry["description"], input_schema=entry["inputSchema"]) == spec
+        assert (entry["name"], entry["description"], entry["inputSchema"]) == (
+            spec.name,
+            spec.description,
+            spec.input_schema,
+        )
         function = tool["function"]
         assert tool["type"] == "function"
         assert (function["name"], function["description"], function["parameters"]) == (
@@ -83,7 +88,8 @@ def test_python_stubs_are_valid_python_with_every_parameter_and_its_required_fla
         props = spec.input_schema.get("properties", {})
         required = set(spec.input_schema.get("required", ()))
         # Find the stub by its docstring: names may have been mapped to identifiers.
-        stub = next(f for f in functions.values() if (ast.get_docstring(f) or "").startswith(spec.description))
+        docs = {name: ast.get_docstring(f) or "" for name, f in functions.items()}
+        stub = next(functions[name] for name, doc in docs.items() if doc.startswith(spec.description))
         assert not stub.args.args, "parameters must be keyword-only"
         assert len(stub.args.kwonlyargs) == len(props)
         for arg, default, prop in zip(stub.args.kwonlyargs, stub.args.kw_defaults, props, strict=True):

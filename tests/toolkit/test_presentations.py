@@ -50,14 +50,14 @@ ROME = ToolCall(name="get-weather", arguments={"city": "Rome", "near": {"lat": 4
 _SCHEMA_JSON = (
     '{"type": "object", "properties": {"city": {"type": "string", "description": "City name, e.g. Paris."}, '
     '"unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius", "description": '
-    '"Temperature unit."}, "days": {"type": "integer", "minimum": 1, "maximum": 7, "description": "Forecast '
-    'length."}, "near": {"type": "object", "description": "A point to refine the city.", "properties": {"lat": '
-    '{"type": "number"}, "lon": {"type": "number"}}, "required": ["lat", "lon"]}, "note": {"type": ["string", '
-    '"null"]}}, "required": ["city"]}'
+    '"Temperature unit."}, "days": {"type": "integer", "minimum": 1, "maximum": 7, "description": '
+    '"Forecast length."}, "near": {"type": "object", "description": "A point to refine the city.", '
+    '"properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}, "required": ["lat", "lon"]}, '
+    '"note": {"type": ["string", "null"]}}, "required": ["city"]}'
 )
 
 
-# -- rendering ---------------------------------------------------------------------------------------------------
+# -- rendering ------------------------------------------------------------------------------------------
 
 
 def test_json_tools_for_template_are_openai_function_tools_with_the_spec_unedited():
@@ -65,15 +65,19 @@ def test_json_tools_for_template_are_openai_function_tools_with_the_spec_unedite
     assert tools == [
         {
             "type": "function",
-            "function": {"name": "get-weather", "description": WEATHER.description, "parameters": WEATHER.input_schema},
+            "function": {
+                "name": "get-weather",
+                "description": WEATHER.description,
+                "parameters": WEATHER.input_schema,
+            },
         }
     ]
 
 
 def test_json_renders_tools_as_one_openai_function_per_line():
     assert get_presentation("json").render_tools([WEATHER]) == (
-        '{"type": "function", "function": {"name": "get-weather", "description": "Get the current weather in a '
-        f'city.", "parameters": {_SCHEMA_JSON}}}}}'
+        '{"type": "function", "function": {"name": "get-weather", "description": '
+        f'"Get the current weather in a city.", "parameters": {_SCHEMA_JSON}}}}}'
     )
 
 
@@ -119,8 +123,11 @@ def files_read(*, path: str):
 def test_each_presentation_renders_parallel_calls_exactly_as_documented():
     calls = [PARIS, ROME]
     assert get_presentation("json").render_calls(calls, SPECS) == (
-        '<tool_call>\n{"name": "get-weather", "arguments": {"city": "Paris", "unit": "celsius"}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "get-weather", "arguments": {"city": "Rome", "near": {"lat": 41.9, "lon": 12.5}}}\n'
+        "<tool_call>\n"
+        '{"name": "get-weather", "arguments": {"city": "Paris", "unit": "celsius"}}\n'
+        "</tool_call>\n"
+        "<tool_call>\n"
+        '{"name": "get-weather", "arguments": {"city": "Rome", "near": {"lat": 41.9, "lon": 12.5}}}\n'
         "</tool_call>"
     )
     assert get_presentation("mcp").render_calls(calls, SPECS) == (
@@ -147,9 +154,9 @@ def test_python_call_values_keep_their_json_types_and_escape_strings():
 
 
 def test_system_prompts_share_one_skeleton_and_show_names_and_descriptions_unedited():
-    prompts = {n: get_presentation(n).system_prompt(SPECS, preamble="You are helpful.") for n in PRESENTATION_NAMES}
+    prompts = {n: get_presentation(n).system_prompt(SPECS, preamble="Be kind.") for n in PRESENTATION_NAMES}
     for prompt in prompts.values():
-        assert prompt.startswith("You are helpful.\n\n# Tools\n\nYou may call one or more of the following tools")
+        assert prompt.startswith("Be kind.\n\n# Tools\n\nYou may call one or more of the following tools")
         assert prompt.endswith("If no tool fits the request, answer in plain text without any tool call.")
         for spec in SPECS:
             assert spec.description in prompt
@@ -165,14 +172,15 @@ def test_tool_results_render_identically_in_every_presentation():
 
 def test_output_schemas_are_shown_only_when_asked_and_then_in_mcp_and_python_alike():
     spec = READ.model_copy(
-        update={"output_schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
+        update={"output_schema": {"type": "object", "properties": {"text": {"type": "string"}}}}
     )
     assert "outputSchema" not in get_presentation("mcp").render_tools([spec])
     assert "->" not in get_presentation("python").render_tools([spec])
-    assert '"outputSchema": {"type": "object"' in get_presentation("mcp", include_output_schema=True).render_tools([spec])
+    shown = get_presentation("mcp", include_output_schema=True).render_tools([spec])
+    assert '"outputSchema": {"type": "object"' in shown
     stub = get_presentation("python", include_output_schema=True).render_tools([spec])
     assert "def files_read(*, path: str) -> FilesReadResult:" in stub
-    assert "class FilesReadResult(TypedDict):\n    text: str" in stub
+    assert "class FilesReadResult(TypedDict):\n    text: NotRequired[str]" in stub
 
 
 def test_python_stubs_render_refs_as_named_classes_and_odd_keys_with_the_functional_typeddict_form():
@@ -183,13 +191,19 @@ def test_python_stubs_render_refs_as_named_classes_and_odd_keys_with_the_functio
             "$defs": {
                 "Tree": {
                     "type": "object",
-                    "properties": {"label": {"type": "string"}, "kids": {"type": "array", "items": {"$ref": "#/$defs/Tree"}}},
+                    "properties": {
+                        "label": {"type": "string"},
+                        "kids": {"type": "array", "items": {"$ref": "#/$defs/Tree"}},
+                    },
                     "required": ["label"],
                 }
             },
             "properties": {
                 "tree": {"$ref": "#/$defs/Tree"},
-                "style": {"type": "object", "properties": {"line-width": {"type": "integer", "description": "In px."}}},
+                "style": {
+                    "type": "object",
+                    "properties": {"line-width": {"type": "integer", "description": "In px."}},
+                },
                 "class": {"type": "string", "format": "email"},
             },
             "required": ["tree"],
@@ -220,7 +234,13 @@ def draw(*, tree: Tree, style: DrawStyle | None = None, class_: str | None = Non
 
 def test_names_that_are_not_identifiers_map_to_distinct_identifiers_and_back():
     specs = [
-        ToolSpec(name="get-time", input_schema={"type": "object", "properties": {"first-name": {"type": "string"}, "first_name": {"type": "string"}}}),
+        ToolSpec(
+            name="get-time",
+            input_schema={
+                "type": "object",
+                "properties": {"first-name": {"type": "string"}, "first_name": {"type": "string"}},
+            },
+        ),
         ToolSpec(name="get_time", input_schema={"type": "object", "properties": {}}),
     ]
     call = ToolCall(name="get-time", arguments={"first-name": "a", "first_name": "b"})
@@ -245,7 +265,7 @@ def test_duplicate_tool_names_are_refused():
         get_presentation("mcp").render_tools([READ, READ])
 
 
-# -- parsing: no call, broken calls --------------------------------------------------------------------------------
+# -- parsing: no call, broken calls ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", PRESENTATION_NAMES)
@@ -270,7 +290,7 @@ def test_plain_answers_parse_as_no_call_without_error(name, strict, text):
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("json", '<tool_call>\n{"name": "get-weather", "arguments": {"city": "Paris"}\n</tool_call>', "invalid JSON"),
+        ("json", '<tool_call>{"name": "get-weather", "arguments": {"city": 1}</tool_call>', "invalid JSON"),
         ("json", "<tool_call>\n</tool_call>", "empty call block"),
         ("json", '<tool_call>\n{"arguments": {}}\n</tool_call>', "non-empty string 'name'"),
         ("json", '<tool_call>{"name": "get-weather", "arguments": [1]}</tool_call>', "must be a JSON object"),
@@ -308,11 +328,13 @@ def test_python_arguments_are_never_evaluated(tmp_path):
     assert not canary.exists()
 
 
-# -- leniency --------------------------------------------------------------------------------------------------
+# -- leniency -------------------------------------------------------------------------------------------
 
 _PARIS_JSON = '{"name": "get-weather", "arguments": {"city": "Paris"}}'
 _PARIS_CALL = ToolCall(name="get-weather", arguments={"city": "Paris"})
+_PARIS_STRING_ARGS = '{"name": "get-weather", "arguments": "{\\"city\\": \\"Paris\\"}"}'
 
+_PY_JSON, _SHAPE = "python_style_json", "alternate_call_shape"
 LENIENT_ONLY = [
     ("json", f"<tool_call>\n{_PARIS_JSON}", "unclosed_block"),
     ("mcp", f"```json\n{_PARIS_JSON}", "unclosed_block"),
@@ -325,12 +347,12 @@ LENIENT_ONLY = [
     ("json", f"Let me check.\n{_PARIS_JSON}", "bare_calls"),
     ("mcp", _PARIS_JSON, "bare_calls"),
     ("python", 'I will look it up.\nget_weather(city="Paris")', "bare_calls"),
-    ("json", "<tool_call>{'name': 'get-weather', 'arguments': {'city': 'Paris',},}</tool_call>", "python_style_json"),
+    ("json", "<tool_call>{'name': 'get-weather', 'arguments': {'city': 'Paris',},}</tool_call>", _PY_JSON),
     ("mcp", "```json\n{'name': 'get-weather', 'arguments': {'city': 'Paris'}}\n```", "python_style_json"),
     ("python", "```python\nget_weather(city='Paris', note=null)\n```", "json_literals"),
-    ("json", '<tool_call>{"name": "get-weather", "arguments": "{\\"city\\": \\"Paris\\"}"}</tool_call>', "arguments_as_string"),
-    ("mcp", '```json\n{"name": "get-weather", "arguments": "{\\"city\\": \\"Paris\\"}"}\n```', "arguments_as_string"),
-    ("json", '<tool_call>{"name": "get-weather", "parameters": {"city": "Paris"}}</tool_call>', "alternate_call_shape"),
+    ("json", f"<tool_call>{_PARIS_STRING_ARGS}</tool_call>", "arguments_as_string"),
+    ("mcp", f"```json\n{_PARIS_STRING_ARGS}\n```", "arguments_as_string"),
+    ("json", f"<tool_call>{_PARIS_JSON.replace('arguments', 'parameters')}</tool_call>", _SHAPE),
     ("mcp", '```json\n{"type": "function", "function": ' + _PARIS_JSON + "}\n```", "alternate_call_shape"),
     ("json", f"<tool_call>[{_PARIS_JSON}]</tool_call>", "call_list_in_block"),
     ("python", '```python\n[get_weather(city="Paris")]\n```', "python_call_list"),
@@ -409,7 +431,7 @@ def test_prose_around_call_blocks_is_returned_as_content():
         assert (result.calls, result.content) == ([PARIS], "Checking Paris.\nBack soon.")
 
 
-# -- bounds ----------------------------------------------------------------------------------------------------
+# -- bounds ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", PRESENTATION_NAMES)
@@ -450,7 +472,7 @@ def test_more_calls_than_the_limit_is_a_parse_error():
         "get_weather(\n" * 7_000,
         "```python\n" + "a." * 45_000 + "b()\n```",
     ],
-    ids=["brackets", "json-depth", "unary-chain", "binop-chain", "huge-int", "open-tags", "open-calls", "attr-chain"],
+    ids=["brackets", "json-depth", "unary", "binop", "huge-int", "open-tags", "open-calls", "attributes"],
 )
 def test_pathological_outputs_end_in_a_result_not_a_hang_or_crash(name, text):
     result = get_presentation(name).parse(text, SPECS, strict=False)
@@ -475,7 +497,8 @@ def test_code_samples_in_an_answer_are_prose_even_in_the_call_fence_language(nam
 
 
 def test_a_broken_block_that_calls_a_known_tool_is_an_error_even_when_assigned():
-    result = get_presentation("python").parse('```python\nw = get_weather(city="a")\n```', SPECS, strict=False)
+    text = '```python\nw = get_weather(city="a")\n```'
+    result = get_presentation("python").parse(text, SPECS, strict=False)
     assert result.status == "error" and "is not a tool call" in result.error
 
 
@@ -492,4 +515,5 @@ def test_tool_call_tags_wrapped_in_a_code_fence_are_nested_delimiters_and_the_fe
     json = get_presentation("json")
     assert "nested_delimiters" in json.parse(text, SPECS, strict=True).error
     lenient = json.parse(text, SPECS, strict=False)
-    assert (lenient.calls, lenient.content, lenient.leniencies) == ([_PARIS_CALL], "Ok.\nDone.", ("nested_delimiters",))
+    assert (lenient.calls, lenient.content) == ([_PARIS_CALL], "Ok.\nDone.")
+    assert lenient.leniencies == ("nested_delimiters",)
