@@ -67,6 +67,7 @@ __all__ = [
     "list_suites",
     "diff_snapshots",
     "fact_in_answer",
+    "NoSlotValue",
 ]
 
 TaskKind = Literal["single", "parallel", "chain", "missing_argument", "no_tool", "error"]
@@ -74,6 +75,11 @@ TASK_KINDS: tuple[str, ...] = ("single", "parallel", "chain", "missing_argument"
 
 _MAX_DIFF_LINES = 20
 _T = TypeVar("_T")
+
+
+class NoSlotValue(Exception):
+    """Raised by a slot provider when the current state offers no value for this draw (the template renderer then
+    tries another draw, and reports the template only when every draw fails)."""
 
 
 class _Model(BaseModel):
@@ -212,7 +218,7 @@ class Environment:
 
     def slot_providers(self) -> dict[str, Callable[[random.Random, dict[str, Any]], Any]]:
         """Named slot generators for templates (``provider: NAME``): ``fn(rng, slots_so_far) -> value``. They read
-        the current state and must not change it."""
+        the current state and must not change it; raise :class:`NoSlotValue` when this draw finds nothing."""
         return {}
 
     # ---- state ---------------------------------------------------------------------------------------------------
@@ -437,6 +443,13 @@ def _canon(value: Any) -> Any:
 def _pair_match(gold: GoldCall, call: ToolCall, spec: ToolSpec | None) -> CallMatch:
     """BFCL-style match (``toolkit.metrics.match_call``, lenient strings) after canonicalising both sides;
     ``ignore_arguments`` take the gold's value when the agent gave one (presence still counts)."""
+    props = spec.input_schema.get("properties", {}) if spec is not None else {}
+    if spec is not None and any(isinstance(p, dict) and "default" in p for p in props.values()):
+        # Defaults canonicalised like values, so "2026-01-01T00:00:00" given for a "2026-01-01T00:00" default is
+        # the default (and the gold may omit it).
+        canon_props = {k: {**p, "default": _canon(p["default"])} if isinstance(p, dict) and "default" in p else p
+                       for k, p in props.items()}  # fmt: skip
+        spec = spec.model_copy(update={"input_schema": {**spec.input_schema, "properties": canon_props}})
     want = {k: _canon(v) for k, v in gold.arguments.items()}
     got = {k: _canon(v) for k, v in call.arguments.items()} if isinstance(call.arguments, dict) else {}
     for key in gold.ignore_arguments:

@@ -41,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from toolkit.environment import TASK_KINDS, Environment, GoldCall, Suite, Task, get_suite
+from toolkit.environment import TASK_KINDS, Environment, GoldCall, NoSlotValue, Suite, Task, get_suite
 from toolkit.errors import UserError
 from toolkit.jsonschema_utils import validation_errors, validator_for
 from toolkit.specs import ToolResult
@@ -458,7 +458,10 @@ def _draw_slot(name: str, spec: SlotSpec, env: Environment, rng: random.Random, 
             return rng.randint(int(lo), int(hi))
         return round(rng.uniform(lo, hi), 2 if decimals is None else decimals)
     if spec.provider is not None:
-        return env.slot_providers()[spec.provider](rng, dict(slots))
+        try:
+            return env.slot_providers()[spec.provider](rng, dict(slots))
+        except NoSlotValue as exc:
+            raise _Unrenderable(f"slot {name!r}: provider {spec.provider!r} found no value ({exc})") from None
     return _fill(spec.value, slots, [])
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from toolkit.environment import NoSlotValue
 from tools.calendar.store import PEOPLE, TIMEZONES, WORKDAYS, CalendarStore, local_text, to_utc_text
 
 __all__ = ["slot_providers"]
@@ -22,10 +23,6 @@ _NEW_TITLES = [
     "Quarterly goals workshop", "Interview loop debrief", "API deprecation sync", "Offsite logistics",
 ]  # fmt: skip
 _NAMES = {email: name for name, email in PEOPLE}
-
-
-class _NoDraw(Exception):
-    """No grounded value found for this draw; the renderer tries another."""
 
 
 def _day_text(d: date) -> str:
@@ -72,7 +69,7 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
                                  rng.choice([30, 60]))  # fmt: skip
             if store.conflict(people, to_utc_text(start), to_utc_text(end)) is None:
                 return {**_describe(start, end, tz, people), "title": rng.choice(_NEW_TITLES)}
-        raise _NoDraw("no free window")
+        raise NoSlotValue("no free window")
 
     def conflict_window(rng: random.Random, slots: dict[str, Any]) -> dict[str, Any]:
         """A new meeting that overlaps a confirmed event sharing an attendee (``conflict_title`` names it)."""
@@ -85,7 +82,7 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
         people = sorted({rng.choice(event["attendees"]), rng.choice(others)})
         clash = store.conflict(people, to_utc_text(start), to_utc_text(end))
         if clash is None:
-            raise _NoDraw("no conflict")
+            raise NoSlotValue("no conflict")
         return {**_describe(start, end, tz, people), "title": rng.choice(_NEW_TITLES),
                 "conflict_id": clash["id"], "conflict_title": clash["title"]}  # fmt: skip
 
@@ -100,7 +97,7 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
             if store.conflict(event["attendees"], to_utc_text(start), to_utc_text(end), event["id"]) is None:
                 return {**_describe(start, end, tz, event["attendees"]), "event_id": event["id"],
                         "event_title": event["title"]}  # fmt: skip
-        raise _NoDraw("no free time to move to")
+        raise NoSlotValue("no free time to move to")
 
     def move_conflict(rng: random.Random, slots: dict[str, Any]) -> dict[str, Any]:
         """A confirmed event and a new start that collides with another event sharing an attendee."""
@@ -108,14 +105,14 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
         event = rng.choice(events)
         others = [o for o in events if o["id"] != event["id"] and set(o["attendees"]) & set(event["attendees"])]
         if not others:
-            raise _NoDraw("no event shares an attendee")
+            raise NoSlotValue("no event shares an attendee")
         target = rng.choice(others)
         tz = event["timezone"]
         start = datetime.fromisoformat(local_text(target["start_utc"], tz)).replace(tzinfo=ZoneInfo(tz))
         length = datetime.fromisoformat(event["end_utc"][:-1]) - datetime.fromisoformat(event["start_utc"][:-1])
         clash = store.conflict(event["attendees"], to_utc_text(start), to_utc_text(start + length), event["id"])
         if clash is None:
-            raise _NoDraw("no conflict")
+            raise NoSlotValue("no conflict")
         return {**_describe(start, start + length, tz, event["attendees"]), "event_id": event["id"],
                 "event_title": event["title"], "conflict_id": clash["id"], "conflict_title": clash["title"]}  # fmt: skip
 
@@ -123,7 +120,7 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
         """A person and a UTC day on which they have confirmed meetings; ``first_title`` is the earliest."""
         pairs = sorted({(p, e["start_utc"][:10]) for e in _confirmed(store) for p in e["attendees"]})
         if not pairs:
-            raise _NoDraw("no meetings")
+            raise NoSlotValue("no meetings")
         person, day = rng.choice(pairs)
         first = min((e for e in _confirmed(store) if person in e["attendees"] and e["start_utc"][:10] == day),
                     key=lambda e: (e["start_utc"], e["id"]))  # fmt: skip
