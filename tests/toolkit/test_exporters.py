@@ -542,7 +542,7 @@ def test_the_registry_exports_exactly_what_the_format_function_does(fmt, fn):
         assert [row for row, _ in EXPORTERS[fmt].export_with_links(record)] == expected
 
 
-def test_export_refuses_held_out_by_without_the_held_out_split_and_an_out_path_that_is_a_file(tmp_path, capsys):
+def test_export_refuses_held_out_by_without_its_split_and_an_out_path_that_is_a_file(tmp_path, capsys):
     code, _, _ = _export(tmp_path, "--format", "trl", "--split", "random", "--held-out-by", "offered")
     assert code == 2 and "--held-out-by only applies to --split held-out-tools" in capsys.readouterr().err
     from toolkit.cli import main
@@ -550,3 +550,23 @@ def test_export_refuses_held_out_by_without_the_held_out_split_and_an_out_path_t
     (tmp_path / "file").write_text("x", encoding="utf-8")
     assert main(["export", str(SAMPLE), "--format", "trl", "--out", str(tmp_path / "file")]) == 2
     assert "is a file; pass a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["trl", "openai"])
+def test_exported_chat_rows_read_back_to_the_same_conversations(tmp_path, fmt):
+    _, out, _ = _export(tmp_path, "--format", fmt)
+    back, bad = load_trajectories(out / "all.jsonl")
+    assert not bad
+    originals = [node for r in load_trajectories(SAMPLE)[0] for node, _ in flatten_subagents(r)]
+    assert len(back) == len(originals) == 13
+    for got, want in zip(back, originals):
+        assert [(m.role, m.content) for m in got.messages] == [(m.role, m.content) for m in want.messages]
+        assert [c.to_dict() for c in got.tool_calls()] == [c.to_dict() for c in want.tool_calls()]
+        assert [t.name for t in got.tools] == [t.name for t in want.tools]
+
+
+def test_openai_row_of_an_agent_without_tools_has_no_tools_key():
+    messages = [Message(role="user", content="hi"), Message(role="assistant", content="hello")]
+    t = Trajectory(id="plain", messages=messages)
+    assert export_openai(t) == [{"messages": [{"role": "user", "content": "hi"},
+                                              {"role": "assistant", "content": "hello"}]}]
