@@ -1,0 +1,163 @@
+"""The evaluator end to end with scripted model answers: prompts, strict/lenient parsing, scores, files, comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from toolkit.backends import ChatResponse, ScriptedBackend, malformed_call_step, tool_call_step
+from toolkit.evaluate import EvalConfig, evaluate, read_results
+from toolkit.evaluate_report import compare, summarize
+from toolkit.records import Expected, FunctionCall, Message, Scenario, ToolCallRecord, Trajectory
+from toolkit.specs import ToolCall, ToolSpec
+
+pytestmark = pytest.mark.anyio
+
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="Current weather for a city.",
+    input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+SYSTEM = Message(role="system", content="You are a weather assistant.")
+
+
+def calls_msg(*cities: str, prefix: str) -> Message:
+    return Message(role="assistant", tool_calls=[
+        ToolCallRecord(id=f"{prefix}{i}", function=FunctionCall(name="get_weather", arguments={"city": c}))
+        for i, c in enumerate(cities)
+    ])
+
+
+def task(task_id: str, kind: str, messages: list[Message], gold: list[str]) -> Trajectory:
+    return Trajectory(
+        id=task_id, messages=messages, tools=[WEATHER], scenario=Scenario(kind=kind, suite="weather"),
+        expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": c}) for c in gold]),
+    )
+
+
+TASKS = [
+    task("single", "single", [
+        SYSTEM, Message(role="user", content="Weather in Paris?"), calls_msg("Paris", prefix="a"),
+        Message(role="tool", tool_call_id="a0", name="get_weather", content="sunny"),
+        Message(role="assistant", content="It is sunny in Paris."),
+    ], ["Paris"]),
+    task("parallel", "parallel", [
+        SYSTEM, Message(role="user", content="Weather in Paris and Rome?"), calls_msg("Paris", "Rome", prefix="b"),
+        Message(role="tool", tool_call_id="b0", name="get_weather", content="sunny"),
+        Message(role="tool", tool_call_id="b1", name="get_weather", content="rain"),
+        Message(role="assistant", content="Sunny in Paris, rain in Rome."),
+    ], ["Paris", "Rome"]),
+    task("none", "no_tool", [SYSTEM, Message(role="user", content="Hi!"), Message(role="assistant", content="Hello!")],
+         []),
+    task("request_only", "single", [SYSTEM, Message(role="user", content="Weather in Oslo?")], ["Oslo"]),
+]
+
+
+async def run(backend: ScriptedBackend, presentation: str, **kwargs: Any) -> list[Any]:
+    with anyio.fail_after(30):
+        results = await evaluate(TASKS, backend, EvalConfig(presentation=presentation, **kwargs))
+    backend.assert_complete()
+    return results
+
+
+PYTHON_ANSWERS = [
+    "get_weather(city='paris')",  # single, turn 2: bare call (lenient only), lowercase city (lenient only)
+    "It is sunny.",  # single, final answer: no call
+    '```python\nget_weather(city="Rome")\nget_weather(city="Paris")\n```',  # parallel, other order: correct
+    "Done.",
+    "```python\nget_weather(city=\n```",  # no-tool task: broken call syntax is a format failure, not an abstention
+    '```python\nget_weather(city="Oslo")\n```',
+]
+
+
+async def test_python_arm_scores_each_decision_point_strict_and_lenient() -> None:
+    backend = ScriptedBackend(PYTHON_ANSWERS)
+    results = await run(backend, "python")
+    by_id = {r.task_id: r for r in results}
+    assert [len(r.steps) for r in results] == [2, 2, 1, 1]
+    assert {t: (r.correct("strict"), r.correct("lenient")) for t, r in by_id.items()} == {
+        "single": (False, True), "parallel": (True, True), "none": (False, False), "request_only": (True, True),
+    }
+    first = by_id["single"].steps[0]
+    assert first.lenient.calls == [ToolCall(name="get_weather", arguments={"city": "paris"})]
+    assert "bare_calls" in (first.strict.error or "")
+    assert by_id["none"].steps[0].lenient.reasons[0].startswith("format_failure")
+    assert by_id["single"].cluster == "get_weather" and by_id["none"].cluster == "(no call)"
+
+
+async def test_prompts_share_one_skeleton_and_prompted_arms_get_tool_results_as_user_text() -> None:
+    backend = ScriptedBackend(PYTHON_ANSWERS)
+    await run(backend, "python")
+    first, final = backend.requests[0], backend.requests[1]
+    assert first.tools is None
+    system = first.messages[0]["content"]
+    assert system.startswith("You are a weather assistant.") and "def get_weather(" in system
+    assert first.messages[-1] == {"role": "user", "content": "Weather in Paris?"}
+    # the final-answer step sees the gold call as python text and the result as a user turn (no API tool role)
+    assert [m["role"] for m in final.messages] == ["system", "user", "assistant", "user"]
+    assert 'get_weather(city="Paris")' in final.messages[2]["content"]
+    assert "sunny" in final.messages[3]["content"]
+
+
+async def test_native_json_arm_reads_the_tool_channel_and_flags_calls_written_as_text() -> None:
+    backend = ScriptedBackend([
+        tool_call_step("get_weather", city="Paris"),
+        "It is sunny.",
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>',
+        "Done.",
+        "Hello there!",
+        malformed_call_step("get_weather", '{"city": "Os'),
+    ])
+    results = await run(backend, "json")
+    by_id = {r.task_id: r for r in results}
+    assert by_id["single"].native and by_id["single"].steps[0].native_channel
+    assert backend.requests[0].tools is not None
+    assert backend.requests[0].tools[0]["function"]["name"] == "get_weather"
+    # the final-answer step replays the gold call natively, with a tool message answering it
+    assert [m["role"] for m in backend.requests[1].messages] == ["system", "user", "assistant", "tool"]
+    parallel = by_id["parallel"].steps[0]
+    assert not parallel.strict.matched and "native tool calling was offered" in (parallel.strict.error or "")
+    assert parallel.lenient.matched
+    assert by_id["none"].correct("strict")
+    oslo = by_id["request_only"].steps[0]
+    assert not oslo.lenient.matched and "unreadable arguments" in (oslo.lenient.error or "")
+
+
+async def test_infrastructure_failures_are_recorded_on_the_step() -> None:
+    failed = ChatResponse(error="HTTP 500: boom (after 5 attempts)", error_kind="server_error", attempts=5)
+    backend = ScriptedBackend([failed, "ok", "x", "y", "z", "w"])
+    results = await run(backend, "mcp")
+    step = results[0].steps[0]
+    assert step.infra_error and not step.lenient.matched and results[0].infra_error
+    assert step.lenient.error == "no answer: HTTP 500: boom (after 5 attempts)"
+
+
+async def test_summary_and_paired_comparison_from_written_files(tmp_path: Any) -> None:
+    py_file, js_file = tmp_path / "python.jsonl", tmp_path / "json.jsonl"
+    with anyio.fail_after(30):
+        await evaluate(TASKS, ScriptedBackend(PYTHON_ANSWERS), EvalConfig(presentation="python"), out=py_file)
+        await evaluate(TASKS, ScriptedBackend([
+            tool_call_step("get_weather", city="Paris"), "Sunny.", tool_call_step("get_weather", city="Paris"),
+            "Done.", "Hello!", tool_call_step("get_weather", city="Oslo"),
+        ]), EvalConfig(presentation="json"), out=js_file)
+    py_rows, js_rows = read_results(py_file), read_results(js_file)
+    assert [r["task_id"] for r in py_rows] == ["single", "parallel", "none", "request_only"]
+
+    s = summarize(py_rows, mode="lenient", specs=[WEATHER])
+    # 6 steps: all but the broken no-tool answer match -> 5/6; one format failure; 3 no-call steps, 2 abstained
+    assert (s.n_tasks, s.n_steps) == (4, 6)
+    assert s.task_accuracy.estimate == pytest.approx(3 / 4)
+    assert s.step_accuracy == pytest.approx(5 / 6)
+    assert s.format_failure_rate == pytest.approx(1 / 6)
+    assert s.abstention.irrelevance_accuracy == pytest.approx(2 / 3)
+    assert s.schema is not None and s.schema.schema_compliance == 1.0
+
+    c = compare(py_rows, js_rows, mode="lenient", n_resamples=1000)
+    # lenient: python right on single, parallel, request_only; json right on single, none, request_only
+    # (json called Paris only for the parallel task) -> only-python 1 (parallel), only-json 1 (none)
+    assert (c.mcnemar.b, c.mcnemar.c, c.mcnemar.p_value) == (1, 1, 1.0)
+    assert c.difference.estimate == 0.0 and c.difference.n_clusters == 2
+    assert (c.a, c.b) == ("python", "json")

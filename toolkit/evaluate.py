@@ -1,0 +1,288 @@
+"""Run a backend over tasks in one presentation, parse every answer strictly and leniently, and score it.
+
+Tasks are trajectory records with ``expected.calls``. Every assistant turn of the gold trajectory is a *decision
+point*: the model gets the gold history before that turn (teacher forcing), prompted through
+:func:`toolkit.chat_format.prompt_for` — the same skeleton for every presentation and the same rendering training
+uses — and its answer is compared with that turn's gold calls (a text turn means "no call"). ``steps="first"``
+keeps only the first decision point (BFCL-style single turn).
+
+Each answer is read twice: strict (the documented format, exact values) and lenient (the shared leniency rules of
+:mod:`toolkit.presentations`, BFCL's string standardisation). A parse failure is a format failure, never a correct
+"no call". A task is correct when every decision point is. One JSON line per task records the prompts' hashes, the
+raw answers, both parses and every reason a step failed.
+
+Native tool calls (an OpenAI-compatible endpoint's ``tool_calls``) are read from the native channel; when there are
+none, the text is parsed with the presentation, which counts as a leniency (strict mode calls it a format failure
+when the text holds call syntax, since a native arm must use the native channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from toolkit.backends.base import Backend, ChatRequest, ChatResponse, Decoding
+from toolkit.chat_format import prompt_for
+from toolkit.errors import UserError
+from toolkit.metrics import match_calls, no_call_correct
+from toolkit.presentations import get_presentation
+from toolkit.presentations.base import Presentation
+from toolkit.records import Trajectory
+from toolkit.specs import ToolCall, ToolSpec
+
+__all__ = ["EvalConfig", "StepParse", "StepResult", "TaskResult", "evaluate", "write_results", "read_results"]
+
+Mode = Literal["strict", "lenient"]
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalConfig:
+    """How to evaluate one arm (one presentation) with one backend."""
+
+    presentation: str = field(metadata=_help("json, mcp or python."))
+    native: bool | None = field(default=None, metadata=_help(
+        "json only: native tool calling (tools= / API tools). None decides from the chat template (local) or "
+        "assumes native (API)."))
+    steps: Literal["first", "all"] = field(default="all", metadata=_help(
+        "Score every assistant turn of the gold trajectory (all) or only the first (first)."))
+    decoding: Decoding = field(default_factory=Decoding, metadata=_help("Decoding settings; greedy by default."))
+    batch_size: int = field(default=32, metadata=_help("Requests handed to the backend at once."))
+    max_text_chars: int = field(default=4000, metadata=_help("Raw answer text kept per step in the results."))
+
+    def __post_init__(self) -> None:
+        get_presentation(self.presentation)
+        if self.batch_size < 1:
+            raise UserError(f"batch_size must be at least 1, got {self.batch_size}")
+
+
+@dataclass(kw_only=True)
+class StepParse:
+    """One reading (strict or lenient) of one answer, and its score."""
+
+    calls: list[ToolCall]
+    error: str | None
+    matched: bool
+    reasons: list[str]
+    f1: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": [c.to_dict() for c in self.calls], "error": self.error, "matched": self.matched,
+                "reasons": self.reasons, "f1": round(self.f1, 6)}
+
+
+@dataclass(kw_only=True)
+class StepResult:
+    turn: int
+    gold: list[ToolCall]
+    text: str
+    native_channel: bool
+    strict: StepParse
+    lenient: StepParse
+    prompt_sha256: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    infra_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "turn": self.turn, "gold": [c.to_dict() for c in self.gold], "text": self.text,
+            "native_channel": self.native_channel, "strict": self.strict.to_dict(),
+            "lenient": self.lenient.to_dict(), "prompt_sha256": self.prompt_sha256,
+            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+            "latency_s": round(self.latency_s, 4), "infra_error": self.infra_error,
+        }
+
+
+@dataclass(kw_only=True)
+class TaskResult:
+    """One task's outcome. ``cluster`` (the first gold tool, or ``(no call)``) groups tasks for the cluster bootstrap."""
+
+    task_id: str
+    kind: str | None
+    suite: str | None
+    presentation: str
+    native: bool
+    cluster: str
+    steps: list[StepResult]
+
+    def correct(self, mode: Mode = "lenient") -> bool:
+        return bool(self.steps) and all(getattr(s, mode).matched for s in self.steps)
+
+    @property
+    def infra_error(self) -> bool:
+        return any(s.infra_error for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id, "kind": self.kind, "suite": self.suite, "presentation": self.presentation,
+            "native": self.native, "cluster": self.cluster,
+            "correct": {"strict": self.correct("strict"), "lenient": self.correct("lenient")},
+            "infra_error": self.infra_error, "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass
+class _Point:
+    task: int
+    turn: int
+    gold: list[ToolCall]
+    request: ChatRequest
+    specs: list[ToolSpec]
+    prompt_sha256: str
+
+
+def _decision_points(traj: Trajectory, steps: str) -> list[tuple[int, list[ToolCall]]]:
+    """(index of the gold assistant message, its calls) per decision point.
+
+    A task without assistant messages (just the request) has one decision point after its last message, whose gold
+    is ``expected.calls``.
+    """
+    points = [(i, m.calls()) for i, m in enumerate(traj.messages) if m.role == "assistant"]
+    if not points:
+        if traj.expected is None or traj.expected.calls is None:
+            raise UserError(f"task {traj.id!r} has neither gold assistant turns nor expected.calls to score against")
+        gold = [ToolCall(name=c.name, arguments=c.arguments) for c in traj.expected.calls]
+        return [(len(traj.messages), gold)]
+    return points[:1] if steps == "first" else points
+
+
+def _cluster(traj: Trajectory) -> str:
+    calls = traj.expected.calls if traj.expected and traj.expected.calls is not None else traj.tool_calls()
+    return calls[0].name if calls else "(no call)"
+
+
+def _prompted_tool_results(messages: list[dict[str, Any]], pres: Presentation) -> list[dict[str, Any]]:
+    """APIs accept a ``tool`` message only after native ``tool_calls``; prompted arms get results as user text."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.get("role") == "tool":
+            text = pres.render_result(m.get("content") or "", name=m.get("name"))
+            if out and out[-1].get("role") == "user" and out[-1].get("_results"):
+                out[-1]["content"] += "\n" + text
+            else:
+                out.append({"role": "user", "content": text, "_results": True})
+        else:
+            out.append(m)
+    return [{k: v for k, v in m.items() if k != "_results"} for m in out]
+
+
+def _hash(messages: Any, tools: Any) -> str:
+    blob = json.dumps({"messages": messages, "tools": tools}, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _read(response: ChatResponse, pres: Presentation, specs: list[ToolSpec], *, native: bool, channel: bool,
+          mode: Mode) -> tuple[list[ToolCall], str | None, bool]:
+    """(calls, parse error, came through the native channel) for one answer read in ``mode``.
+
+    ``channel`` says the backend has a tool-call channel apart from the text (an API); a local model's native calls
+    are text in its template's syntax, so for it the text is the channel.
+    """
+    if response.error is not None:
+        return [], f"no answer: {response.error}", False
+    if response.tool_calls or response.malformed_tool_calls:
+        if response.malformed_tool_calls:
+            bad = response.malformed_tool_calls[0]
+            return [], f"native tool call {bad.name!r} has unreadable arguments: {bad.error}", True
+        return list(response.tool_calls), None, True
+    parsed = pres.parse(response.text, specs, strict=mode == "strict")
+    if parsed.error is not None:
+        return [], parsed.error, False
+    if native and channel and mode == "strict" and parsed.had_call_syntax:
+        return [], "calls written as text although native tool calling was offered", False
+    return list(parsed.calls), None, False
+
+
+def _score(calls: list[ToolCall], error: str | None, gold: list[ToolCall], specs: list[ToolSpec], mode: Mode
+           ) -> StepParse:
+    if error is not None:
+        return StepParse(calls=[], error=error, matched=False, reasons=[f"format_failure: {error}"], f1=0.0)
+    if not gold:
+        ok = no_call_correct(len(calls), parse_error=False)
+        reasons = [] if ok else [f"unexpected_call: expected no call, got {len(calls)}"]
+        return StepParse(calls=calls, error=None, matched=ok, reasons=reasons, f1=1.0 if ok else 0.0)
+    result = match_calls(calls, gold, specs, strict=mode == "strict")
+    return StepParse(calls=calls, error=None, matched=result.all_matched, reasons=list(result.reasons), f1=result.f1)
+
+
+async def evaluate(
+    tasks: Sequence[Trajectory], backend: Backend, config: EvalConfig, *, out: str | Path | None = None
+) -> list[TaskResult]:
+    """Evaluate ``backend`` on ``tasks`` in one presentation; optionally write one JSON line per task to ``out``."""
+    pres = get_presentation(config.presentation)
+    tokenizer = getattr(backend, "tokenizer", None)
+    points: list[_Point] = []
+    for t, traj in enumerate(tasks):
+        if not isinstance(traj, Trajectory):
+            raise UserError(f"task {t} is a {type(traj).__name__}; pass toolkit.records.Trajectory objects")
+        for turn, gold in _decision_points(traj, config.steps):
+            example = prompt_for(traj.messages[:turn], traj.tools, config.presentation, tokenizer=tokenizer,
+                                 native=config.native)
+            messages = example.messages
+            if tokenizer is None and not example.native:
+                messages = _prompted_tool_results(messages, pres)
+            request = ChatRequest(messages=messages, tools=example.tools, decoding=config.decoding)
+            points.append(_Point(t, turn, gold, request, list(traj.tools), _hash(messages, example.tools)))
+    natives = {p.task: p.request.tools is not None for p in points}
+    responses: list[ChatResponse] = []
+    for start in range(0, len(points), config.batch_size):
+        chunk = points[start : start + config.batch_size]
+        got = await backend.generate([p.request for p in chunk])
+        if len(got) != len(chunk):
+            raise UserError(f"backend {backend.name} returned {len(got)} responses for {len(chunk)} requests")
+        responses.extend(got)
+    steps: dict[int, list[StepResult]] = {}
+    for p, r in zip(points, responses, strict=True):
+        native = p.request.tools is not None
+        parses = {}
+        channel = False
+        for mode in ("strict", "lenient"):
+            calls, error, channel = _read(r, pres, p.specs, native=native, channel=tokenizer is None,
+                                          mode=mode)  # type: ignore[arg-type]
+            parses[mode] = _score(calls, error, p.gold, p.specs, mode)  # type: ignore[arg-type]
+        steps.setdefault(p.task, []).append(StepResult(
+            turn=p.turn, gold=p.gold, text=r.text[: config.max_text_chars], native_channel=channel,
+            strict=parses["strict"], lenient=parses["lenient"], prompt_sha256=p.prompt_sha256,
+            prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
+            latency_s=r.latency_s, infra_error=r.error,
+        ))
+    results = [
+        TaskResult(
+            task_id=traj.id, kind=traj.scenario.kind if traj.scenario else None,
+            suite=traj.scenario.suite if traj.scenario else None, presentation=config.presentation,
+            native=natives.get(t, False), cluster=_cluster(traj), steps=steps.get(t, []),
+        )
+        for t, traj in enumerate(tasks)
+    ]
+    if out is not None:
+        write_results(results, out)
+    return results
+
+
+def write_results(results: Sequence[TaskResult], path: str | Path) -> None:
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for r in results:
+            fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+
+
+def read_results(path: str | Path) -> list[dict[str, Any]]:
+    """The per-task rows of a results file, as dicts (what :mod:`toolkit.evaluate_report` consumes)."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path}:{n} is not JSON ({exc.msg})") from None
+    return rows
+
