@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -382,3 +383,45 @@ def test_k_larger_than_the_trial_count_is_a_user_error() -> None:
         pass_hat_k(4, 2, 5)
     with pytest.raises(UserError):
         pass_at_k(3, 4, 1)
+
+
+# ---- properties -------------------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = st.one_of(
+    st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12), st.booleans(),
+    st.none(),
+)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5),
+                                                                                               inner, max_size=3),
+                       max_leaves=8)
+_calls = st.builds(
+    lambda name, args: ToolCall(name=name, arguments=args),
+    st.sampled_from(["f", "g"]), st.dictionaries(st.text(min_size=1, max_size=6), _values, max_size=4),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_calls)
+def test_every_call_matches_itself_in_both_modes(c: ToolCall) -> None:
+    assert match_call(c, c).matched
+    assert match_call(c, c, strict=True).matched
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_calls, max_size=4), st.lists(_calls, max_size=4), st.randoms(use_true_random=False))
+def test_multi_call_score_does_not_depend_on_prediction_order(pred: list[ToolCall], gold: list[ToolCall],
+                                                              rnd: Any) -> None:
+    shuffled = list(pred)
+    rnd.shuffle(shuffled)
+    a, b = match_calls(pred, gold), match_calls(shuffled, gold)
+    assert (a.matched, a.all_matched) == (b.matched, b.all_matched)
+    assert match_calls(gold, gold).all_matched
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_standardize_string_is_idempotent(text: str) -> None:
+    assert standardize_string(standardize_string(text)) == standardize_string(text)

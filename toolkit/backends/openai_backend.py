@@ -224,7 +224,7 @@ class OpenAIBackend:
             kwargs["stop"] = list(d.stop)
         if d.seed is not None:
             kwargs["seed"] = d.seed
-        if request.tools is not None:
+        if request.tools:  # an empty list is refused by the API; no tools means plain prompting
             kwargs["tools"] = list(request.tools)
             if request.tool_choice is not None:
                 kwargs["tool_choice"] = request.tool_choice
