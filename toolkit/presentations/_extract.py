@@ -32,26 +32,51 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
         if close < 0:  # reasoning never ended: the reply holds nothing else
             return text[open_at + len("<think>") :].strip(), ""
         return text[open_at + len("<think>") : close].strip(), text[close + len("</think>") :]
-    if close >= 0 and "<think>" not in text[:close]:
-        return text[:close].strip(), text[close + len("</think>") :]
+    before = text[:close]
+    # A "</think>" after a call delimiter is inside the call (a string argument), not the end of reasoning.
+    if close >= 0 and not any(mark in before for mark in ("<think>", "<tool_call>", "```")):
+        return before.strip(), text[close + len("</think>") :]
     return None, text
+
+
+class _NextFinder:
+    """``text.find(pattern, pos)`` for increasing ``pos``, rescanning only when the last hit is behind ``pos``:
+    many unclosed tags then cost one scan of the text, not one scan each."""
+
+    def __init__(self, text: str, pattern: str):
+        self.text, self.pattern, self.hit = text, pattern, text.find(pattern)
+
+    def at_or_after(self, pos: int) -> int:
+        if 0 <= self.hit < pos:
+            self.hit = self.text.find(self.pattern, pos)
+        return self.hit
 
 
 def find_tags(text: str, name: str) -> list[Block]:
     """All ``<name>…</name>`` blocks. A block missing its closing tag ends at the next opening tag or at
-    the end of the text, with ``closed=False``."""
+    the end of the text, with ``closed=False``.
+
+    When the opening tag ends its line (the documented ``<tool_call>\n{...}\n</tool_call>`` layout), only
+    tags at the start of a line delimit the block, so tags inside a one-line JSON string cannot cut it short.
+    """
     open_tag, close_tag = f"<{name}>", f"</{name}>"
+    any_open, any_close = _NextFinder(text, open_tag), _NextFinder(text, close_tag)
+    line_open, line_close = _NextFinder(text, "\n" + open_tag), _NextFinder(text, "\n" + close_tag)
     blocks: list[Block] = []
     pos = 0
-    close = text.find(close_tag)  # kept between iterations, so many unclosed tags cost one scan, not one each
     while True:
-        start = text.find(open_tag, pos)
+        start = any_open.at_or_after(pos)
         if start < 0:
             return blocks
         body_at = start + len(open_tag)
-        if 0 <= close < body_at:
-            close = text.find(close_tag, body_at)
-        next_open = text.find(open_tag, body_at)
+        if text.startswith(("\n", "\r\n"), body_at):
+            close, next_open = line_close.at_or_after(body_at), line_open.at_or_after(body_at)
+            if close >= 0 and (next_open < 0 or close < next_open):
+                end = close + 1 + len(close_tag)
+                blocks.append(Block("tag", name, text[body_at:close], start, end, True))
+                pos = end
+                continue
+        close, next_open = any_close.at_or_after(body_at), any_open.at_or_after(body_at)
         if close >= 0 and (next_open < 0 or close < next_open):
             blocks.append(Block("tag", name, text[body_at:close], start, close + len(close_tag), True))
             pos = close + len(close_tag)

@@ -225,22 +225,30 @@ class Presentation(ABC):
         )
 
     def _blocks(self, text: str) -> list[tuple[Block, Block | None]]:
-        """Call-block candidates in order, each with the code fence wrapped around it, if any."""
+        """Call-block candidates in order, each with the code fence wrapped around it, if any.
+
+        Whichever delimiter opens first owns the region: a fence inside a tag is part of the tag's body, and a
+        tag inside a fence is part of the fence's body (e.g. a string argument) unless the fence holds nothing
+        but tags, in which case it is a wrapper around them (``nested_delimiters``).
+        """
         tags = find_tags(text, "tool_call")
-        found: list[tuple[Block, Block | None]] = [(tag, None) for tag in tags]
+        wrappers: dict[int, Block] = {}
+        dropped: set[int] = set()
+        fences: list[Block] = []
         for fence in find_fences(text):
-            inside = [i for i, (tag, _) in enumerate(found) if fence.start <= tag.start < fence.end]
-            if not inside:
-                # A fence inside a tag is part of the tag's body (see unwrap_fence), not a block of its own.
-                if not any(tag.start <= fence.start < tag.end for tag in tags):
-                    found.append((fence, None))
+            if any(tag.start <= fence.start < tag.end for tag in tags):
                 continue
+            inside = [i for i, tag in enumerate(tags) if fence.start <= tag.start < fence.end]
             rest = fence.body
             for i in inside:
-                rest = rest.replace(text[found[i][0].start : found[i][0].end], "")
-            if not rest.strip():  # the fence holds nothing but call tags
-                for i in inside:
-                    found[i] = (found[i][0], fence)
+                rest = rest.replace(text[tags[i].start : tags[i].end], "")
+            if inside and not rest.strip():
+                wrappers.update((i, fence) for i in inside)
+            else:
+                dropped.update(inside)
+                fences.append(fence)
+        found = [(tag, wrappers.get(i)) for i, tag in enumerate(tags) if i not in dropped]
+        found += [(fence, None) for fence in fences]
         return sorted(found, key=lambda pair: pair[0].start)
 
     def _parse_reply(self, text: str, index: SpecIndex, used: set[str]) -> tuple[list[ToolCall], str, bool]:
