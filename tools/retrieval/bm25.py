@@ -36,10 +36,11 @@ def _stem(word: str) -> str:
     for suffix, repl in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh")):
         if word.endswith(suffix):
             return word[: -len(suffix)] + repl
-    if word.endswith("ing") and len(word) > 5:
-        return word[:-3]
-    if word.endswith("ed") and len(word) > 4:
-        return word[:-2]
+    for suffix, min_len in (("ing", 6), ("ed", 5)):
+        if word.endswith(suffix) and len(word) >= min_len:
+            stem = word[: -len(suffix)]
+            # logging -> log, planned -> plan; but falling -> fall, missed -> miss
+            return stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz" else stem
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
