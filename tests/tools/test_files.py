@@ -23,13 +23,13 @@ def env():
     environment.close()
 
 
-def ok(env: FilesEnvironment, name: str, **arguments):
+def ok(env: FilesEnvironment, name: str, /, **arguments):
     result = env.call(name, arguments)
     assert not result.is_error, result.content
     return result.structured
 
 
-def refused(env: FilesEnvironment, name: str, **arguments) -> str:
+def refused(env: FilesEnvironment, name: str, /, **arguments) -> str:
     result = env.call(name, arguments)
     assert result.is_error, f"{name}({arguments}) should have failed but returned {result.content[:200]}"
     return result.content
@@ -87,7 +87,8 @@ def test_file_info_reports_size_lines_and_a_content_hash_that_changes_with_conte
     ok(env, "write_file", path="notes/todo.txt", content="[ ] one\n", overwrite=True)
     after = ok(env, "file_info", path="notes/todo.txt")
     assert after["sha256"] != before["sha256"] and after["lines"] == 1
-    assert ok(env, "file_info", path="docs") == {"path": "docs", "type": "directory", "entries": 2}
+    folder = ok(env, "file_info", path="docs")
+    assert (folder["type"], folder["entries"], folder["size_bytes"]) == ("directory", 2, None)
 
 
 def test_move_renames_into_new_folders_and_delete_removes_the_file(env):
@@ -196,6 +197,18 @@ def test_the_snapshot_lists_every_file_with_its_content_hash(env):
     rows = env.snapshot()["files"]
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
     assert len(rows) == 11 and all(len(r["sha256"]) == 64 for r in rows)
+
+
+def test_every_tool_publishes_an_output_schema_that_its_results_satisfy(env):
+    specs = {s.name: s for s in env.specs()}
+    calls = {"list_directory": {}, "read_file": {"path": "README.md"}, "search_files": {"pattern": "APAC"},
+             "file_info": {"path": "README.md"}, "write_file": {"path": "n.md", "content": "x"},
+             "move_file": {"src": "n.md", "dst": "m.md"}, "delete_file": {"path": "m.md"}}
+    assert set(calls) == set(specs)
+    for name, arguments in calls.items():
+        schema = specs[name].output_schema
+        assert schema and schema.get("additionalProperties") is False, name
+        assert validation_errors(schema, ok(env, name, **arguments)) == [], name
 
 
 def test_the_suite_is_registered_and_its_toolset_offers_seven_tools():

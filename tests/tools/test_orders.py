@@ -173,6 +173,24 @@ def test_an_address_change_is_validated_and_limited_to_unshipped_orders_in_shipp
     assert lower.error_kind == missing.error_kind == "invalid_arguments" and "city" in missing.content
 
 
+def test_every_tool_publishes_an_output_schema_that_its_results_satisfy(env):
+    specs = {s.name: s for s in env.specs()}
+    address = {"line1": "Calle Mayor 5", "city": "Madrid", "postal_code": "28013", "country": "ES"}
+    calls = {
+        "find_customer": {"name": "a"}, "get_customer": {"customer_id": "C-1004"},
+        "list_orders": {"customer_id": "C-1004"}, "get_order": {"order_id": "O-5004"},
+        "get_policy": {"topic": "exchanges"}, "refund_order": refund("O-5009", "MUG-CERAMIC"),
+        "exchange_item": {"order_id": "O-5012", "sku": "SNEAKER-44", "new_sku": "SNEAKER-42"},
+        "update_shipping_address": {"order_id": "O-5010", "address": address},
+        "cancel_order": {"order_id": "O-5010"},
+    }
+    assert set(calls) == set(specs)
+    for name, arguments in calls.items():
+        schema = specs[name].output_schema
+        assert schema and schema.get("additionalProperties") is False, name
+        assert validation_errors(schema, ok(env, name, **arguments)) == [], name
+
+
 # ---- environment, grading, templates -------------------------------------------------------------------------------
 
 

@@ -4,6 +4,9 @@ Every path a model gives is resolved inside the store's root. Absolute paths, ``
 backslashes and symbolic links that lead outside the root are refused with a message that says what is allowed.
 Reads, writes, listings and search results are size-capped, so no call can return an unbounded result, and the
 store as a whole is capped in file count and bytes so that a looping agent cannot fill the disk.
+
+Tools return plain dicts; the annotated result model (:mod:`tools.files.results`) is the published output schema,
+and the toolset validates each result against it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pydantic import Field
 
 from toolkit.errors import ToolError
 from toolkit.python_tools import tool
+from tools.files.results import Deleted, FileChunk, FileInfo, Listing, Moved, SearchResult, WriteResult
 from tools.files.seed import write_seed_tree
 
 __all__ = ["FileTools", "FileStore", "LIMITS"]
@@ -135,7 +139,7 @@ class FileTools:
 
     # ----------------------------------------------------------------------------------------------- tools
     @tool
-    def list_directory(self, path: str = ".", recursive: bool = False) -> dict[str, Any]:
+    def list_directory(self, path: str = ".", recursive: bool = False) -> Listing:
         """List the files and folders in a directory of the file store.
 
         Args:
@@ -161,7 +165,7 @@ class FileTools:
         path: str,
         offset: Annotated[int, Field(ge=0)] = 0,
         max_chars: Annotated[int, Field(ge=1, le=LIMITS["max_read_chars"])] = LIMITS["default_read_chars"],
-    ) -> dict[str, Any]:
+    ) -> FileChunk:
         """Read a text file, or a window of it for long files.
 
         Args:
@@ -189,7 +193,7 @@ class FileTools:
         }
 
     @tool
-    def write_file(self, path: str, content: str, overwrite: bool = False) -> dict[str, Any]:
+    def write_file(self, path: str, content: str, overwrite: bool = False) -> WriteResult:
         """Create a text file, or replace one when overwrite is true. Missing parent folders are created.
 
         Args:
@@ -235,7 +239,7 @@ class FileTools:
         path: str = ".",
         regex: bool = False,
         max_results: Annotated[int, Field(ge=1, le=LIMITS["max_search_results"])] = 20,
-    ) -> dict[str, Any]:
+    ) -> SearchResult:
         """Search the text of files for a pattern (case-insensitive) and return matching lines with line numbers.
 
         Args:
@@ -279,7 +283,7 @@ class FileTools:
         return {"pattern": pattern, "matches": matches, "total_matches": total, "truncated": total > len(matches)}
 
     @tool
-    def file_info(self, path: str) -> dict[str, Any]:
+    def file_info(self, path: str) -> FileInfo:
         """Describe a file or directory: type, size, line count and content hash.
 
         Args:
@@ -304,7 +308,7 @@ class FileTools:
         return info
 
     @tool
-    def delete_file(self, path: str) -> dict[str, Any]:
+    def delete_file(self, path: str) -> Deleted:
         """Delete one file (folders cannot be deleted with this tool).
 
         Args:
@@ -315,7 +319,7 @@ class FileTools:
         return {"path": rel, "deleted": True}
 
     @tool
-    def move_file(self, src: str, dst: str) -> dict[str, Any]:
+    def move_file(self, src: str, dst: str) -> Moved:
         """Move or rename a file. The destination must not exist; missing parent folders are created.
 
         Args:

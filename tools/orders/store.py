@@ -3,6 +3,9 @@
 State is plain Python data, deep-copied from the seed so every store starts identical. Write tools check every rule
 of :mod:`tools.orders.policy` and refuse with a message citing the rule (``R2``, ``E3``...), so an agent that skips
 reading the policy learns from the refusal, and a grader can compare end states exactly.
+
+Tools return plain dicts; the annotated result model (:mod:`tools.orders.results`) is the published output schema,
+and the toolset validates each result against it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from toolkit.errors import ToolError
 from toolkit.python_tools import tool
@@ -25,6 +28,17 @@ from tools.orders.policy import (
     SHIPPING_COUNTRIES,
     PolicyTopic,
     RefundReason,
+)
+from tools.orders.results import (
+    AddressChange,
+    Cancellation,
+    Customer,
+    CustomerMatches,
+    Exchange,
+    Order,
+    OrderList,
+    Policy,
+    Refund,
 )
 
 __all__ = ["OrdersTools", "OrdersStore", "RefundItem", "ShippingAddress", "ORDER_STATUSES"]
@@ -82,11 +96,15 @@ class OrdersTools:
     # ------------------------------------------------------------------------------------------- lookups
     def _customer(self, customer_id: Any) -> dict[str, Any]:
         if not isinstance(customer_id, str) or not _ID.match(customer_id) or not customer_id.startswith("C-"):
-            raise ToolError(f"customer_id must look like 'C-1001', got {customer_id!r}; use find_customer to look it up")
+            raise ToolError(
+                f"customer_id must look like 'C-1001', got {customer_id!r}; use find_customer to look it up"
+            )
         try:
             return self.customers[customer_id]
         except KeyError:
-            raise ToolError(f"no customer with id {customer_id!r}; use find_customer(email=...) to look it up") from None
+            raise ToolError(
+                f"no customer with id {customer_id!r}; use find_customer(email=...) to look it up"
+            ) from None
 
     def _order(self, order_id: Any) -> dict[str, Any]:
         if not isinstance(order_id, str) or not _ID.match(order_id) or not order_id.startswith("O-"):
@@ -94,7 +112,9 @@ class OrdersTools:
         try:
             return self.orders[order_id]
         except KeyError:
-            raise ToolError(f"no order with id {order_id!r}; use list_orders(customer_id=...) to see the customer's orders") from None
+            raise ToolError(
+                f"no order with id {order_id!r}; use list_orders(customer_id=...) to see the customer's orders"
+            ) from None
 
     @staticmethod
     def _total(order: dict[str, Any]) -> float:
@@ -112,7 +132,7 @@ class OrdersTools:
 
     # ------------------------------------------------------------------------------------------- read tools
     @tool
-    def find_customer(self, email: str | None = None, name: str | None = None) -> dict[str, Any]:
+    def find_customer(self, email: str | None = None, name: str | None = None) -> CustomerMatches:
         """Find customers by email address (exact) or by name (case-insensitive, partial match allowed).
 
         Args:
@@ -134,7 +154,7 @@ class OrdersTools:
         return {"customers": found, "count": len(found)}
 
     @tool
-    def get_customer(self, customer_id: str) -> dict[str, Any]:
+    def get_customer(self, customer_id: str) -> Customer:
         """Get a customer's profile: name, email, membership tier, default address and order ids.
 
         Args:
@@ -145,7 +165,7 @@ class OrdersTools:
         return {**copy.deepcopy(c), "order_ids": order_ids}
 
     @tool
-    def list_orders(self, customer_id: str, status: OrderStatus | None = None) -> dict[str, Any]:
+    def list_orders(self, customer_id: str, status: OrderStatus | None = None) -> OrderList:
         """List a customer's orders, newest first, optionally only those with one status.
 
         Args:
@@ -164,7 +184,7 @@ class OrdersTools:
         return {"customer_id": customer_id, "orders": rows}
 
     @tool
-    def get_order(self, order_id: str) -> dict[str, Any]:
+    def get_order(self, order_id: str) -> Order:
         """Get an order: status, dates, line items (with quantities already refunded), address and total.
 
         Args:
@@ -174,7 +194,7 @@ class OrdersTools:
         return {**copy.deepcopy(o), "total": self._total(o)}
 
     @tool
-    def get_policy(self, topic: PolicyTopic) -> dict[str, Any]:
+    def get_policy(self, topic: PolicyTopic) -> Policy:
         """Read the shop's policy on one topic. Check it before any refund, exchange, cancellation or address change.
 
         Args:
@@ -186,7 +206,7 @@ class OrdersTools:
 
     # ------------------------------------------------------------------------------------------- write tools
     @tool
-    def refund_order(self, order_id: str, items: list[RefundItem], reason: RefundReason) -> dict[str, Any]:
+    def refund_order(self, order_id: str, items: list[RefundItem], reason: RefundReason) -> Refund:
         """Refund some or all items of a delivered order to the original payment method.
 
         Args:
@@ -245,7 +265,7 @@ class OrdersTools:
         return dict(refund)
 
     @tool
-    def exchange_item(self, order_id: str, sku: str, new_sku: str) -> dict[str, Any]:
+    def exchange_item(self, order_id: str, sku: str, new_sku: str) -> Exchange:
         """Exchange one unit of a delivered item for another SKU of the same product family (size or colour).
 
         Args:
@@ -289,7 +309,7 @@ class OrdersTools:
         return dict(exchange)
 
     @tool
-    def update_shipping_address(self, order_id: str, address: ShippingAddress) -> dict[str, Any]:
+    def update_shipping_address(self, order_id: str, address: ShippingAddress) -> AddressChange:
         """Change where a pending or processing order will be shipped.
 
         Args:
@@ -302,9 +322,11 @@ class OrdersTools:
             raise ToolError("address must be an object with line1, city, postal_code, country and optional line2")
         try:
             parsed = ShippingAddress.model_validate(dict(new))
-        except ValueError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())  # type: ignore[attr-defined]
-            raise ToolError(f"invalid address ({problems}); rule S2 needs line1, city, postal_code, country") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ToolError(
+                f"invalid address ({problems}); rule S2 needs line1, city, postal_code, country"
+            ) from None
         if o["status"] not in ("pending", "processing"):
             raise ToolError(
                 f"address change refused by rule S1: order {order_id} is {o['status']}; only pending or processing "
@@ -319,7 +341,7 @@ class OrdersTools:
         return {"order_id": order_id, "shipping_address": dict(o["shipping_address"])}
 
     @tool
-    def cancel_order(self, order_id: str) -> dict[str, Any]:
+    def cancel_order(self, order_id: str) -> Cancellation:
         """Cancel a pending or processing order and refund its full total.
 
         Args:

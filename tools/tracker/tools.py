@@ -171,7 +171,9 @@ class TrackerTools:
         title: Annotated[str, Field(min_length=3, max_length=120, description="Short summary of the issue.")],
         description: Annotated[str, Field(max_length=4000, description="Details: steps, impact, context.")] = "",
         priority: Annotated[Priority, Field(description="How urgent the issue is.")] = "medium",
-        labels: Annotated[list[Label], Field(max_length=_MAX_LABELS, description="Labels to attach.")] = [],  # noqa: B006
+        labels: Annotated[
+            list[Label], Field(max_length=_MAX_LABELS, description="Labels to attach.")
+        ] = [],  # noqa: B006 (never mutated: pydantic hands each call its own list)
         assignee: Annotated[Email | None, Field(description="Email of a project member to assign.")] = None,
         due_date: Annotated[IsoDate | None, Field(description="Due date, YYYY-MM-DD.")] = None,
     ) -> Issue:
