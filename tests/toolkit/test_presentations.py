@@ -372,7 +372,7 @@ def test_common_deviations_are_rejected_by_strict_and_accepted_by_lenient(name, 
 
 
 def test_every_leniency_rule_is_exercised_by_a_test():
-    covered = {rule for _, _, rule in LENIENT_ONLY} | {"several_blocks", "dotted_name"}
+    covered = {rule for _, _, rule in LENIENT_ONLY} | {"several_blocks", "dotted_name", "constructor_call"}
     assert covered == set(LENIENCIES)
 
 
@@ -517,3 +517,48 @@ def test_tool_call_tags_wrapped_in_a_code_fence_are_nested_delimiters_and_the_fe
     lenient = json.parse(text, SPECS, strict=False)
     assert (lenient.calls, lenient.content) == ([_PARIS_CALL], "Ok.\nDone.")
     assert lenient.leniencies == ("nested_delimiters",)
+
+
+def test_objects_written_as_typeddict_or_dict_constructor_calls_are_lenient_python():
+    text = '```python\nget_weather(city="Rome", near=GetWeatherNear(lat=41.9, lon=dict(x=1)))\n```'
+    python = get_presentation("python")
+    assert "constructor_call" in python.parse(text, SPECS, strict=True).error
+    lenient = python.parse(text, SPECS, strict=False)
+    arguments = {"city": "Rome", "near": {"lat": 41.9, "lon": {"x": 1}}}
+    assert lenient.calls == [ToolCall(name="get-weather", arguments=arguments)]
+    refused = python.parse('```python\nget_weather(city=Point("x"))\n```', SPECS, strict=False)
+    assert refused.status == "error" and "function call" in refused.error
+
+
+def test_free_form_tools_render_as_kwargs_stubs_and_take_any_keyword_arguments():
+    specs = [
+        ToolSpec(name="log", description="Log fields.", input_schema={"type": "object"}),
+        ToolSpec(name="count", input_schema={"type": "object", "additionalProperties": {"type": "integer"}}),
+        ToolSpec(name="ping", input_schema={"type": "object", "additionalProperties": False}),
+    ]
+    python = get_presentation("python")
+    assert python.render_tools(specs) == (
+        'from typing import Any\n\n\ndef log(**kwargs: Any):\n    """Log fields."""\n\n\n'
+        "def count(**kwargs: int):\n    ...\n\n\ndef ping():\n    ..."
+    )
+    call = ToolCall(name="log", arguments={"level": "info", "n": 2})
+    assert python.parse(python.render_calls([call], specs), specs, strict=True).calls == [call]
+
+
+def test_tool_docs_with_backtick_runs_get_a_longer_fence_in_the_system_prompt():
+    spec = READ.model_copy(update={"description": "Read a file.\n```\nexample\n```"})
+    prompt = get_presentation("python").system_prompt([spec])
+    assert "````python\n" in prompt and "\n````\n" in prompt
+
+
+def test_parse_results_serialise_to_json_ready_dicts():
+    result = get_presentation("json").parse(f"Hi.\n<tool_call>\n{_PARIS_JSON}", SPECS, strict=False)
+    assert result.to_dict() == {
+        "status": "calls",
+        "calls": [{"name": "get-weather", "arguments": {"city": "Paris"}}],
+        "content": "Hi.",
+        "error": None,
+        "had_call_syntax": True,
+        "leniencies": ["unclosed_block"],
+        "reasoning": None,
+    }

@@ -40,8 +40,8 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
 
 
 class _NextFinder:
-    """``text.find(pattern, pos)`` for increasing ``pos``, rescanning only when the last hit is behind ``pos``:
-    many unclosed tags then cost one scan of the text, not one scan each."""
+    """``text.find(pattern, pos)`` for increasing ``pos``, rescanning only when the last hit is behind
+    ``pos``: many unclosed tags then cost one scan of the text, not one scan each."""
 
     def __init__(self, text: str, pattern: str):
         self.text, self.pattern, self.hit = text, pattern, text.find(pattern)

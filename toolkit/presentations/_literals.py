@@ -124,14 +124,23 @@ def _describe(node: ast.AST) -> str:
         return type(node).__name__
 
 
-def python_literal(node: ast.AST, *, json_names: bool, leniencies: set[str]) -> Any:
+def python_literal(
+    node: ast.AST, *, json_names: bool, leniencies: set[str], constructors: bool = False
+) -> Any:
     """The JSON value of a Python literal expression; anything that would need evaluating is refused.
 
     Accepted: strings, ints, finite floats, bools, None, signed numbers, lists, tuples (as lists), dicts with
     string keys. With ``json_names``, the bare names ``true``/``false``/``null`` too (recorded in
-    ``leniencies`` as ``json_literals``). Refused with a clear message: calls, names, attributes, operators,
-    f-strings, sets, bytes, complex numbers, ``**`` unpacking, duplicate keys.
+    ``leniencies`` as ``json_literals``). With ``constructors``, an object written as a call with keyword
+    arguments only to ``dict`` or a capitalised name (``Point(x=1)``, as the stubs' TypedDict classes invite)
+    is read as that object (recorded as ``constructor_call``); nothing is called. Refused with a clear
+    message: other calls, names, attributes, operators, f-strings, sets, bytes, complex numbers, ``**``
+    unpacking, duplicate keys.
     """
+
+    def inner(child: ast.AST) -> Any:
+        return python_literal(child, json_names=json_names, leniencies=leniencies, constructors=constructors)
+
     if isinstance(node, ast.Constant):
         value = node.value
         if value is None or isinstance(value, (str, bool, int)):
@@ -144,11 +153,11 @@ def python_literal(node: ast.AST, *, json_names: bool, leniencies: set[str]) -> 
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = node.operand
         if isinstance(operand, ast.Constant) and type(operand.value) in (int, float):
-            number = python_literal(operand, json_names=json_names, leniencies=leniencies)
+            number = inner(operand)
             return -number if isinstance(node.op, ast.USub) else number
         raise LiteralError(f"expression {_describe(node)} is not a literal (only numbers can be signed)")
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [python_literal(e, json_names=json_names, leniencies=leniencies) for e in node.elts]
+        return [inner(e) for e in node.elts]
     if isinstance(node, ast.Dict):
         out: dict[str, Any] = {}
         for key_node, value_node in zip(node.keys, node.values, strict=True):
@@ -158,7 +167,7 @@ def python_literal(node: ast.AST, *, json_names: bool, leniencies: set[str]) -> 
                 raise LiteralError(f"dict key {_describe(key_node)} is not a string")
             if key_node.value in out:
                 raise LiteralError(f"duplicate key {key_node.value!r}")
-            out[key_node.value] = python_literal(value_node, json_names=json_names, leniencies=leniencies)
+            out[key_node.value] = inner(value_node)
         return out
     if isinstance(node, ast.Name):
         if json_names and node.id in _JSON_NAMES:
@@ -167,9 +176,23 @@ def python_literal(node: ast.AST, *, json_names: bool, leniencies: set[str]) -> 
         hint = " (use True/False/None)" if node.id in _JSON_NAMES else ""
         raise LiteralError(f"name {node.id!r} is not a literal value{hint}; write the value itself")
     if isinstance(node, ast.Call):
+        if constructors and _is_constructor(node):
+            leniencies.add("constructor_call")
+            fields: dict[str, Any] = {}
+            for kw in node.keywords:
+                if kw.arg in fields:
+                    raise LiteralError(f"duplicate key {kw.arg!r}")
+                fields[str(kw.arg)] = inner(kw.value)
+            return fields
         raise LiteralError(f"function call {_describe(node)} inside arguments is not allowed; write literals")
     if isinstance(node, ast.Set):
         raise LiteralError(f"set {_describe(node)} is not a JSON value; use a list")
     if isinstance(node, ast.JoinedStr):
         raise LiteralError(f"f-string {_describe(node)} is not a literal")
     raise LiteralError(f"expression {_describe(node)} is not a literal value")
+
+
+def _is_constructor(node: ast.Call) -> bool:
+    func = node.func
+    named = isinstance(func, ast.Name) and (func.id == "dict" or func.id[:1].isupper())
+    return named and not node.args and all(kw.arg is not None for kw in node.keywords)

@@ -24,7 +24,7 @@ from toolkit.presentations._index import SpecIndex
 from toolkit.presentations._literals import LiteralError
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 
-__all__ = ["LENIENCIES", "ParseLimits", "ParseResult", "Presentation", "dumps_json"]
+__all__ = ["LENIENCIES", "ParseLimits", "ParseResult", "Presentation", "dumps_json", "fenced"]
 
 LENIENCIES: dict[str, str] = {
     "unclosed_block": "a call block is missing its closing tag or fence (e.g. output cut at a stop word)",
@@ -41,6 +41,7 @@ LENIENCIES: dict[str, str] = {
     "call_list_in_block": "a list of calls inside one <tool_call> block (one call per block is the format)",
     "python_call_list": "Python calls written as a list ([f(a=1), g(b=2)]) or several on one line",
     "positional_arguments": "positional Python arguments, bound to parameters in schema order",
+    "constructor_call": "an object argument written as a constructor call (Point(x=1, y=2) or dict(x=1))",
     "dotted_name": "a tool name with dots written as an attribute path (files.read instead of files_read)",
 }
 
@@ -56,6 +57,13 @@ def dumps_json(value: Any, *, indent: int | None = None) -> str:
     except (TypeError, ValueError) as exc:
         raise UserError(f"value cannot be written as JSON: {exc}") from None
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def fenced(text: str, language: str) -> str:
+    """``text`` in a Markdown code fence long enough that no backtick run inside it can close the fence."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{language}\n{text}\n{ticks}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +105,18 @@ class ParseResult:
         if self.error is not None:
             return "error"
         return "calls" if self.calls else "no_call"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of the parse, e.g. for an evaluation log."""
+        return {
+            "status": self.status,
+            "calls": [call.to_dict() for call in self.calls],
+            "content": self.content,
+            "error": self.error,
+            "had_call_syntax": self.had_call_syntax,
+            "leniencies": list(self.leniencies),
+            "reasoning": self.reasoning,
+        }
 
     def raise_for_error(self) -> ParseResult:
         """Return self, or raise :class:`ParseError` with the parse error."""

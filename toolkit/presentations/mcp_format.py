@@ -16,7 +16,7 @@ from toolkit.presentations._json_calls import (
     json_block_is_call_syntax,
     looks_like_json_call,
 )
-from toolkit.presentations.base import Presentation, dumps_json
+from toolkit.presentations.base import Presentation, dumps_json, fenced
 from toolkit.specs import ToolCall, ToolSpec
 
 __all__ = ["McpPresentation"]
@@ -50,7 +50,7 @@ class McpPresentation(Presentation):
 
     def _wrap_tools(self, rendered: str) -> str:
         intro = "The tools are MCP tool definitions (name, description, JSON Schema of the input):"
-        return f"{intro}\n```json\n{rendered}\n```"
+        return f"{intro}\n{fenced(rendered, 'json')}"
 
     def call_instructions(self) -> str:
         return (

@@ -25,7 +25,7 @@ from toolkit.presentations._index import Params, SpecIndex
 from toolkit.presentations._literals import LiteralError, check_nesting, parse_python, python_literal
 from toolkit.presentations._names import to_identifier
 from toolkit.presentations._pytypes import ClassBook, TypeRenderer, describe, docstring, py_literal
-from toolkit.presentations.base import Presentation
+from toolkit.presentations.base import Presentation, fenced
 from toolkit.specs import ToolCall, ToolSpec
 
 __all__ = ["PythonPresentation"]
@@ -72,24 +72,31 @@ class PythonPresentation(Presentation):
                 parts.append(f"{ident}: {ann} | None = None")
             note = describe(schema)
             if note:
-                args_doc.append(f"        {ident}: {note}")
+                args_doc.append(f"    {ident}: {note}")
+        extra = spec.input_schema.get("additionalProperties", True)
+        if not parts and extra is not False:  # a free-form tool: whatever keyword arguments the caller likes
+            value = types.annotation(extra if isinstance(extra, dict) else True, tool_hint + "_value")
+            free_form = [f"**kwargs: {value}"]
+        else:
+            free_form = []
         returns = ""
         if self.include_output_schema and spec.output_schema is not None:
             out_types = TypeRenderer(spec.output_schema, book)
             returns = f" -> {out_types.annotation(spec.output_schema, tool_hint + '_result')}"
         name = index.names.ident(spec.name)
-        one = f"def {name}({'*, ' + ', '.join(parts) if parts else ''}){returns}:"
+        items = (["*"] if parts else []) + parts + free_form
+        one = f"def {name}({', '.join(items)}){returns}:"
         signature = one if len(one) <= _MAX_SIGNATURE else (
-            f"def {name}(\n    *,\n" + "".join(f"    {p},\n" for p in parts) + f"){returns}:"
+            f"def {name}(\n" + "".join(f"    {item},\n" for item in items) + f"){returns}:"
         )
         doc = spec.description.strip()
         if args_doc:
-            doc = (doc + "\n\n" if doc else "") + "Args:\n" + "\n".join(line[4:] for line in args_doc)
+            doc = (doc + "\n\n" if doc else "") + "Args:\n" + "\n".join(args_doc)
         body = f"    {docstring(doc)}" if doc else "    ..."
         return f"{signature}\n{body}"
 
     def _wrap_tools(self, rendered: str) -> str:
-        return f"The tools are Python functions:\n```python\n{rendered}\n```"
+        return f"The tools are Python functions:\n{fenced(rendered, 'python')}"
 
     def call_instructions(self) -> str:
         return (
@@ -159,17 +166,21 @@ class PythonPresentation(Presentation):
                     "write name=value"
                 )
             used.add("positional_arguments")
-            arguments[params.order[position]] = python_literal(arg, json_names=True, leniencies=used)
+            arguments[params.order[position]] = _value(arg, used)
         for kw in node.keywords:
             if kw.arg is None:
                 raise LiteralError(f"'**' unpacking in the call to {name!r} is not allowed")
             key = params.idents.name(kw.arg) if params else kw.arg
             if key in arguments:
                 raise LiteralError(f"argument {kw.arg!r} of {name!r} is given twice")
-            arguments[key] = python_literal(kw.value, json_names=True, leniencies=used)
+            arguments[key] = _value(kw.value, used)
         if params is not None:
             arguments = {k: v for k, v in arguments.items() if not _omitted(k, v, params)}
         return ToolCall(name=name, arguments=arguments)
+
+
+def _value(node: ast.expr, used: set[str]) -> Any:
+    return python_literal(node, json_names=True, leniencies=used, constructors=True)
 
 
 def _raw_property(schema: dict[str, Any], name: str) -> Any:
