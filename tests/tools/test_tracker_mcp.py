@@ -248,6 +248,23 @@ def test_state_lives_in_the_server_process_shared_by_its_clients_and_fresh_in_a_
     run(main)
 
 
+def test_concurrent_creates_over_mcp_get_distinct_consecutive_ids(env):
+    made: list[str] = []
+
+    async def create(served: Toolset, n: int) -> None:
+        result = await served.call_tool("create_issue", {"project": "OPS", "title": f"Alert {n}"}, limits=LIMITS)
+        made.append(result.structured["id"])
+
+    async def main() -> None:
+        async with MCPToolset.in_process(env.mcp_server()) as served, anyio.create_task_group() as tg:
+            for n in range(20):
+                tg.start_soon(create, served, n)
+
+    run(main)
+    assert sorted(made, key=lambda i: int(i.split("-")[1])) == [f"OPS-{n}" for n in range(4, 24)]
+    assert len([i for i in env.snapshot()["issues"] if i["project"] == "OPS"]) == 23
+
+
 def test_the_environment_can_serve_its_own_state_over_mcp_and_grade_from_its_snapshot(env):
     async def main() -> None:
         async with MCPToolset.in_process(env.mcp_server()) as served:
