@@ -44,6 +44,10 @@ LIMITS = {
 }
 _TEXT_SUFFIXES = {".md", ".txt", ".csv", ".json", ".py", ".yaml", ".yml", ".toml", ".log", ".ini", ".cfg", ""}
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# A quantified group that itself contains a quantifier, e.g. (a+)+ or (\w*x)*, can backtrack exponentially on a
+# long line; refusing the shape (and back-references) keeps every search linear enough to finish quickly.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)\s*(?:[*+]|\{\d*,)")
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 
 
 def _sha256(path: Path) -> str:
@@ -256,6 +260,11 @@ class FileTools:
         if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= cap:
             raise ToolError(f"max_results must be an integer from 1 to {cap}, got {max_results!r}")
         if regex:
+            if _NESTED_QUANTIFIER.search(pattern) or _BACKREFERENCE.search(pattern):
+                raise ToolError(
+                    f"regular expression {pattern!r} nests quantifiers (like (a+)+) or uses a back-reference, which "
+                    "can take exponential time; simplify it, e.g. a+ instead of (a+)+"
+                )
             try:
                 compiled = re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
