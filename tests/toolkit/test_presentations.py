@@ -471,8 +471,10 @@ def test_more_calls_than_the_limit_is_a_parse_error():
         "<tool_call>" * 9_000,
         "get_weather(\n" * 7_000,
         "```python\n" + "a." * 45_000 + "b()\n```",
+        "<tool_call>x</tool_call>\n```\n" * 3_000,
+        "```\n" + "<tool_call>{}</tool_call>" * 3_500 + "\n```",
     ],
-    ids=["brackets", "json-depth", "unary", "binop", "huge-int", "open-tags", "open-calls", "attributes"],
+    ids=["brackets", "json-depth", "unary", "binop", "big-int", "tags", "calls", "attrs", "mixed", "wrapped"],
 )
 def test_pathological_outputs_end_in_a_result_not_a_hang_or_crash(name, text):
     result = get_presentation(name).parse(text, SPECS, strict=False)

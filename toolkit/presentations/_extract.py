@@ -20,6 +20,7 @@ class Block:
     start: int
     end: int
     closed: bool
+    body_at: int  # where ``body`` starts in the text
 
 
 def split_reasoning(text: str) -> tuple[str | None, str]:
@@ -73,16 +74,17 @@ def find_tags(text: str, name: str) -> list[Block]:
             close, next_open = line_close.at_or_after(body_at), line_open.at_or_after(body_at)
             if close >= 0 and (next_open < 0 or close < next_open):
                 end = close + 1 + len(close_tag)
-                blocks.append(Block("tag", name, text[body_at:close], start, end, True))
+                blocks.append(Block("tag", name, text[body_at:close], start, end, True, body_at))
                 pos = end
                 continue
         close, next_open = any_close.at_or_after(body_at), any_open.at_or_after(body_at)
         if close >= 0 and (next_open < 0 or close < next_open):
-            blocks.append(Block("tag", name, text[body_at:close], start, close + len(close_tag), True))
+            end = close + len(close_tag)
+            blocks.append(Block("tag", name, text[body_at:close], start, end, True, body_at))
             pos = close + len(close_tag)
         else:
             end = next_open if next_open >= 0 else len(text)
-            blocks.append(Block("tag", name, text[body_at:end], start, end, False))
+            blocks.append(Block("tag", name, text[body_at:end], start, end, False, body_at))
             pos = end
 
 
@@ -111,9 +113,9 @@ def find_fences(text: str) -> list[Block]:
             j += 1
         if j < len(lines):
             end = offsets[j] + len(lines[j].rstrip("\r\n"))
-            blocks.append(Block("fence", label, text[body_at : offsets[j]], start, end, True))
+            blocks.append(Block("fence", label, text[body_at : offsets[j]], start, end, True, body_at))
         else:
-            blocks.append(Block("fence", label, text[body_at:], start, len(text), False))
+            blocks.append(Block("fence", label, text[body_at:], start, len(text), False, body_at))
         i = j + 1
     return blocks
 

@@ -11,6 +11,7 @@ parse is the same parse with every rule counted as an error, so strict and lenie
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from abc import ABC, abstractmethod
@@ -251,18 +252,17 @@ class Presentation(ABC):
         tag inside a fence is part of the fence's body (e.g. a string argument) unless the fence holds nothing
         but tags, in which case it is a wrapper around them (``nested_delimiters``).
         """
-        tags = find_tags(text, "tool_call")
+        tags = find_tags(text, "tool_call")  # disjoint and in order, so bisect finds those in a region
+        starts = [tag.start for tag in tags]
         wrappers: dict[int, Block] = {}
         dropped: set[int] = set()
         fences: list[Block] = []
         for fence in find_fences(text):
-            if any(tag.start <= fence.start < tag.end for tag in tags):
-                continue
-            inside = [i for i, tag in enumerate(tags) if fence.start <= tag.start < fence.end]
-            rest = fence.body
-            for i in inside:
-                rest = rest.replace(text[tags[i].start : tags[i].end], "")
-            if inside and not rest.strip():
+            before = bisect.bisect_right(starts, fence.start) - 1
+            if before >= 0 and fence.start < tags[before].end:
+                continue  # a fence inside a tag
+            inside = range(before + 1, bisect.bisect_left(starts, fence.end))
+            if inside and _only_tags(text, fence, [tags[i] for i in inside]):
                 wrappers.update((i, fence) for i in inside)
             else:
                 dropped.update(inside)
@@ -321,6 +321,16 @@ class Presentation(ABC):
             used |= rules
             return found, start
         return None
+
+
+def _only_tags(text: str, fence: Block, tags: list[Block]) -> bool:
+    """Whether a fence's body holds nothing but these tag blocks (and whitespace)."""
+    pos, body_end = fence.body_at, fence.body_at + len(fence.body)
+    for tag in tags:
+        if tag.end > body_end or text[pos : tag.start].strip():
+            return False
+        pos = tag.end
+    return not text[pos:body_end].strip()
 
 
 def _describe(block: Block) -> str:
