@@ -255,6 +255,15 @@ def test_python_render_refuses_a_non_identifier_tool_name_without_specs():
         get_presentation("python").render_calls([PARIS])
 
 
+def test_python_render_refuses_names_that_would_read_back_as_another_name():
+    python = get_presentation("python")
+    with pytest.raises(UserError, match="would read back as 'files.read'"):
+        python.render_calls([ToolCall(name="files_read", arguments={})], SPECS)
+    odd = ToolSpec(name="t", input_schema={"type": "object", "properties": {"a-b": {"type": "string"}}})
+    with pytest.raises(UserError, match="'a_b'"):
+        python.render_calls([ToolCall(name="t", arguments={"a_b": "x"})], [odd])
+
+
 def test_unknown_presentation_names_are_refused_with_the_choices():
     with pytest.raises(UserError, match="json, mcp, python"):
         get_presentation("xml")
@@ -355,6 +364,8 @@ LENIENT_ONLY = [
     ("json", f"<tool_call>{_PARIS_JSON.replace('arguments', 'parameters')}</tool_call>", _SHAPE),
     ("mcp", '```json\n{"type": "function", "function": ' + _PARIS_JSON + "}\n```", "alternate_call_shape"),
     ("json", f"<tool_call>[{_PARIS_JSON}]</tool_call>", "call_list_in_block"),
+    ("json", f"<tool_call>\n{_PARIS_JSON}\n{_PARIS_JSON}\n</tool_call>", "json_lines"),
+    ("mcp", f"```json\n{_PARIS_JSON}\n{_PARIS_JSON}\n```", "json_lines"),
     ("python", '```python\n[get_weather(city="Paris")]\n```', "python_call_list"),
     ("python", '```python\nget_weather("Paris")\n```', "positional_arguments"),
 ]
@@ -368,7 +379,8 @@ def test_common_deviations_are_rejected_by_strict_and_accepted_by_lenient(name, 
     lenient = presentation.parse(text, SPECS, strict=False)
     assert lenient.error is None and rule in lenient.leniencies
     expected = dict(_PARIS_CALL.arguments, **({"note": None} if rule == "json_literals" else {}))
-    assert lenient.calls == [ToolCall(name="get-weather", arguments=expected)]
+    times = 2 if rule == "json_lines" else 1
+    assert lenient.calls == [ToolCall(name="get-weather", arguments=expected)] * times
 
 
 def test_every_leniency_rule_is_exercised_by_a_test():

@@ -37,7 +37,13 @@ def calls_from_json_text(
     text = body.strip()
     if not text:
         raise LiteralError("empty call block")
-    value = load_json(text, lenient=True, max_depth=max_depth, leniencies=used)
+    try:
+        value = load_json(text, lenient=True, max_depth=max_depth, leniencies=used)
+    except LiteralError:
+        objects = _json_lines(text, used, max_depth=max_depth)
+        if objects is None:
+            raise
+        return [_call_from_object(item, index, used, max_depth=max_depth, bare=bare) for item in objects]
     if isinstance(value, list):
         if not value:
             raise LiteralError("empty list of calls; to call no tool, answer in plain text")
@@ -47,6 +53,20 @@ def calls_from_json_text(
     else:
         items = [value]
     return [_call_from_object(item, index, used, max_depth=max_depth, bare=bare) for item in items]
+
+
+def _json_lines(text: str, used: set[str], *, max_depth: int) -> list[Any] | None:
+    """Several call objects one per line, without list brackets (``None`` when the text is not that)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or not all(line.startswith("{") for line in lines):
+        return None
+    rules: set[str] = set()
+    try:
+        objects = [load_json(line, lenient=True, max_depth=max_depth, leniencies=rules) for line in lines]
+    except LiteralError:
+        return None
+    used |= rules | {"json_lines"}
+    return objects
 
 
 def _call_from_object(obj: Any, index: SpecIndex, used: set[str], *, max_depth: int, bare: bool) -> ToolCall:

@@ -39,6 +39,7 @@ LENIENCIES: dict[str, str] = {
     "arguments_as_string": "arguments given as a JSON-encoded string instead of an object",
     "alternate_call_shape": "a JSON call object in another common shape (OpenAI 'function' wrapper, "
     "'parameters' instead of 'arguments', missing 'arguments', extra keys such as 'id')",
+    "json_lines": "several JSON call objects one per line, without list brackets",
     "call_list_in_block": "a list of calls inside one <tool_call> block (one call per block is the format)",
     "python_call_list": "Python calls written as a list ([f(a=1), g(b=2)]) or several on one line",
     "positional_arguments": "positional Python arguments, bound to parameters in schema order",

@@ -224,11 +224,15 @@ def _render_call(call: ToolCall, index: SpecIndex) -> str:
             f"tool name {call.name!r} is not a Python identifier; pass the specs to render_calls() so it is "
             "mapped to one reversibly"
         )
+    if call.name not in index.specs and ident in index.names:
+        other = index.names.name(ident)
+        raise UserError(f"tool {call.name!r} is not in the specs; {ident}(...) would read back as {other!r}")
     params = index.params(call.name)
     args = []
     for key, value in call.arguments.items():
         kw = params.idents.ident(key) if params and key in params.schemas else key
-        if not kw.isidentifier() or keyword.iskeyword(kw):
+        ambiguous = params is not None and key not in params.schemas and kw in params.idents
+        if not kw.isidentifier() or keyword.iskeyword(kw) or ambiguous:
             raise UserError(f"argument name {key!r} of {call.name!r} cannot be a Python keyword argument")
         args.append(f"{kw}={py_literal(value)}")
     return f"{ident}({', '.join(args)})"
