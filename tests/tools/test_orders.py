@@ -208,6 +208,20 @@ def test_setup_can_move_the_shop_clock_to_open_or_close_a_refund_window(env):
     assert ok(env, "refund_order", **refund("O-5005", "HOODIE-GRY-L"))["amount"] == 60.0
 
 
+def test_the_seed_moves_the_clock_and_stock_so_windows_must_be_checked_not_remembered(env):
+    env.reset(seed=15)  # 15 days later: the gold order delivered 61 days ago is now outside its window
+    assert ok(env, "get_policy", topic="refunds")["today"] == "2025-07-01"
+    assert "61 days ago" in refused(env, "refund_order", **refund("O-5001", "MUG-CERAMIC"))
+    stock = {r["id"]: r["stock"] for r in env.snapshot()["stock"]}
+    env.reset(seed=0)
+    assert ok(env, "refund_order", **refund("O-5001", "MUG-CERAMIC"))["amount"] == 12.5
+    seed0 = {r["id"]: r["stock"] for r in OrdersEnvironment().snapshot()["stock"]}
+    assert stock != seed0 and all((stock[k] == 0) == (seed0[k] == 0) for k in seed0)
+    again = OrdersEnvironment()
+    again.reset(seed=15)
+    assert {r["id"]: r["stock"] for r in again.snapshot()["stock"]} == stock  # deterministic per seed
+
+
 def test_the_grader_passes_gold_and_fails_wrong_arguments_and_wrong_end_states(env):
     task = next(t for t in render_tasks("orders", env, n=40, seed=1, kinds=["chain"]) if t.template == "refund_damaged")
     gold = [c.to_call() for c in task.gold_calls]
@@ -236,4 +250,7 @@ def test_templates_cover_every_kind_and_render_to_tasks_whose_gold_calls_replay_
         assert [r.is_error for r in results] == [c.expect_error for c in task.gold_calls], task.id
         assert env.snapshot() == task.gold_end_state, task.id
     policy_refusals = [t for t in tasks if t.kind == "error"]
-    assert policy_refusals and all(t.gold_end_state == OrdersEnvironment().snapshot() for t in policy_refusals)
+    assert policy_refusals
+    for task in policy_refusals:  # a refused call leaves the state as the task's seed made it
+        env.reset(task)
+        assert task.gold_end_state == env.snapshot(), task.id

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+import random
+from datetime import date, timedelta
 from typing import Any
 
 from toolkit.environment import Environment
@@ -17,15 +18,25 @@ __all__ = ["OrdersEnvironment"]
 class OrdersEnvironment(OrdersTools, Environment):
     """Customer support under a written policy (τ-bench retail style).
 
-    ``setup`` may carry ``today`` (ISO date) to move the shop's clock, e.g. to put an order inside or outside its
-    refund window. The seed data is the same for every seed so templates can name real customers and orders.
+    Customers, orders and the catalog are the same for every seed, so templates can name them. The seed moves
+    what a model must check rather than remember: for seed ``s`` the shop's clock is ``s % 21`` days after
+    2025-06-16 (so refund windows open and close differently), and the stock of every SKU that is in stock varies
+    (out-of-stock SKUs stay out of stock). Seed 0 is the data exactly as written in :mod:`tools.orders.data`.
+    ``setup`` may carry ``today`` (ISO date) to set the clock explicitly.
     """
 
     suite = "orders"
 
     def _build_state(self, seed: int, setup: dict[str, Any]) -> None:
-        today = setup.get("today")
-        self._load_seed(date.fromisoformat(today) if isinstance(today, str) else TODAY)
+        rng = random.Random(seed)
+        today = TODAY + timedelta(days=seed % 21)
+        if isinstance(setup.get("today"), str):
+            today = date.fromisoformat(setup["today"])
+        self._load_seed(today)
+        if seed:
+            for sku, count in self.stock.items():
+                if count > 0:
+                    self.stock[sku] = max(1, count + rng.randint(-2, 5))
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
         """Snapshot tables plus read-only ones for templates: ``customers``, ``catalog``, order rows enriched with
