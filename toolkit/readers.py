@@ -28,7 +28,16 @@ from pydantic import ValidationError
 from toolkit.errors import UserError
 from toolkit.records import SCHEMA_VERSION, Trajectory
 
-__all__ = ["ReadItem", "FORMATS", "read_records", "parse_line", "convert_row", "load_trajectories"]
+__all__ = [
+    "ReadItem",
+    "FORMATS",
+    "read_records",
+    "iter_raw_lines",
+    "decode_line",
+    "parse_line",
+    "convert_row",
+    "load_trajectories",
+]
 
 FORMATS = ("toolgym", "trl", "openai")
 
@@ -114,20 +123,27 @@ def read_records(path: str | Path) -> Iterator[ReadItem]:
 
 
 def _lines(p: Path) -> Iterator[ReadItem]:
-    # Opened on first iteration, so a reader that is never iterated holds no file open.
-    try:
-        handle = p.open("rb")
-    except OSError as exc:
-        raise UserError(f"cannot open {p}: {exc.strerror}") from None
     stem = p.stem
+    for number, raw, last in iter_raw_lines(p):
+        item = decode_line(number, raw, last=last, stem=stem)
+        if item is not None:
+            yield item
+
+
+def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """``(line number, raw bytes, is a last line without newline)`` for every line; opened on first iteration, so a
+    reader that is never iterated holds no file open."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise UserError(f"cannot open {path}: {exc.strerror}") from None
     with handle:
         for number, raw in enumerate(handle, start=1):
-            item = _decode(number, raw, last=not raw.endswith(b"\n"), stem=stem)
-            if item is not None:
-                yield item
+            yield number, raw, not raw.endswith(b"\n")
 
 
-def _decode(number: int, raw: bytes, *, last: bool, stem: str) -> ReadItem | None:
+def decode_line(number: int, raw: bytes, *, last: bool, stem: str) -> ReadItem | None:
+    """One raw line as a :class:`ReadItem`; ``None`` for a blank line. ``stem`` names generated record ids."""
     if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -199,7 +215,7 @@ def convert_row(row: Any, *, default_id: str, line: int | None = None) -> tuple[
     converted = _convert_messages(messages, notes)
     if any(_has_dict_arguments(m) for m in messages if isinstance(m, dict)) or isinstance(row.get("tools"), str):
         fmt = "trl"
-    elif fmt == "trl" and _has_string_arguments(messages):
+    elif fmt == "trl" and _has_calls(messages):
         fmt = "openai"
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -225,7 +241,8 @@ def _has_dict_arguments(message: dict[str, Any]) -> bool:
     )
 
 
-def _has_string_arguments(messages: list[Any]) -> bool:
+def _has_calls(messages: list[Any]) -> bool:
+    """Any tool call at all (called once dict arguments are ruled out, so these carry JSON-string arguments)."""
     return any(
         isinstance(m, dict) and (isinstance(m.get("tool_calls"), list) or isinstance(m.get("function_call"), dict))
         for m in messages

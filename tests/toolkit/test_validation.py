@@ -177,7 +177,7 @@ def test_a_record_without_tools_is_checked_against_fallback_tools():
     from toolkit.specs import ToolSpec
 
     fallback = {k: ToolSpec.model_validate(v) for k, v in specs.items()}
-    assert "unknown tool" in _reasons(validate_records([rec]), rec["id"])["arguments"][0]
+    assert "the conversation lists no tools" in _reasons(validate_records([rec]), rec["id"])["arguments"][0]
     failed = _reasons(validate_records([rec], fallback_tools=fallback), rec["id"])
     assert failed["arguments"][0].startswith("invalid arguments:")
 
@@ -321,6 +321,17 @@ def test_replay_over_mcp_server_time_catches_a_result_of_the_wrong_shape():
         "replay mismatch: message 2: call 'c1' to 'get_current_time': shape differs at (root) (non-deterministic "
         "tool, compared by shape): replay adds key(s) day_of_week, is_dst"
     ]
+
+
+def test_worker_processes_give_the_same_report_as_one_process(tmp_path):
+    big = tmp_path / "mixed.jsonl"
+    parts = [(DATA / n).read_text() for n in ("good.jsonl", "bad.jsonl", "tampered.jsonl")]
+    big.write_text("".join(parts * 3) + (DATA / "truncated.jsonl").read_text())  # ends with a torn line
+    serial = validate_file(big, sources=[LEDGER])
+    parallel = validate_file(big, sources=[LEDGER], workers=2)
+    assert parallel.to_dict() == serial.to_dict()
+    assert (serial.total, serial.passed) == (3 * (6 + 16 + 1) + 3, 3 * 6 + 1)
+    assert serial.records[-1].line == 72 and serial.records[-1].failed_stages == ["record"]
 
 
 def test_read_items_and_trajectories_mix_in_one_batch():

@@ -11,6 +11,7 @@ from toolkit.validation import DEFAULT_MAX_DEPTH, STAGES, validate_file
 EXAMPLE = """examples:
   toolgym validate data/train.jsonl
   toolgym validate data/train.jsonl --tools py:tools.calculator --json > report.json
+  toolgym validate big.jsonl --workers 8
   toolgym validate third_party.jsonl --tools "stdio:python -m mcp_server_time" --nondeterministic get_current_time
 
 exit status: 0 every record passed, 1 some record failed, 2 usage error (missing file, bad tool source)"""
@@ -43,6 +44,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="per-call time limit during replay (default 30)")
     p.add_argument("--concurrency", type=int, default=4, metavar="N",
                    help="trajectories replayed at once, each on its own fresh tools (default 4)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes for the static stages (default 1; worth it for files of many thousand records)")
     p.add_argument("--json", action="store_true", help="print a machine-readable report instead of the table")
     return p
 
@@ -67,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         nondeterministic=args.nondeterministic,
         stages=stages,
         concurrency=args.concurrency,
+        workers=args.workers,
     )
     if report.total == 0:
         raise UserError(f"{args.file} holds no records (it is empty or only blank lines)")

@@ -144,8 +144,11 @@ def arguments_stage(
                 name = tc.function.name
                 at = f"{where(path, i)}, call {tc.id!r}"
                 if name not in tools.specs:
-                    known = ", ".join(sorted(tools.specs)) or "none"
-                    reasons.append(reason("unknown tool", f"{at}: no tool named {name!r} in tools (available: {known})"))
+                    if tools.specs:
+                        known = f"available: {', '.join(sorted(tools.specs))}"
+                    else:
+                        known = "the conversation lists no tools; check against a source's tools with --tools SOURCE"
+                    reasons.append(reason("unknown tool", f"{at}: no tool named {name!r} in tools ({known})"))
                     continue
                 validator = tools.validator(name, "input")
                 if validator is None:

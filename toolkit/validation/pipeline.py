@@ -95,9 +95,10 @@ async def validate_trajectory(
     return Validation(passed=all(o.passed for o in outcomes), stages=outcomes)
 
 
-def _static(
+def static_report(
     index: int, item: RecordInput, max_depth: int, fallback: Mapping[str, ToolSpec] | None, stages: frozenset[str]
 ) -> tuple[RecordReport, Trajectory | None]:
+    """The report of one record after the static stages, and its trajectory when the ``record`` stage passed."""
     if isinstance(item, ReadItem):
         report = RecordReport(index=index, line=item.line, format=item.format)
         if item.record is None:
@@ -125,6 +126,56 @@ async def _probe(registry_factory: Callable[[], ToolRegistry]) -> dict[str, Tool
                         "source starts on its own with `toolgym tools SOURCE`") from None
 
 
+def _collect(
+    checked: Iterable[tuple[RecordReport, Trajectory | None]], replaying: bool
+) -> tuple[list[RecordReport], list[tuple[RecordReport, Trajectory]]]:
+    reports: list[RecordReport] = []
+    to_replay: list[tuple[RecordReport, Trajectory]] = []
+    for report, traj in checked:
+        reports.append(report)
+        if replaying and traj is not None:
+            to_replay.append((report, traj))
+    return reports, to_replay
+
+
+async def _replay_all(
+    to_replay: list[tuple[RecordReport, Trajectory]],
+    factory: Callable[[], ToolRegistry],
+    *,
+    nondeterministic: Collection[str],
+    concurrency: int,
+    max_depth: int,
+) -> None:
+    rule = nondeterminism_rule(nondeterministic)
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(report: RecordReport, traj: Trajectory) -> None:
+        async with limiter:
+            report.stages.append(await _replay_fresh(traj, factory, rule, max_depth))
+
+    async with anyio.create_task_group() as tg:
+        for report, traj in to_replay:
+            tg.start_soon(one, report, traj)
+
+
+async def _replay_fresh(
+    traj: Trajectory, factory: Callable[[], ToolRegistry], rule: Callable[[str], bool], max_depth: int
+) -> StageOutcome:
+    try:
+        async with factory() as registry:
+            return await replay_trajectory(traj, registry, nondeterministic=rule, max_depth=max_depth)
+    except Exception as exc:  # batch boundary: one record's broken tool state must not stop the others
+        return StageOutcome(stage="replay", passed=False,
+                            reasons=[f"replay setup failed: {type(exc).__name__}: {exc}"])
+
+
+def _check_options(max_depth: int, concurrency: int) -> None:
+    if max_depth < 0:
+        raise UserError(f"max_depth must be 0 or more, not {max_depth}")
+    if concurrency < 1:
+        raise UserError(f"concurrency must be at least 1, not {concurrency}")
+
+
 async def avalidate_records(
     records: Iterable[RecordInput],
     *,
@@ -139,56 +190,36 @@ async def avalidate_records(
     """Validate records (trajectories, record dicts, or :class:`ReadItem` lines from a file).
 
     With ``registry_factory`` (a zero-argument callable returning an *unopened* :class:`ToolRegistry`, e.g.
-    ``lambda: open_registry(["py:tools.calc"])``) every record that parses is also replayed, on its own fresh
+    ``lambda: open_registry(["py:mytools"])``) every record that parses is also replayed, on its own fresh
     registry, ``concurrency`` records at a time. The factory's tools also stand in for records that list none.
     """
-    if concurrency < 1:
-        raise UserError(f"concurrency must be at least 1, not {concurrency}")
+    _check_options(max_depth, concurrency)
     wanted = _check_stages(stages)
     replaying = registry_factory is not None and "replay" in wanted
     if replaying and fallback_tools is None:
         fallback_tools = await _probe(registry_factory)
-    reports: list[RecordReport] = []
-    to_replay: list[tuple[RecordReport, Trajectory]] = []
-    for index, item in enumerate(records):
-        report, traj = _static(index, item, max_depth, fallback_tools, wanted)
-        reports.append(report)
-        if replaying and traj is not None:
-            to_replay.append((report, traj))
+    checked = (static_report(i, item, max_depth, fallback_tools, wanted) for i, item in enumerate(records))
+    reports, to_replay = _collect(checked, replaying)
     if to_replay:
-        rule = nondeterminism_rule(nondeterministic)
-        limiter = anyio.CapacityLimiter(concurrency)
-
-        async def one(report: RecordReport, traj: Trajectory) -> None:
-            async with limiter:
-                report.stages.append(await _replay_fresh(traj, registry_factory, rule, max_depth))
-
-        async with anyio.create_task_group() as tg:
-            for report, traj in to_replay:
-                tg.start_soon(one, report, traj)
+        await _replay_all(to_replay, registry_factory, nondeterministic=nondeterministic, concurrency=concurrency,
+                          max_depth=max_depth)
     return ValidationReport(records=reports, source=source)
-
-
-async def _replay_fresh(
-    traj: Trajectory, factory: Callable[[], ToolRegistry], rule: Callable[[str], bool], max_depth: int
-) -> StageOutcome:
-    try:
-        async with factory() as registry:
-            return await replay_trajectory(traj, registry, nondeterministic=rule, max_depth=max_depth)
-    except Exception as exc:  # batch boundary: one record's broken tool state must not stop the others
-        return StageOutcome(stage="replay", passed=False,
-                            reasons=[f"replay setup failed: {type(exc).__name__}: {exc}"])
 
 
 def validate_records(records: Iterable[RecordInput], **kwargs: Any) -> ValidationReport:
     """Synchronous :func:`avalidate_records`. Without ``registry_factory`` it needs (and starts) no event loop."""
     if kwargs.get("registry_factory") is None:
         return _run_static(records, **kwargs)
+    _no_running_loop()
+    return anyio.run(lambda: avalidate_records(records, **kwargs))
+
+
+def _no_running_loop() -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return anyio.run(lambda: avalidate_records(records, **kwargs))
-    raise UserError("validate_records cannot replay from inside a running event loop; "
+        return
+    raise UserError("validation with replay cannot start its own event loop inside a running one; "
                     "use `await avalidate_records(...)` there")
 
 
@@ -203,8 +234,9 @@ def _run_static(
     concurrency: int = 4,
     source: str | None = None,
 ) -> ValidationReport:
+    _check_options(max_depth, concurrency)
     wanted = _check_stages(stages) & frozenset(STATIC_STAGES)
-    reports = [_static(i, item, max_depth, fallback_tools, wanted)[0] for i, item in enumerate(records)]
+    reports = [static_report(i, item, max_depth, fallback_tools, wanted)[0] for i, item in enumerate(records)]
     return ValidationReport(records=reports, source=source)
 
 
@@ -213,12 +245,52 @@ def validate_file(
     *,
     sources: Sequence[str | ToolSource] = (),
     timeout: float | None = None,
+    workers: int = 1,
     **kwargs: Any,
 ) -> ValidationReport:
-    """Validate a JSONL dataset; with ``sources`` (``py:...``, ``stdio:...``, URLs) replay it on fresh tools."""
+    """Validate a JSONL dataset; with ``sources`` (``py:...``, ``stdio:...``, URLs) replay it on fresh tools.
+
+    ``workers`` > 1 runs the static stages on that many processes (worth it from some thousands of records).
+    Other keyword arguments are those of :func:`avalidate_records`.
+    """
     parsed = [s if isinstance(s, ToolSource) else parse_source(s) for s in sources]
     items = read_records(path)  # lazy: a large file is checked line by line, not loaded whole
     if parsed:
         limits = CallLimits(timeout=timeout) if timeout is not None else None
         kwargs["registry_factory"] = lambda: open_registry(parsed, limits=limits)
-    return validate_records(items, source=str(path), **kwargs)
+    if workers < 1:
+        raise UserError(f"workers must be at least 1, not {workers}")
+    if workers == 1:
+        return validate_records(items, source=str(path), **kwargs)
+    return _validate_file_parallel(Path(path), workers, **kwargs)
+
+
+def _validate_file_parallel(
+    path: Path,
+    workers: int,
+    *,
+    registry_factory: Callable[[], ToolRegistry] | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    nondeterministic: Collection[str] = (),
+    fallback_tools: Mapping[str, ToolSpec] | None = None,
+    stages: Collection[str] | None = None,
+    concurrency: int = 4,
+) -> ValidationReport:
+    from toolkit.validation.parallel import check_file_parallel
+
+    _check_options(max_depth, concurrency)
+    wanted = _check_stages(stages)
+    replaying = registry_factory is not None and "replay" in wanted
+    if replaying:
+        _no_running_loop()
+        if fallback_tools is None:
+            fallback_tools = anyio.run(_probe, registry_factory)
+    raw = check_file_parallel(path, workers=workers, max_depth=max_depth, fallback=fallback_tools,
+                              stages=wanted & frozenset(STATIC_STAGES), keep_records=replaying)
+    # Records that passed `record` in a worker are valid, so rebuilding their trajectories here cannot fail.
+    checked = ((r, Trajectory.model_validate(rec) if rec is not None else None) for r, rec in raw)
+    reports, to_replay = _collect(checked, replaying)
+    if to_replay:
+        anyio.run(lambda: _replay_all(to_replay, registry_factory, nondeterministic=nondeterministic,
+                                      concurrency=concurrency, max_depth=max_depth))
+    return ValidationReport(records=reports, source=str(path))
