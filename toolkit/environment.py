@@ -1,7 +1,7 @@
 """Environments: a tool suite's state + a task + a grader.
 
-One :class:`Environment` object serves synthesis (execute gold calls, take the end state), evaluation (grade an
-agent's calls and answer) and RL (``reset`` / tools / reward). A suite subclasses it::
+One :class:`Environment` object serves synthesis (execute gold calls, take the end state), evaluation (grade
+an agent's calls and answer) and RL (``reset`` / tools / reward). A suite subclasses it::
 
     class CalendarEnvironment(Environment):
         suite = "calendar"
@@ -18,13 +18,15 @@ agent's calls and answer) and RL (``reset`` / tools / reward). A suite subclasse
 
 Rules a suite follows (so environments can live side by side in one process and a TRL ``environment_factory``
 adapter can wrap them): no module-level mutable state; every tool is a method marked with
-:func:`toolkit.python_tools.tool`, with type hints and a Google docstring, acting only on ``self``; the class can be
-built with no arguments; tools raise :class:`toolkit.errors.ToolError` with an actionable message on bad input.
+:func:`toolkit.python_tools.tool`, with type hints and a Google docstring, acting only on ``self``; the class
+can be built with no arguments; tools raise :class:`toolkit.errors.ToolError` with an actionable message on
+bad input.
 
-Grading (:meth:`Environment.grade`) is a breakdown, not one opaque number: ``tool_choice`` (the right tools, and for
-``missing_argument`` tasks no guessing before the user answered), ``arguments`` (every gold call matched by one of
-the agent's calls, compared canonically), ``end_state`` (the snapshot after the agent's calls equals the gold end
-state, as in τ-bench) and ``answer`` (each answer fact appears in the final answer, normalised).
+Grading (:meth:`Environment.grade`) is a breakdown, not one opaque number: ``tool_choice`` (the right tools,
+and for ``missing_argument`` tasks no guessing before the user answered), ``arguments`` (every gold call
+matched by one of the agent's calls, compared canonically), ``end_state`` (the snapshot after the agent's
+calls equals the gold end state, as in τ-bench) and ``answer`` (each answer fact appears in the final answer,
+normalised).
 """
 
 from __future__ import annotations
@@ -78,8 +80,8 @@ _T = TypeVar("_T")
 
 
 class NoSlotValue(Exception):
-    """Raised by a slot provider when the current state offers no value for this draw (the template renderer then
-    tries another draw, and reports the template only when every draw fails)."""
+    """Raised by a slot provider when the current state offers no value for this draw (the template renderer
+    then tries another draw, and reports the template only when every draw fails)."""
 
 
 class _Model(BaseModel):
@@ -94,7 +96,8 @@ class GoldCall(_Model):
     expect_error: bool = Field(default=False, description="The call is meant to fail with a tool error.")
     ignore_arguments: list[str] = Field(
         default_factory=list,
-        description="Arguments whose value is not compared (free text such as a search query); presence still is.",
+        description="Arguments whose value is not compared (free text such as a search query); "
+        "presence still is.",
     )
 
     def to_call(self) -> ToolCall:
@@ -109,16 +112,21 @@ class Task(_Model):
     kind: TaskKind
     turns: list[str] = Field(
         min_length=1,
-        description="User messages in order. missing_argument tasks have two: the request without the argument, "
-        "then the follow-up that supplies it after the agent asked.",
+        description="User messages in order. missing_argument tasks have two: the request without the "
+        "argument, then the follow-up that supplies it after the agent asked.",
     )
-    gold_calls: list[GoldCall] = Field(default_factory=list, description="Reference calls in order; [] = no call.")
+    gold_calls: list[GoldCall] = Field(
+        default_factory=list, description="Reference calls in order; [] = no call."
+    )
     gold_end_state: dict[str, Any] | None = Field(
-        default=None, description="Snapshot after the gold calls on a fresh environment (None: computed on demand)."
+        default=None,
+        description="Snapshot after the gold calls on a fresh environment (None: computed on demand).",
     )
     answer_facts: list[str] = Field(default_factory=list, description="Facts the final answer must state.")
     seed: int = Field(default=0, description="Seed of the environment's initial state.")
-    setup: dict[str, Any] = Field(default_factory=dict, description="Suite-specific extra setup data for reset().")
+    setup: dict[str, Any] = Field(
+        default_factory=dict, description="Suite-specific extra setup data for reset()."
+    )
     template: str | None = Field(default=None, description="Id of the template the task was rendered from.")
     missing_arguments: list[str] = Field(
         default_factory=list, description="missing_argument tasks: the arguments the first turn leaves out."
@@ -130,9 +138,14 @@ class Task(_Model):
         return self.turns[0]
 
     def scenario(self) -> Scenario:
-        """The record's ``scenario`` block (carries the whole task, so an environment can reset from a record)."""
+        """The record's ``scenario`` block (carries the whole task, so an environment can reset from a
+        record)."""
         return Scenario(
-            kind=self.kind, suite=self.suite, seed=self.seed, template=self.template, task=self.model_dump(mode="json")
+            kind=self.kind,
+            suite=self.suite,
+            seed=self.seed,
+            template=self.template,
+            task=self.model_dump(mode="json"),
         )
 
     def expected(self) -> Expected:
@@ -161,7 +174,9 @@ class Grade(_Model):
     passed: bool = Field(description="Every applicable check passed.")
     score: float = Field(ge=0.0, le=1.0, description="Mean score over the applicable checks.")
     checks: dict[str, Check]
-    reasons: list[str] = Field(default_factory=list, description="Reasons of the failed checks, prefixed by check.")
+    reasons: list[str] = Field(
+        default_factory=list, description="Reasons of the failed checks, prefixed by check."
+    )
 
     def summary(self) -> str:
         """One line per check, e.g. ``end_state: FAIL — events[evt_003].start: ... -> ...``."""
@@ -201,33 +216,38 @@ class Environment:
         self._toolset: Any = None
         self._build_state(0, {})
 
-    # ---- what a suite implements -------------------------------------------------------------------------------
+    # ---- what a suite implements ---------------------------------------------------------------------------
 
     def _build_state(self, seed: int, setup: dict[str, Any]) -> None:
-        """Replace all state with a fresh, deterministic one for ``seed`` (plus suite-specific ``setup`` data)."""
+        """Replace all state with a fresh, deterministic one for ``seed`` (plus suite-specific ``setup``
+        data)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _build_state(seed, setup)")
 
     def snapshot(self) -> dict[str, Any]:
-        """The observable state as plain JSON (tables as lists of rows with an ``id``), equal iff states are equal."""
+        """The observable state as plain JSON (tables as lists of rows with an ``id``), equal iff states are
+        equal."""
         raise NotImplementedError(f"{type(self).__name__} must implement snapshot()")
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
-        """Tables that templates may draw slot values from (``from_state: TABLE[.FIELD]``). Default: the snapshot's
-        list-valued entries. Override to add read-only data that is not part of the snapshot (a corpus)."""
+        """Tables that templates may draw slot values from (``from_state: TABLE[.FIELD]``). Default: the
+        snapshot's list-valued entries. Override to add read-only data that is not part of the snapshot (a
+        corpus)."""
         return {k: v for k, v in self.snapshot().items() if isinstance(v, list)}
 
     def slot_providers(self) -> dict[str, Callable[[random.Random, dict[str, Any]], Any]]:
-        """Named slot generators for templates (``provider: NAME``): ``fn(rng, slots_so_far) -> value``. They read
-        the current state and must not change it; raise :class:`NoSlotValue` when this draw finds nothing."""
+        """Named slot generators for templates (``provider: NAME``): ``fn(rng, slots_so_far) -> value``. They
+        read the current state and must not change it; raise :class:`NoSlotValue` when this draw finds
+        nothing."""
         return {}
 
-    # ---- state ---------------------------------------------------------------------------------------------------
+    # ---- state ---------------------------------------------------------------------------------------------
 
     def reset(self, task: Task | dict[str, Any] | None = None, seed: int | None = None) -> str | None:
         """Start over with a fresh, isolated state.
 
         Args:
-            task: The task to attempt (a :class:`Task` or its dict); its ``seed`` and ``setup`` shape the state.
+            task: The task to attempt (a :class:`Task` or its dict); its ``seed`` and ``setup`` shape the
+                state.
             seed: Seed of the initial state; overrides the task's seed. Defaults to the task's seed, else 0.
 
         Returns:
@@ -242,13 +262,15 @@ class Environment:
 
     @staticmethod
     def diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-        """What changed from snapshot ``a`` to snapshot ``b``, one readable line per change (empty when equal)."""
+        """What changed from snapshot ``a`` to snapshot ``b``, one readable line per change (empty when
+        equal)."""
         return diff_snapshots(a, b)
 
-    # ---- tools ---------------------------------------------------------------------------------------------------
+    # ---- tools ---------------------------------------------------------------------------------------------
 
     def tools(self) -> list[Callable[..., Any]]:
-        """The bound tool methods, in definition order (what a TRL ``environment_factory`` adapter exposes)."""
+        """The bound tool methods, in definition order (what a TRL ``environment_factory`` adapter
+        exposes)."""
         from toolkit.python_tools import marked_options
 
         names: dict[str, None] = {}
@@ -275,7 +297,8 @@ class Environment:
         return list(self.toolset().specs())
 
     async def acall(self, name: str, arguments: dict[str, Any]) -> ToolResult:
-        """Call a tool on this environment exactly as a registry would (validation, errors as results, size cap)."""
+        """Call a tool on this environment exactly as a registry would (validation, errors as results, size
+        cap)."""
         return await self.toolset().call_tool(name, arguments, limits=self.limits)
 
     def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
@@ -290,7 +313,7 @@ class Environment:
             out.append(self.call(name, args))
         return out
 
-    # ---- grading -------------------------------------------------------------------------------------------------
+    # ---- grading -------------------------------------------------------------------------------------------
 
     def gold_end_state(self, task: Task) -> dict[str, Any]:
         """The task's gold end state (computed on a fresh environment when the task does not carry one)."""
@@ -316,11 +339,11 @@ class Environment:
             task: The task attempted.
             calls: Every call the agent made, in order.
             final_answer: The agent's last message (None or "" when it gave none).
-            end_state: The snapshot after the attempt when the agent acted on a live environment (RL). Without it
-                the agent's calls are replayed on a fresh environment reset to the task. This environment's own
-                state is never touched.
-            turn_calls: The same calls split per user turn, when known; lets ``missing_argument`` tasks check that
-                the agent asked before calling.
+            end_state: The snapshot after the attempt when the agent acted on a live environment (RL). Without
+                it the agent's calls are replayed on a fresh environment reset to the task. This environment's
+                own state is never touched.
+            turn_calls: The same calls split per user turn, when known; lets ``missing_argument`` tasks check
+                that the agent asked before calling.
         """
         agent = [_as_call(c) for c in calls]
         if end_state is None:
@@ -344,7 +367,8 @@ class Environment:
     def grade_messages(
         self, task: Task, messages: Sequence[Any], *, end_state: dict[str, Any] | None = None
     ) -> Grade:
-        """Grade a conversation (OpenAI chat shape dicts or :class:`toolkit.records.Message`s after the prompt)."""
+        """Grade a conversation (OpenAI chat shape dicts or :class:`toolkit.records.Message`s after the
+        prompt)."""
         turns: list[list[ToolCall]] = []
         answer: str | None = None
         for m in messages:
@@ -372,7 +396,7 @@ class Environment:
         return self.grade(task, flat, answer, end_state=end_state, turn_calls=turns)
 
 
-# ---- checks ------------------------------------------------------------------------------------------------------
+# ---- checks ------------------------------------------------------------------------------------------------
 
 
 def _name_args(c: ToolCall | GoldCall | dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -409,7 +433,8 @@ def _check_tool_choice(
         guessed = any(n in gold_names for n in first)
         if guessed:
             args = ", ".join(task.missing_arguments) or "the missing argument"
-            reasons.append(f"called {', '.join(n for n in first if n in gold_names)} before the user gave {args}")
+            early = ", ".join(n for n in first if n in gold_names)
+            reasons.append(f"called {early} before the user gave {args}")
     score = (len(gold_names) - len(missing)) / len(gold_names)
     if unknown or guessed:
         score = min(score, 0.5)
@@ -445,10 +470,12 @@ def _pair_match(gold: GoldCall, call: ToolCall, spec: ToolSpec | None) -> CallMa
     ``ignore_arguments`` take the gold's value when the agent gave one (presence still counts)."""
     props = spec.input_schema.get("properties", {}) if spec is not None else {}
     if spec is not None and any(isinstance(p, dict) and "default" in p for p in props.values()):
-        # Defaults canonicalised like values, so "2026-01-01T00:00:00" given for a "2026-01-01T00:00" default is
-        # the default (and the gold may omit it).
-        canon_props = {k: {**p, "default": _canon(p["default"])} if isinstance(p, dict) and "default" in p else p
-                       for k, p in props.items()}  # fmt: skip
+        # Defaults canonicalised like values, so "2026-01-01T00:00:00" given for a "2026-01-01T00:00" default
+        # is the default (and the gold may omit it).
+        canon_props = {
+            k: {**p, "default": _canon(p["default"])} if isinstance(p, dict) and "default" in p else p
+            for k, p in props.items()
+        }
         spec = spec.model_copy(update={"input_schema": {**spec.input_schema, "properties": canon_props}})
     want = {k: _canon(v) for k, v in gold.arguments.items()}
     got = {k: _canon(v) for k, v in call.arguments.items()} if isinstance(call.arguments, dict) else {}
@@ -459,7 +486,8 @@ def _pair_match(gold: GoldCall, call: ToolCall, spec: ToolSpec | None) -> CallMa
 
 
 def _max_matching(edges: list[list[int]], n_right: int) -> list[int | None]:
-    """Kuhn's augmenting paths: for each left node (gold call), the right node (agent call) it is paired with."""
+    """Kuhn's augmenting paths: for each left node (gold call), the right node (agent call) it is paired
+    with."""
     owner: list[int | None] = [None] * n_right
 
     def augment(left: int, seen: set[int]) -> bool:
@@ -499,7 +527,8 @@ def _check_arguments(task: Task, agent: list[ToolCall], specs: Sequence[ToolSpec
             reasons.append(f"no call matching {gold.name}({_short(gold.arguments)})")
     matched = sum(p is not None for p in pair)
     ok = matched == len(task.gold_calls)
-    return Check(name="arguments", applicable=True, passed=ok, score=matched / len(task.gold_calls), reasons=reasons)
+    score = matched / len(task.gold_calls)
+    return Check(name="arguments", applicable=True, passed=ok, score=score, reasons=reasons)
 
 
 def _check_end_state(gold: dict[str, Any], actual: dict[str, Any]) -> Check:
@@ -533,7 +562,8 @@ def _significant(d: Decimal) -> int:
 
 
 def _states_number(fact: Decimal, said: Decimal) -> bool:
-    """``said`` is ``fact`` or ``fact`` rounded to the decimals ``said`` shows, with enough significant digits."""
+    """``said`` is ``fact`` or ``fact`` rounded to the decimals ``said`` shows, with enough significant
+    digits."""
     if said == fact:
         return True
     places = said.as_tuple().exponent
@@ -544,10 +574,11 @@ def _states_number(fact: Decimal, said: Decimal) -> bool:
 
 
 def fact_in_answer(fact: str, answer: str) -> bool:
-    """Whether ``fact`` is stated in ``answer``: case-, quote- and space-insensitive substring match. A numeric fact
-    also matches a number of equal value (``12.50`` states ``12.5``; ``1,234`` states ``1234``) or the fact rounded
-    to the decimals written, with at least 3 significant digits (``3.11`` states ``3.10686``; ``3`` does not); a
-    negative fact may be stated by its size ("down 15.13%" states ``-15.13``)."""
+    """Whether ``fact`` is stated in ``answer``: case-, quote- and space-insensitive substring match. A
+    numeric fact also matches a number of equal value (``12.50`` states ``12.5``; ``1,234`` states ``1234``)
+    or the fact rounded to the decimals written, with at least 3 significant digits (``3.11`` states
+    ``3.10686``; ``3`` does not); a negative fact may be stated by its size ("down 15.13%" states
+    ``-15.13``)."""
     norm_fact, norm_answer = _normalise_text(fact), _normalise_text(answer)
     value = _number(norm_fact) if _NUMBER.fullmatch(norm_fact) else None
     if value is None:
@@ -571,7 +602,7 @@ def _check_answer(task: Task, final_answer: str | None) -> Check:
     return Check(name="answer", applicable=True, passed=not missing, score=score, reasons=reasons)
 
 
-# ---- snapshot diff -----------------------------------------------------------------------------------------------
+# ---- snapshot diff -----------------------------------------------------------------------------------------
 
 
 def _short(value: Any) -> str:
@@ -619,7 +650,8 @@ def _diff(a: Any, b: Any, path: str, out: list[str]) -> None:
 
 
 def diff_snapshots(a: dict[str, Any], b: dict[str, Any], *, limit: int = _MAX_DIFF_LINES) -> list[str]:
-    """Readable differences between two snapshots: rows of tables are matched by ``id``; at most ``limit`` lines."""
+    """Readable differences between two snapshots: rows of tables are matched by ``id``; at most ``limit``
+    lines."""
     out: list[str] = []
     _diff(a, b, "", out)
     if len(out) > limit:
@@ -627,7 +659,7 @@ def diff_snapshots(a: dict[str, Any], b: dict[str, Any], *, limit: int = _MAX_DI
     return out
 
 
-# ---- suite registry ----------------------------------------------------------------------------------------------
+# ---- suite registry ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -642,8 +674,10 @@ class Suite:
         """A new environment with a fresh default state."""
         env = self.module.create_environment()
         if not isinstance(env, Environment):
-            raise UserError(f"{self.module.__name__}.create_environment() returned {type(env).__name__}, not an "
-                            "Environment; return an instance of a toolkit.environment.Environment subclass")
+            raise UserError(
+                f"{self.module.__name__}.create_environment() returned {type(env).__name__}, not an "
+                "Environment; return an instance of a toolkit.environment.Environment subclass"
+            )
         return env
 
     def create_toolset(self) -> Any:
@@ -678,7 +712,9 @@ def get_suite(name: str) -> Suite:
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             known = ", ".join(list_suites()) or "(none)"
-            raise UserError(f"no tool suite {name!r}; bundled suites: {known}; or give a module path") from None
+            raise UserError(
+                f"no tool suite {name!r}; bundled suites: {known}; or give a module path"
+            ) from None
         raise
     return _suite_from_module(name.removeprefix("tools."), module)
 

@@ -18,14 +18,14 @@ A suite ships ``tools/<suite>/templates.yaml``; users can write their own (same 
         answer_facts: ["{event.title}"]
 
 Placeholders are ``{slot}`` / ``{slot.field.0}`` (slot values, with a dotted path into objects and lists) and
-``{$N.field}`` (the structured result of gold call ``N``; in later calls and in answer facts). An argument value that
-is exactly one placeholder keeps the value's type; inside longer text it is written as text. ``{{``/``}}`` are
-literal braces. Nothing is evaluated: a path is only keys and list indexes.
+``{$N.field}`` (the structured result of gold call ``N``; in later calls and in answer facts). An argument
+value that is exactly one placeholder keeps the value's type; inside longer text it is written as text.
+``{{``/``}}`` are literal braces. Nothing is evaluated: a path is only keys and list indexes.
 
-:func:`render_tasks` fills slots from the environment's state (``from_state``, ``choices``, ``range``, ``provider``,
-``value``), executes the gold calls on a fresh environment (a call must succeed, or fail when ``expect_error``) and
-stores the resulting snapshot as the task's gold end state. Problems in a file are reported all at once, each naming
-the file, the template id and the field.
+:func:`render_tasks` fills slots from the environment's state (``from_state``, ``choices``, ``range``,
+``provider``, ``value``), executes the gold calls on a fresh environment (a call must succeed, or fail when
+``expect_error``) and stores the resulting snapshot as the task's gold end state. Problems in a file are
+reported all at once, each naming the file, the template id and the field.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ _MAX_ATTEMPTS = 25  # draws per task before a template is declared unrenderable 
 
 
 class TemplateError(UserError):
-    """A template file (or one template) is invalid; ``problems`` lists every problem, each locating itself."""
+    """A template file (or one template) is invalid; ``problems`` lists every problem, each locating
+    itself."""
 
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
@@ -117,7 +118,7 @@ class TaskTemplate:
         return f"{self.source}: template {self.id!r}: field {field_name!r}"
 
 
-# ---- placeholders ------------------------------------------------------------------------------------------------
+# ---- placeholders ------------------------------------------------------------------------------------------
 
 
 def _refs(text: str) -> list[tuple[str | None, int | None, tuple[str, ...]] | str]:
@@ -131,7 +132,10 @@ def _refs(text: str) -> list[tuple[str | None, int | None, tuple[str, ...]] | st
             out.append(m.group(0))
             continue
         path = tuple(p for p in ref.group(3).split(".") if p)
-        out.append((None, int(ref.group(1)), path) if ref.group(1) is not None else (ref.group(2), None, path))
+        if ref.group(1) is not None:
+            out.append((None, int(ref.group(1)), path))
+        else:
+            out.append((ref.group(2), None, path))
     return out
 
 
@@ -144,6 +148,11 @@ def _strings(value: Any, where: str) -> list[tuple[str, str]]:
     if isinstance(value, list):
         return [s for i, v in enumerate(value) for s in _strings(v, f"{where}[{i}]")]
     return []
+
+
+def _slot_refs(value: Any) -> set[str]:
+    """Names of the slots a JSON value's strings refer to."""
+    return {r[0] for _, s in _strings(value, "") for r in _refs(s) if isinstance(r, tuple) and r[0]}
 
 
 def _follow(root: Any, path: tuple[str, ...], label: str) -> Any:
@@ -200,13 +209,14 @@ def _fill(value: Any, slots: dict[str, Any], results: list[dict[str, Any]]) -> A
     return _TOKEN.sub(lambda m: m.group(0)[0] if m.group(1) is None else _text(lookup(m.group(1))), value)
 
 
-# ---- parsing and static checks -----------------------------------------------------------------------------------
+# ---- parsing and static checks -----------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
 def template_file_schema() -> dict[str, Any]:
     """The JSON Schema of a template file (shipped as ``toolkit/schemas/task_templates.schema.json``)."""
-    text = resources.files("toolkit").joinpath("schemas/task_templates.schema.json").read_text(encoding="utf-8")
+    path = resources.files("toolkit").joinpath("schemas/task_templates.schema.json")
+    text = path.read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -220,7 +230,8 @@ def _field_path(path: list[Any]) -> str:
 def _schema_problems(data: Any, source: str) -> tuple[list[str], set[int]]:
     """Schema problems, each located, and the indexes of the templates that have any."""
     problems, bad = [], set()
-    for err in sorted(validator_for(template_file_schema()).iter_errors(data), key=lambda e: list(e.absolute_path)):
+    errors = validator_for(template_file_schema()).iter_errors(data)
+    for err in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         path = list(err.absolute_path)
         if len(path) >= 2 and path[0] == "templates" and isinstance(path[1], int):
             bad.add(path[1])
@@ -280,7 +291,9 @@ def _static_problems(t: TaskTemplate) -> list[str]:
         used = set()
         for ref in _refs(text):
             if isinstance(ref, str):
-                problems.append(f"{t.where(where)}: bad placeholder {ref}; write {{slot}}, {{slot.field}} or {{$N.field}}")
+                problems.append(
+                    f"{t.where(where)}: bad placeholder {ref}; write {{slot}}, {{slot.field}} or {{$N.field}}"
+                )
                 continue
             slot, call, _ = ref
             if slot is not None:
@@ -300,7 +313,8 @@ def _static_problems(t: TaskTemplate) -> list[str]:
             for where, text in _strings(spec.value, f"slots.{name}.value"):
                 check_text(where, text, slots_ok=slot_names[:i], max_call=0)
         if spec.range is not None and spec.range["min"] > spec.range["max"]:
-            problems.append(f"{t.where(f'slots.{name}.range')}: min {spec.range['min']} > max {spec.range['max']}")
+            lo, hi = spec.range["min"], spec.range["max"]
+            problems.append(f"{t.where(f'slots.{name}.range')}: min {lo} > max {hi}")
         if spec.where and spec.from_state is None:
             problems.append(f"{t.where(f'slots.{name}.where')}: 'where' only applies with 'from_state'")
     in_prompt: set[str] = set()
@@ -313,7 +327,8 @@ def _static_problems(t: TaskTemplate) -> list[str]:
     for n, call in enumerate(t.calls):
         for where, text in _strings(call.arguments, f"calls[{n}].arguments"):
             check_text(where, text, slots_ok=slot_names, max_call=n)
-            has_result_ref = has_result_ref or any(isinstance(r, tuple) and r[1] is not None for r in _refs(text))
+            uses_result = any(isinstance(r, tuple) and r[1] is not None for r in _refs(text))
+            has_result_ref = has_result_ref or uses_result
     for i, text in enumerate(t.answer_facts):
         check_text(f"answer_facts[{i}]", text, slots_ok=slot_names, max_call=len(t.calls))
 
@@ -330,22 +345,24 @@ def _static_problems(t: TaskTemplate) -> list[str]:
         rule(n_calls == 1, "calls", f"kind single needs exactly 1 call, found {n_calls}")
     elif k == "parallel":
         rule(n_calls >= 2, "calls", f"kind parallel needs at least 2 calls, found {n_calls}")
-        rule(not has_result_ref, "calls", "parallel calls are independent: use kind chain when a call uses $N results")
+        rule(not has_result_ref, "calls",
+             "parallel calls are independent: use kind chain when a call uses $N results")  # fmt: skip
     elif k == "chain":
         rule(n_calls >= 2, "calls", f"kind chain needs at least 2 calls, found {n_calls}")
-        rule(has_result_ref, "calls", "kind chain needs a later call that uses an earlier result ({$N.field})")
+        rule(has_result_ref, "calls",
+             "kind chain needs a later call that uses an earlier result ({$N.field})")  # fmt: skip
     elif k == "no_tool":
         rule(n_calls == 0, "calls", f"kind no_tool takes no calls, found {n_calls}")
     elif k == "error":
         rule(any(c.expect_error for c in t.calls), "calls", "kind error needs a call with expect_error: true")
     elif k == "missing_argument":
         rule(n_calls >= 1, "calls", "kind missing_argument needs at least 1 call")
-        rule(bool(t.follow_ups), "follow_ups", "kind missing_argument needs follow_ups that supply the argument")
+        rule(bool(t.follow_ups), "follow_ups",
+             "kind missing_argument needs follow_ups that supply the argument")  # fmt: skip
         rule(bool(t.missing), "missing", "kind missing_argument needs 'missing': the argument names left out")
-        # A slot given as `value: "{other...}"` derives from `other`; a follow-up may give a missing argument through
-        # a sibling derived from the same slot (the call takes "mi", the user says "miles").
-        roots = {n: {r[0] for _, s in _strings(spec.value, "") for r in _refs(s) if isinstance(r, tuple) and r[0]}
-                 for n, spec in t.slots.items() if spec.has_value}  # fmt: skip
+        # A slot given as `value: "{other...}"` derives from `other`; a follow-up may give a missing argument
+        # through a sibling derived from the same slot (the call takes "mi", the user says "miles").
+        roots = {n: _slot_refs(spec.value) for n, spec in t.slots.items() if spec.has_value}
 
         def gives(used: set[str], needed: set[str]) -> bool:
             return all(n in used or any(roots.get(n, {n}) & roots.get(u, {u}) for u in used) for n in needed)
@@ -355,9 +372,10 @@ def _static_problems(t: TaskTemplate) -> list[str]:
             if not args:
                 problems.append(f"{t.where('missing')}: {name!r} is not an argument of any call")
                 continue
-            needed = {r[0] for a in args for _, s in _strings(a, "") for r in _refs(s) if isinstance(r, tuple) and r[0]}
+            needed = set().union(*(_slot_refs(a) for a in args))
             leaked = sorted(needed & in_prompt)
-            rule(not leaked, "phrasings", f"the phrasings must not give the missing {name!r} (they use {leaked})")
+            rule(not leaked, "phrasings",
+                 f"the phrasings must not give the missing {name!r} (they use {leaked})")  # fmt: skip
             for i, used in enumerate(in_follow):
                 rule(gives(used, needed), f"follow_ups[{i}]", f"the follow-up must give the missing {name!r} "
                      f"(use {', '.join('{' + s + '}' for s in sorted(needed))})")  # fmt: skip
@@ -374,7 +392,9 @@ def parse_templates(data: Any, *, source: str = "<templates>") -> list[TaskTempl
     seen: set[str] = set()
     for t in templates:
         if t.id in seen:
-            problems.append(f"{source}: template {t.id!r}: field 'id': duplicate id; ids must be unique in a file")
+            problems.append(
+                f"{source}: template {t.id!r}: field 'id': duplicate id; ids must be unique in a file"
+            )
         seen.add(t.id)
         problems.extend(_static_problems(t))
     if problems:
@@ -420,8 +440,10 @@ def check_templates(templates: list[TaskTemplate], env: Environment) -> None:
                                 f"(providers: {', '.join(sorted(providers)) or '(none)'})")  # fmt: skip
         for n, call in enumerate(t.calls):
             if call.name not in specs:
-                problems.append(f"{t.where(f'calls[{n}].name')}: no tool {call.name!r} in suite {env.suite!r} "
-                                f"(tools: {', '.join(specs)})")  # fmt: skip
+                problems.append(
+                    f"{t.where(f'calls[{n}].name')}: no tool {call.name!r} in suite {env.suite!r} "
+                    f"(tools: {', '.join(specs)})"
+                )
                 continue
             props = specs[call.name].input_schema.get("properties", {})
             for arg in [*call.arguments, *call.ignore_arguments]:
@@ -432,7 +454,7 @@ def check_templates(templates: list[TaskTemplate], env: Environment) -> None:
         raise TemplateError(problems)
 
 
-# ---- rendering ---------------------------------------------------------------------------------------------------
+# ---- rendering ---------------------------------------------------------------------------------------------
 
 
 def _draw_slot(name: str, spec: SlotSpec, env: Environment, rng: random.Random, slots: dict[str, Any],
@@ -507,7 +529,8 @@ def render_template(template: TaskTemplate, env: Environment, *, task_id: str, s
                 args = _fill(call.arguments, slots, results)
                 problems = validation_errors(specs[call.name].input_schema, args)
                 if problems:
-                    raise _Unrenderable(f"calls[{n}] arguments do not fit {call.name}'s schema: {'; '.join(problems)}")
+                    detail = "; ".join(problems)
+                    raise _Unrenderable(f"calls[{n}] arguments do not fit {call.name}'s schema: {detail}")
                 result = env.call(call.name, args)
                 if result.is_error != call.expect_error:
                     want = "fail" if call.expect_error else "succeed"
@@ -531,8 +554,10 @@ def render_template(template: TaskTemplate, env: Environment, *, task_id: str, s
             template=template.id,
             missing_arguments=list(template.missing),
         )
-    raise TemplateError([f"{template.where('calls')}: cannot render a working task after {_MAX_ATTEMPTS} draws "
-                         f"(seed {seed}); last problem: {last}"])  # fmt: skip
+    raise TemplateError([
+        f"{template.where('calls')}: cannot render a working task after {_MAX_ATTEMPTS} draws "
+        f"(seed {seed}); last problem: {last}"
+    ])  # fmt: skip
 
 
 def render_tasks(
@@ -544,8 +569,8 @@ def render_tasks(
     templates: list[TaskTemplate] | str | Path | None = None,
     kinds: list[str] | None = None,
 ) -> list[Task]:
-    """Render ``n`` grounded tasks, cycling through the kinds (in :data:`TASK_KINDS` order) and, within a kind,
-    through its templates. Deterministic for a given ``seed``.
+    """Render ``n`` grounded tasks, cycling through the kinds (in :data:`TASK_KINDS` order) and, within a
+    kind, through its templates. Deterministic for a given ``seed``.
 
     Args:
         suite: A suite name (``"calendar"``), module path or :class:`Suite`.
