@@ -167,7 +167,7 @@ def test_system_prompts_share_one_skeleton_and_show_names_and_descriptions_unedi
 def test_tool_results_render_identically_in_every_presentation():
     result = ToolResult(content='{"temp": 21}')
     rendered = {get_presentation(n).render_result(result, name="get-weather") for n in PRESENTATION_NAMES}
-    assert rendered == {'<tool_response name="get-weather">\n{"temp": 21}\n</tool_response>'}
+    assert rendered == {'<tool_response>\n{"name": "get-weather", "content": "{\\"temp\\": 21}"}\n</tool_response>'}
 
 
 def test_output_schemas_are_shown_only_when_asked_and_then_in_mcp_and_python_alike():

@@ -182,10 +182,14 @@ class Presentation(ABC):
         )
 
     def render_result(self, result: ToolResult | str, *, name: str | None = None) -> str:
-        """A tool result as text for chat templates without a ``tool`` role; the same in all presentations."""
+        """A tool result as text for chat templates without a ``tool`` role; the same in all presentations.
+
+        The Hermes layout (as ``toolkit.exporters`` writes it): ``{"name": ..., "content": ...}`` in
+        ``<tool_response>`` tags when the tool's name is given, else the bare result text.
+        """
         content = result.content if isinstance(result, ToolResult) else result
-        head = f'<tool_response name="{name}">' if name else "<tool_response>"
-        return f"{head}\n{content}\n</tool_response>"
+        body = dumps_json({"name": name, "content": content}) if name is not None else content
+        return f"<tool_response>\n{body}\n</tool_response>"
 
     # -- parsing ---------------------------------------------------------------------------------------------
 
