@@ -147,6 +147,14 @@ def test_inspect_shows_unmatched_tool_results_and_calls_without_results(capsys):
     assert "(no result)" in out and "[3] tool (answers 'c9', unmatched)" in out
 
 
+def test_inspect_shows_a_subagent_keyed_by_an_unknown_call_at_the_end(capsys):
+    _, out, _ = _run(capsys, "inspect", str(DATA / "bad.jsonl"), "--id", "subagent-key-not-a-call")
+    lines = out.splitlines()
+    orphan = lines.index("└─ subagent deleg-child under unknown call 'ghost'")
+    assert lines[orphan - 1].startswith("├─ [4] assistant:")
+    assert lines[-1] == "   └─ [4] assistant: Bob's balance is now 3."
+
+
 def test_inspect_of_an_unreadable_line_exits_1_with_the_reason(capsys):
     code, out, _ = _run(capsys, "inspect", str(DATA / "truncated.jsonl"), "--index", "2")
     assert code == 1 and out.startswith("line 3 cannot be shown: truncated line: the last line has no newline")

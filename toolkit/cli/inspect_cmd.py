@@ -100,7 +100,13 @@ def _header(traj: Trajectory) -> list[str]:
     return out
 
 
-def _conversation(tree: _Tree, traj: Trajectory, prefix: str) -> None:
+_MAX_NESTING = 20  # deeper trees are cut, not rendered into a stack overflow
+
+
+def _conversation(tree: _Tree, traj: Trajectory, prefix: str, depth: int = 0) -> None:
+    if depth > _MAX_NESTING:
+        tree.add(prefix, True, f"… subagents nested deeper than {_MAX_NESTING} levels are not shown")
+        return
     called = {tc.id for m in traj.messages for tc in m.tool_calls or []}
     answers: dict[str, tuple[int, Message]] = {}  # first result of each call, shown under the call
     for i, m in enumerate(traj.messages):
@@ -108,8 +114,9 @@ def _conversation(tree: _Tree, traj: Trajectory, prefix: str) -> None:
             answers[m.tool_call_id] = (i, m)
     under_calls = {i for i, _ in answers.values()}
     rows = [(i, m) for i, m in enumerate(traj.messages) if i not in under_calls]
+    orphans = [k for k in traj.subagents if k not in called]
     for n, (i, m) in enumerate(rows):
-        last = n == len(rows) - 1
+        last = n == len(rows) - 1 and not orphans
         if m.role == "tool":  # a second result, or one no call of this conversation asked for
             tree.add(prefix, last, f"[{i}] tool (answers {m.tool_call_id!r}, unmatched): {tree.cut(m.content or '')}")
             continue
@@ -134,10 +141,11 @@ def _conversation(tree: _Tree, traj: Trajectory, prefix: str) -> None:
             if child is not None:
                 tools = ", ".join(t.name for t in child.tools) or "(none)"
                 child_prefix = tree.add(call_prefix, True, f"subagent {child.id} (tools: {tools})")
-                _conversation(tree, child, child_prefix)
-    orphans = [k for k in traj.subagents if k not in called]
-    for k in orphans:
-        tree.add(prefix, True, f"subagent under unknown call {k!r}: {traj.subagents[k].id}")
+                _conversation(tree, child, child_prefix, depth + 1)
+    for n, k in enumerate(orphans):
+        child = traj.subagents[k]
+        child_prefix = tree.add(prefix, n == len(orphans) - 1, f"subagent {child.id} under unknown call {k!r}")
+        _conversation(tree, child, child_prefix, depth + 1)
 
 
 def render(traj: Trajectory, *, max_chars: int = 200) -> str:
