@@ -1,8 +1,9 @@
-"""Calculator suite: exact arithmetic, unit conversion, percentage change, descriptive statistics and rounding.
+"""Calculator suite: exact arithmetic, unit conversion, percentage change, descriptive statistics and
+rounding.
 
 Every tool is deterministic and exact where the maths allows (fractions, not binary floats): ``0.1 + 0.2`` is
-``0.3``. Expressions are parsed with :mod:`ast` and walked by a whitelist evaluator, never ``eval``'d. The suite is
-stateless (its snapshot is empty), so tasks are graded on calls and answer facts.
+``0.3``. Expressions are parsed with :mod:`ast` and walked by a whitelist evaluator, never ``eval``'d. The
+suite is stateless (its snapshot is empty), so tasks are graded on calls and answer facts.
 
 ``toolgym tools py:tools.calculator`` lists the tools.
 """
@@ -24,7 +25,10 @@ from tools.calculator.units import DIMENSIONS, convert, lookup_unit
 
 __all__ = ["CalculatorEnvironment", "create_environment", "create_toolset"]
 
-Measure = Literal["count", "sum", "mean", "median", "mode", "min", "max", "range", "variance", "stdev", "pvariance", "pstdev"]  # fmt: skip
+Measure = Literal[
+    "count", "sum", "mean", "median", "mode", "min", "max", "range",
+    "variance", "stdev", "pvariance", "pstdev",
+]  # fmt: skip
 RoundingMode = Literal["half_up", "half_even", "up", "down", "ceiling", "floor"]
 _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP, "down": ROUND_DOWN,
           "ceiling": ROUND_CEILING, "floor": ROUND_FLOOR}  # fmt: skip
@@ -84,7 +88,8 @@ def _float(x: Fraction) -> float:
     try:
         return float(x)
     except OverflowError:
-        raise ToolError("the result is too large to return as a number (beyond 1e308); use smaller inputs") from None
+        message = "the result is too large to return as a number (beyond 1e308); use smaller inputs"
+        raise ToolError(message) from None
 
 
 class CalculatorEnvironment(Environment):
@@ -99,15 +104,16 @@ class CalculatorEnvironment(Environment):
         return {}
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
-        return {"units": [{"id": sym, "dimension": dim} for dim, table in DIMENSIONS.items() for sym in table]}
+        units = [{"id": sym, "dimension": dim} for dim, table in DIMENSIONS.items() for sym in table]
+        return {"units": units}
 
     @tool
     def calculate(self, expression: str) -> CalculationResult:
         """Evaluate an arithmetic expression exactly.
 
-        Supports numbers, + - * / // % ** and parentheses, the functions abs, round, min, max, sqrt, floor and
-        ceil, and the constants pi and e. Decimal inputs are exact (0.1 + 0.2 = 0.3); results that do not end
-        are given to 15 significant digits along with the exact fraction.
+        Supports numbers, + - * / // % ** and parentheses, the functions abs, round (half away from zero),
+        min, max, sqrt, floor and ceil, and the constants pi and e. Decimal inputs are exact (0.1 + 0.2 =
+        0.3); results that do not end are given to 15 significant digits along with the exact fraction.
 
         Args:
             expression: The expression, e.g. "(1200 - 950) / 950 * 100" (at most 500 characters).
@@ -155,7 +161,9 @@ class CalculatorEnvironment(Environment):
             raise ToolError(f"decimals must be between 0 and 10, got {decimals}")
         old, new = _number(old_value, "old_value"), _number(new_value, "new_value")
         if old == 0:
-            raise ToolError("old_value is 0, so the percentage change is undefined; give a non-zero starting value")
+            raise ToolError(
+                "old_value is 0, so the percentage change is undefined; give a non-zero starting value"
+            )
         pct = (new - old) / abs(old) * 100
         rounded = Decimal(pct.numerator) / Decimal(pct.denominator)
         rounded = rounded.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
@@ -171,9 +179,9 @@ class CalculatorEnvironment(Environment):
 
         Args:
             values: The numbers (1 to 10000 of them).
-            measures: Which to compute: count, sum, mean, median, mode (every most common value), min, max, range,
-                variance and stdev (sample, need 2+ values), pvariance and pstdev (population). Default: count,
-                mean, median, min, max.
+            measures: Which to compute: count, sum, mean, median, mode (every most common value), min, max,
+                range, variance and stdev (sample, need 2+ values), pvariance and pstdev (population).
+                Default: count, mean, median, min, max.
         """
         if not values:
             raise ToolError("values is empty; give at least one number")
@@ -182,7 +190,9 @@ class CalculatorEnvironment(Environment):
         xs = [_number(v, f"values[{i}]") for i, v in enumerate(values)]
         wanted = list(dict.fromkeys(measures or ["count", "mean", "median", "min", "max"]))
         if len(xs) < 2 and {"variance", "stdev"} & set(wanted):
-            raise ToolError("sample variance and stdev need at least 2 values; use pvariance/pstdev for one value")
+            raise ToolError(
+                "sample variance and stdev need at least 2 values; use pvariance/pstdev for one value"
+            )
         out: dict[str, float | list[float]] = {}
         for m in wanted:
             if m == "count":
@@ -220,7 +230,8 @@ class CalculatorEnvironment(Environment):
         if not -10 <= decimals <= 15:
             raise ToolError(f"decimals must be between -10 and 15, got {decimals}")
         x = _number(value, "value")
-        d = (Decimal(x.numerator) / Decimal(x.denominator)).quantize(Decimal(1).scaleb(-decimals), rounding=_MODES[mode])
+        exact = Decimal(x.numerator) / Decimal(x.denominator)
+        d = exact.quantize(Decimal(1).scaleb(-decimals), rounding=_MODES[mode])
         text = f"{d:f}" if decimals >= 0 else f"{int(d):d}"
         return {"value": float(d), "text": text}
 

@@ -1,9 +1,10 @@
-"""A safe, exact arithmetic evaluator: the expression is parsed with :mod:`ast` and walked; nothing is ``eval``'d.
+"""A safe, exact arithmetic evaluator: the expression is parsed with :mod:`ast` and walked; nothing is
+``eval``'d.
 
 Numbers are :class:`fractions.Fraction` (decimal literals are read from their source text, so ``0.1 + 0.2`` is
-exactly ``0.3``). Only irrational operations (``sqrt``, fractional powers, ``pi``, ``e``) fall back to 34-digit
-:class:`decimal.Decimal` arithmetic and mark the result inexact. Sizes are bounded: expression length, node count,
-exponents, and the digits of every intermediate value.
+exactly ``0.3``). Only irrational operations (``sqrt``, fractional powers, ``pi``, ``e``) fall back to
+34-digit :class:`decimal.Decimal` arithmetic and mark the result inexact. Sizes are bounded: expression
+length, node count, exponents, and the digits of every intermediate value.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def _power(base: Value, exp: Value) -> Value:
             raise ToolError(f"exponent {k} is too large; exponents must be within ±{MAX_EXPONENT}")
         bits = max(abs(b.numerator).bit_length(), b.denominator.bit_length())
         if bits * abs(k) > MAX_DIGITS * 3.33:
-            raise ToolError(f"the result of the power would have more than {MAX_DIGITS} digits; use smaller numbers")
+            raise ToolError(
+                f"the result of the power would have more than {MAX_DIGITS} digits; use smaller numbers"
+            )
         if b == 0 and k < 0:
             raise ToolError("0 cannot be raised to a negative power (division by zero)")
         return Value(_check_size(b**k), base.exact and exp.exact)
@@ -132,10 +135,14 @@ def _call(name: str, args: list[Value]) -> Value:
             if args[1].number.denominator != 1 or not -20 <= args[1].number <= 20:
                 raise ToolError("round(x, digits): digits must be a whole number between -20 and 20")
             digits = int(args[1].number)
-        return Value(Fraction(round(args[0].number, digits)), exact)
+        scale = Fraction(10) ** digits
+        x = args[0].number * scale
+        half_up = math.floor(abs(x) + Fraction(1, 2)) * (1 if x >= 0 else -1)  # 2.5 -> 3, -2.5 -> -3
+        return Value(Fraction(half_up) / scale, exact)
     if name in ("floor", "ceil"):
         arity(1, 1)
-        return Value(Fraction(math.floor(args[0].number) if name == "floor" else math.ceil(args[0].number)), exact)
+        x = args[0].number
+        return Value(Fraction(math.floor(x) if name == "floor" else math.ceil(x)), exact)
     if name == "sqrt":
         arity(1, 1)
         x = args[0].number
@@ -188,12 +195,16 @@ def evaluate(expression: str) -> Value:
     if not expression.strip():
         raise ToolError("the expression is empty; give one such as '(3 + 4) * 2'")
     if len(expression) > MAX_EXPRESSION_CHARS:
-        raise ToolError(f"the expression is {len(expression)} characters long; the limit is {MAX_EXPRESSION_CHARS}")
+        raise ToolError(
+            f"the expression is {len(expression)} characters long; the limit is {MAX_EXPRESSION_CHARS}"
+        )
     source = expression.replace("×", "*").replace("÷", "/").replace("−", "-").strip()
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ToolError(f"cannot parse the expression (syntax error at column {exc.offset}); allowed: {_ALLOWED}")
+        raise ToolError(
+            f"cannot parse the expression (syntax error at column {exc.offset}); allowed: {_ALLOWED}"
+        ) from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ToolError(f"the expression has more than {MAX_NODES} parts; split it into smaller calculations")
     return _Walker(source).visit(tree)

@@ -1,8 +1,8 @@
 """Unit tables for :func:`convert_units`: exact factors (as fractions) to one base unit per dimension.
 
-Definitions follow SI/NIST: the international inch (0.0254 m) and pound (0.45359237 kg), US customary liquid volumes
-(1 US gallon = 231 in³ = 3.785411784 L), decimal (kB = 1000 B) and binary (KiB = 1024 B) data sizes. Temperature
-conversions carry offsets. Calendar months and years are left out on purpose: their length varies.
+Definitions follow SI/NIST: the international inch (0.0254 m) and pound (0.45359237 kg), US customary liquid
+volumes (1 US gallon = 231 in³ = 3.785411784 L), decimal (kB = 1000 B) and binary (KiB = 1024 B) data sizes.
+Temperature conversions carry offsets. Calendar months and years are left out on purpose: their length varies.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ DIMENSIONS: dict[str, dict[str, F]] = {
 _ALIASES: dict[str, str] = {
     # length
     "nanometer": "nm", "nanometre": "nm", "micrometer": "um", "micrometre": "um", "micron": "um", "µm": "um",
-    "millimeter": "mm", "millimetre": "mm", "centimeter": "cm", "centimetre": "cm", "meter": "m", "metre": "m",
-    "kilometer": "km", "kilometre": "km", "inch": "in", "inches": "in", "foot": "ft", "feet": "ft", "yard": "yd",
+    "millimeter": "mm", "millimetre": "mm", "centimeter": "cm", "centimetre": "cm", "meter": "m",
+    "metre": "m", "kilometer": "km", "kilometre": "km", "inch": "in", "inches": "in", "foot": "ft",
+    "feet": "ft", "yard": "yd",
     "mile": "mi", "nautical mile": "nmi", "nautical_mile": "nmi",
     # mass
     "milligram": "mg", "gram": "g", "kilogram": "kg", "kilo": "kg", "tonne": "t", "metric ton": "t",
@@ -65,7 +66,8 @@ _ALIASES: dict[str, str] = {
     # volume
     "milliliter": "ml", "millilitre": "ml", "mL": "ml", "centiliter": "cl", "liter": "l", "litre": "l",
     "L": "l", "cubic meter": "m3", "cubic metre": "m3", "m^3": "m3", "m³": "m3", "teaspoon": "tsp",
-    "tablespoon": "tbsp", "fluid ounce": "fl_oz", "fl oz": "fl_oz", "floz": "fl_oz", "pint": "pt", "quart": "qt",
+    "tablespoon": "tbsp", "fluid ounce": "fl_oz", "fl oz": "fl_oz", "floz": "fl_oz", "pint": "pt",
+    "quart": "qt",
     "gallon": "gal",
     # speed
     "mps": "m/s", "meters per second": "m/s", "kph": "km/h", "kmh": "km/h", "km/hr": "km/h",
@@ -113,7 +115,9 @@ def convert(value: F, source: Unit, target: Unit) -> F:
     if dim_a == "temperature":
         kelvin = {"C": value + F("273.15"), "F": (value - 32) * F(5, 9) + F("273.15"), "K": value}[a]
         if kelvin < 0:
-            raise ToolError(f"{value} {a} is below absolute zero (-273.15 C, -459.67 F, 0 K); check the value")
+            raise ToolError(
+                f"{float(value):g} {a} is below absolute zero (-273.15 C, -459.67 F, 0 K); check the value"
+            )
         return {"C": kelvin - F("273.15"), "F": (kelvin - F("273.15")) * F(9, 5) + 32, "K": kelvin}[b]
     table = DIMENSIONS[dim_a]
     return value * table[a] / table[b]

@@ -1,8 +1,9 @@
 """Retrieval suite: BM25 search over a bundled corpus of 48 short documents, plus a reading list (the state).
 
 Tools: ``search_documents``, ``fetch_document``, ``list_collections``, ``find_similar`` (read-only), and
-``save_to_reading_list``, ``remove_from_reading_list``, ``get_reading_list`` (stateful, so outcomes are checkable).
-Outputs are bounded: at most 20 hits, snippets of at most 240 characters, documents of a few hundred words.
+``save_to_reading_list``, ``remove_from_reading_list``, ``get_reading_list`` (stateful, so outcomes are
+checkable). Outputs are bounded: at most 20 hits, snippets of at most 240 characters, documents of a few
+hundred words.
 
 ``toolgym tools py:tools.retrieval`` lists the tools.
 """
@@ -100,19 +101,22 @@ class RetrievalEnvironment(Environment):
         ]
 
     def snapshot(self) -> dict[str, Any]:
-        # Sorted: the order of saving is not part of the outcome (two saves in either order give the same list).
+        # Sorted: the order of saving is not part of the outcome (two saves in either order give the same
+        # list).
         rows = [{"id": e["doc_id"], **e} for e in self._reading_list]
         return {"reading_list": sorted(rows, key=lambda r: r["id"])}
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
         docs = [
-            {"id": d.id, "title": d.title, "collection": d.collection, "topic": d.topic, "published": d.published}
+            {"id": d.id, "title": d.title, "collection": d.collection, "topic": d.topic,
+             "published": d.published}
             for d in self._corpus.documents.values()
         ]
         saved = {e["doc_id"] for e in self._reading_list}
         unsaved = [d for d in docs if d["id"] not in saved]
         collections = [{"id": c, "name": c} for c in self._corpus.collections()]
-        return {**self.snapshot(), "documents": docs, "unsaved_documents": unsaved, "collections": collections}
+        return {**self.snapshot(), "documents": docs, "unsaved_documents": unsaved,
+                "collections": collections}  # fmt: skip
 
     def _doc(self, doc_id: str) -> Document:
         doc = self._corpus.documents.get(doc_id.strip())
@@ -150,7 +154,9 @@ class RetrievalEnvironment(Environment):
             raise ToolError(f"the query is {len(query)} characters long; keep it under {MAX_QUERY_CHARS}")
         terms = tokenize(query)
         if not terms:
-            raise ToolError("the query has no searchable words (only stop words or punctuation); add keywords")
+            raise ToolError(
+                "the query has no searchable words (only stop words or punctuation); add keywords"
+            )
         candidates = self._collection(collection)
         ranked = self._corpus.index.search(terms, candidates)
         hits: list[Hit] = []
@@ -168,15 +174,19 @@ class RetrievalEnvironment(Environment):
             doc_id: The document id from a search hit, e.g. "eng-001".
         """
         doc = self._doc(doc_id)
-        return {"doc_id": doc.id, "title": doc.title, "collection": doc.collection, "published": doc.published,
-                "word_count": len(doc.text.split()), "text": doc.text}  # fmt: skip
+        return {"doc_id": doc.id, "title": doc.title, "collection": doc.collection,
+                "published": doc.published, "word_count": len(doc.text.split()),
+                "text": doc.text}  # fmt: skip
 
     @tool
     def list_collections(self) -> Collections:
         """List the corpus's collections with their document counts."""
         cols = self._corpus.collections()
-        return {"collections": [{"name": c, "documents": len(ids), "description": COLLECTION_DESCRIPTIONS.get(c, "")}
-                                for c, ids in sorted(cols.items())]}  # fmt: skip
+        infos: list[CollectionInfo] = [
+            {"name": c, "documents": len(ids), "description": COLLECTION_DESCRIPTIONS.get(c, "")}
+            for c, ids in sorted(cols.items())
+        ]
+        return {"collections": infos}
 
     @tool
     def find_similar(self, doc_id: str, top_k: Annotated[int, Field(ge=1, le=10)] = 3) -> SearchResults:

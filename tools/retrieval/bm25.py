@@ -3,8 +3,8 @@
 score(d, q) = Σ_t∈q IDF(t) · tf(t, d) · (k1 + 1) / (tf(t, d) + k1 · (1 − b + b · |d| / avgdl)),
 IDF(t) = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))  (the non-negative variant Lucene uses).
 
-Titles count ``title_weight`` times (a cheap field boost). The index is immutable once built, so one index can be
-shared by any number of environments.
+Titles count ``title_weight`` times (a cheap field boost). The index is immutable once built, so one index can
+be shared by any number of environments.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ __all__ = ["tokenize", "BM25Index"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here
-    hers him his how i if in into is it its itself just me more most my no nor not of off on once only or other
-    our ours out over own same she should so some such than that the their theirs them then there these they this
-    those through to too under until up very was we were what when where which while who whom why will with would
-    you your yours""".split()
+    """
+    a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers him his how i if in into is it its itself just me more most my no nor not of
+    off on once only or other our ours out over own same she should so some such than that the their
+    theirs them then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours
+    """.split()
 )
 
 
@@ -95,8 +97,11 @@ class BM25Index:
                 total += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
         return total
 
-    def search(self, query_terms: Sequence[str], candidates: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        """(doc_id, score) of every candidate with a positive score, best first (ties by id, for determinism)."""
+    def search(
+        self, query_terms: Sequence[str], candidates: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(doc_id, score) of every candidate with a positive score, best first (ties by id, for
+        determinism)."""
         ids = candidates if candidates is not None else list(self._docs)
         scored = [(d, self.score(d, query_terms)) for d in ids]
         return sorted(((d, s) for d, s in scored if s > 0), key=lambda x: (-x[1], x[0]))
@@ -104,6 +109,7 @@ class BM25Index:
     def key_terms(self, doc_id: str, n: int = 12) -> list[str]:
         """The doc's ``n`` most distinctive terms by tf·idf (the query behind 'find similar')."""
         doc = self._docs[doc_id]
-        words = [(t, c) for t, c in doc.terms.items() if not t.isdigit() and len(t) > 2]  # numbers make poor topics
+        # Numbers and very short terms make poor topics.
+        words = [(t, c) for t, c in doc.terms.items() if not t.isdigit() and len(t) > 2]
         ranked = sorted(words, key=lambda kv: (-kv[1] * self.idf[kv[0]], kv[0]))
         return [t for t, _ in ranked[:n]]
