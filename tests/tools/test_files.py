@@ -11,6 +11,7 @@ import pytest
 
 import tools.files as files_suite
 from toolkit.environment import Task, get_suite
+from toolkit.errors import UserError
 from toolkit.jsonschema_utils import validation_errors
 from toolkit.templates import load_templates, render_tasks
 from tools.files import LIMITS, FilesEnvironment
@@ -182,6 +183,16 @@ def test_environments_have_separate_roots_and_reset_restores_the_seeded_tree():
         assert a.root != b.root and b.snapshot() == seeded
         a.reset()
         assert a.snapshot() == seeded
+
+
+def test_a_task_can_add_files_inside_the_root_but_not_outside(env):
+    task = {"id": "t", "suite": "files", "kind": "single", "turns": ["x"], "setup": {"files": {"inbox/a.md": "hi"}}}
+    env.reset(task)
+    assert ok(env, "read_file", path="inbox/a.md")["content"] == "hi"
+    escaping = {**task, "setup": {"files": {"../a.md": "hi"}}}
+    with pytest.raises(UserError, match="task setup 'files' is invalid"):
+        env.reset(escaping)
+    assert not (env.root.parent / "a.md").exists()
 
 
 def test_closing_removes_the_root_and_dropping_an_environment_does_too():

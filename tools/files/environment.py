@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.environment import Environment
+from toolkit.errors import ToolError, UserError
 from tools.files.seed import SEED_FILES
 from tools.files.store import FileTools, _reseed
 
@@ -39,7 +40,10 @@ class FilesEnvironment(FileTools, Environment):
             raise RuntimeError("this FilesEnvironment was closed; create a new one")
         _reseed(self.root)
         for rel, text in (setup.get("files") or {}).items():  # extra files a task asks for, inside the root only
-            rel_path, real = self._resolve(rel)
+            try:
+                _, real = self._resolve(rel, what="setup file")
+            except ToolError as exc:
+                raise UserError(f"task setup 'files' is invalid: {exc}") from None
             real.parent.mkdir(parents=True, exist_ok=True)
             real.write_text(str(text), encoding="utf-8")
 

@@ -2,7 +2,8 @@
 
 The data is fixed so that templates can name real customers and orders; each case a policy rule covers has at least
 one order that triggers it (outside the refund window, inside only thanks to gold tier, partly refunded, shipped but
-not delivered, out-of-stock exchange target). "Today" is fixed too, so refund windows are deterministic.
+not delivered, out-of-stock exchange target). ``TODAY`` is the clock of seed 0; other seeds move it forward (see
+:class:`tools.orders.environment.OrdersEnvironment`).
 """
 
 from __future__ import annotations
