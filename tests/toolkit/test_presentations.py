@@ -576,3 +576,21 @@ def test_parse_results_serialise_to_json_ready_dicts():
         "leniencies": ["unclosed_block"],
         "reasoning": None,
     }
+
+
+def test_python_stubs_merge_all_of_parts_into_one_typed_dict():
+    schema = {
+        "type": "object",
+        "properties": {
+            "item": {
+                "allOf": [
+                    {"type": "object", "properties": {"x": {"type": "integer"}}},
+                    {"properties": {"y": {"type": "string"}}, "required": ["x"]},
+                ]
+            }
+        },
+        "required": ["item"],
+    }
+    stub = get_presentation("python").render_tools([ToolSpec(name="put", input_schema=schema)])
+    assert "class PutItem(TypedDict):\n    x: int\n    y: NotRequired[str]\n" in stub
+    assert "def put(*, item: PutItem):" in stub

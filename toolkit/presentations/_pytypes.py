@@ -113,9 +113,9 @@ class TypeRenderer:
                 base = {k: v for k, v in schema.items() if k not in (key, "description", "title")}
                 branches = [{**base, **s} if isinstance(s, dict) else s for s in schema[key]]
                 return self._union([self.annotation(branch, hint) for branch in branches])
-        if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
-            rest = {k: v for k, v in schema.items() if k != "allOf"}
-            return self.annotation({**rest, **schema["allOf"][0]}, hint)
+        parts = schema.get("allOf")
+        if isinstance(parts, list) and parts and all(isinstance(p, dict) for p in parts):
+            return self.annotation(_merge_all_of(schema, parts), hint)
         kind = schema.get("type")
         if isinstance(kind, list):
             return self._union([self.annotation({**schema, "type": t}, hint) for t in kind])
@@ -193,6 +193,20 @@ class TypeRenderer:
         doc = one_line(schema["description"]) if isinstance(schema.get("description"), str) else ""
         self.book.sources[name] = _class_source(name, fields, doc)
         return name
+
+
+def _merge_all_of(schema: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schema for ``allOf`` parts: properties and required lists united, other keywords first-wins."""
+    merged = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in parts:
+        for key, value in part.items():
+            if key == "properties" and isinstance(value, dict):
+                merged["properties"] = {**merged.get("properties", {}), **value}
+            elif key == "required" and isinstance(value, list):
+                merged["required"] = list(dict.fromkeys([*merged.get("required", []), *value]))
+            else:
+                merged.setdefault(key, value)
+    return merged
 
 
 def _class_source(name: str, fields: list[tuple[str, str, str]], doc: str) -> str:
