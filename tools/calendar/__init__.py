@@ -1,9 +1,10 @@
 """Calendar suite: events in SQLite (in memory, one database per environment), with time zones and conflicts.
 
-Tools: ``create_event``, ``list_events``, ``get_event``, ``move_event``, ``cancel_event``, ``find_free_slots``.
+Tools: ``create_event``, ``list_events``, ``get_event``, ``move_event``, ``cancel_event``,
+    ``find_free_slots``.
 Times are ISO 8601 (``2026-03-04T14:30``), local to an IANA time zone; a new or moved event that overlaps a
-confirmed event sharing an attendee is rejected with a message naming that event. Each seed gives a deterministic
-set of 14-20 events over two working weeks from Monday 2 March 2026 (two of them cancelled).
+confirmed event sharing an attendee is rejected with a message naming that event. Each seed gives a
+deterministic set of 14-20 events over two working weeks from Monday 2 March 2026 (two of them cancelled).
 
 ``toolgym tools py:tools.calendar`` lists the tools.
 """
@@ -63,10 +64,18 @@ class FreeSlots(TypedDict):
     slots: list[Slot]
 
 
+_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+def _utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
 def _event(row: dict[str, Any]) -> Event:
     return {
         "event_id": row["id"], "title": row["title"],
-        "start": local_text(row["start_utc"], row["timezone"]), "end": local_text(row["end_utc"], row["timezone"]),
+        "start": local_text(row["start_utc"], row["timezone"]),
+        "end": local_text(row["end_utc"], row["timezone"]),
         "timezone": row["timezone"], "attendees": list(row["attendees"]), "location": row["location"],
         "status": row["status"], "cancel_reason": row["cancel_reason"],
     }  # fmt: skip
@@ -77,7 +86,9 @@ def _emails(values: list[str], field: str) -> list[str]:
     for v in values:
         email = v.strip().lower()
         if not EMAIL.match(email):
-            raise ToolError(f"{field}: {v!r} is not an email address; give addresses like alice.nguyen@example.com")
+            raise ToolError(
+                f"{field}: {v!r} is not an email address; give addresses like alice.nguyen@example.com"
+            )
         out.append(email)
     return sorted(set(out))
 
@@ -104,25 +115,33 @@ class CalendarEnvironment(Environment):
         return {"events": events}
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
-        people = [{"id": email, "name": name, "email": email, "first_name": name.split()[0]} for name, email in PEOPLE]
+        people = [
+            {"id": email, "name": name, "email": email, "first_name": name.split()[0]}
+            for name, email in PEOPLE
+        ]
         return {**self.snapshot(), "people": people}
 
     def slot_providers(self) -> dict[str, Any]:
         return slot_providers(self._store)
 
-    def _check_free(self, attendees: list[str], start: datetime, end: datetime, exclude: str | None = None) -> None:
+    def _check_free(
+        self, attendees: list[str], start: datetime, end: datetime, exclude: str | None = None
+    ) -> None:
         clash = self._store.conflict(attendees, to_utc_text(start), to_utc_text(end), exclude)
         if clash is not None:
+            tz = clash["timezone"]
+            when = f"{local_text(clash['start_utc'], tz)} to {local_text(clash['end_utc'], tz)} {tz}"
             raise ToolError(
-                f"{clash['email']} is already booked in {clash['id']} {clash['title']!r} "
-                f"({local_text(clash['start_utc'], clash['timezone'])} to {local_text(clash['end_utc'], clash['timezone'])}"
-                f" {clash['timezone']}); pick another time (find_free_slots can help) or change the attendees"
+                f"{clash['email']} is already booked in {clash['id']} {clash['title']!r} ({when}); "
+                "pick another time (find_free_slots can help) or change the attendees"
             )
 
     def _existing(self, event_id: str) -> dict[str, Any]:
         row = self._store.get(event_id.strip())
         if row is None:
-            raise ToolError(f"no event with id {event_id!r}; ids look like 'evt-007' (list_events shows them)")
+            raise ToolError(
+                f"no event with id {event_id!r}; ids look like 'evt-007' (list_events shows them)"
+            )
         return row
 
     @tool
@@ -157,10 +176,14 @@ class CalendarEnvironment(Environment):
         people = _emails(attendees, "attendees")
         if not 1 <= len(people) <= MAX_ATTENDEES:
             raise ToolError(f"give 1 to {MAX_ATTENDEES} attendees, got {len(people)}")
+        if location is not None and len(location) > MAX_TITLE_CHARS:
+            raise ToolError(f"location must be at most {MAX_TITLE_CHARS} characters")
         with self._store.lock:
             self._check_free(people, begin, finish)
-            event_id = self._store.insert(title=title, start_utc=to_utc_text(begin), end_utc=to_utc_text(finish),
-                                          tz=timezone, attendees=people, location=location)  # fmt: skip
+            event_id = self._store.insert(
+                title=title, start_utc=to_utc_text(begin), end_utc=to_utc_text(finish), tz=timezone,
+                attendees=people, location=location,
+            )  # fmt: skip
             self._store.db.commit()
             return _event(self._store.get(event_id))  # type: ignore[arg-type]
 
@@ -189,8 +212,11 @@ class CalendarEnvironment(Environment):
         if last < first:
             raise ToolError(f"date_to ({date_to}) is before date_from ({date_from})")
         if (last - first).days > MAX_RANGE_DAYS:
-            raise ToolError(f"the range is {(last - first).days} days; list at most {MAX_RANGE_DAYS} days at a time")
+            days = (last - first).days
+            raise ToolError(f"the range is {days} days; list at most {MAX_RANGE_DAYS} days at a time")
         who = _emails([attendee], "attendee")[0] if attendee is not None else None
+        if title_contains is not None and len(title_contains) > MAX_TITLE_CHARS:
+            raise ToolError(f"title_contains must be at most {MAX_TITLE_CHARS} characters")
         lo = datetime.combine(first, time(0), tz)
         hi = datetime.combine(last + timedelta(days=1), time(0), tz)
         with self._store.lock:
@@ -226,9 +252,7 @@ class CalendarEnvironment(Environment):
             tz = zone(row["timezone"])
             begin = parse_local(new_start, tz, "new_start")
             if new_end is None:
-                old_start = datetime.strptime(row["start_utc"], "%Y-%m-%dT%H:%M:%SZ")
-                old_end = datetime.strptime(row["end_utc"], "%Y-%m-%dT%H:%M:%SZ")
-                finish = begin + (old_end - old_start)
+                finish = begin + (_utc(row["end_utc"]) - _utc(row["start_utc"]))
             else:
                 finish = parse_local(new_end, tz, "new_end")
             if finish <= begin:
@@ -288,22 +312,23 @@ class CalendarEnvironment(Environment):
         try:
             open_at, close_at = time.fromisoformat(work_start), time.fromisoformat(work_end)
         except ValueError:
-            raise ToolError("work_start and work_end must be times written HH:MM, e.g. 09:00 and 17:30") from None
+            message = "work_start and work_end must be times written HH:MM, e.g. 09:00 and 17:30"
+            raise ToolError(message) from None
         lo, hi = datetime.combine(day, open_at, tz), datetime.combine(day, close_at, tz)
         if hi <= lo:
             raise ToolError(f"work_end ({work_end}) must be after work_start ({work_start})")
         length = timedelta(minutes=duration_minutes)
         with self._store.lock:
             busy = self._store.busy(people, to_utc_text(lo), to_utc_text(hi))
-        spans = [(datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
-                  datetime.strptime(e, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)) for s, e in busy]  # fmt: skip
+        spans = [(_utc(s), _utc(e)) for s, e in busy]
         slots: list[Slot] = []
         at = lo
         while at + length <= hi and len(slots) < max_results:
             if all(not (s < at + length and e > at) for s, e in spans):
-                slots.append({"start": at.strftime("%Y-%m-%dT%H:%M"), "end": (at + length).strftime("%Y-%m-%dT%H:%M")})
+                slots.append({"start": at.strftime(_LOCAL), "end": (at + length).strftime(_LOCAL)})
             at += timedelta(minutes=30)
-        return {"date": day.isoformat(), "timezone": timezone, "duration_minutes": duration_minutes, "slots": slots}
+        return {"date": day.isoformat(), "timezone": timezone, "duration_minutes": duration_minutes,
+                "slots": slots}  # fmt: skip
 
 
 def create_environment() -> CalendarEnvironment:

@@ -46,10 +46,15 @@ def _describe(start: datetime, end: datetime, tz: str, people: list[str]) -> dic
     return {
         "date": start.date().isoformat(), "start": start.strftime("%Y-%m-%dT%H:%M"),
         "end": end.strftime("%Y-%m-%dT%H:%M"), "timezone": tz, "tz_text": _tz_text(tz),
-        "day_text": _day_text(start.date()), "start_text": start.strftime("%H:%M"), "end_text": end.strftime("%H:%M"),
+        "day_text": _day_text(start.date()), "start_text": start.strftime("%H:%M"),
+        "end_text": end.strftime("%H:%M"),
         "duration": int((end - start).total_seconds() // 60), "attendees": people,
         "emails_text": _emails_text(people), "names": _emails_text([_NAMES.get(p, p) for p in people]),
     }  # fmt: skip
+
+
+def _length(event: dict[str, Any]) -> timedelta:
+    return datetime.fromisoformat(event["end_utc"][:-1]) - datetime.fromisoformat(event["start_utc"][:-1])
 
 
 def _confirmed(store: CalendarStore) -> list[dict[str, Any]]:
@@ -87,11 +92,11 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
                 "conflict_id": clash["id"], "conflict_title": clash["title"]}  # fmt: skip
 
     def move_target(rng: random.Random, slots: dict[str, Any]) -> dict[str, Any]:
-        """A confirmed event and a new start (same duration, its own time zone) where its attendees are free."""
+        """A confirmed event and a new start (same duration, its own time zone) where its attendees are
+        free."""
         event = rng.choice(_confirmed(store))
         tz = event["timezone"]
-        minutes = int((datetime.fromisoformat(event["end_utc"][:-1]) -
-                       datetime.fromisoformat(event["start_utc"][:-1])).total_seconds() // 60)  # fmt: skip
+        minutes = int(_length(event).total_seconds() // 60)
         for _ in range(100):
             start, end = _window(rng.choice(WORKDAYS), tz, rng.randint(9, 16), rng.choice([0, 30]), minutes)
             if store.conflict(event["attendees"], to_utc_text(start), to_utc_text(end), event["id"]) is None:
@@ -103,18 +108,21 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
         """A confirmed event and a new start that collides with another event sharing an attendee."""
         events = _confirmed(store)
         event = rng.choice(events)
-        others = [o for o in events if o["id"] != event["id"] and set(o["attendees"]) & set(event["attendees"])]
+        shared = set(event["attendees"])
+        others = [o for o in events if o["id"] != event["id"] and shared & set(o["attendees"])]
         if not others:
             raise NoSlotValue("no event shares an attendee")
         target = rng.choice(others)
         tz = event["timezone"]
         start = datetime.fromisoformat(local_text(target["start_utc"], tz)).replace(tzinfo=ZoneInfo(tz))
-        length = datetime.fromisoformat(event["end_utc"][:-1]) - datetime.fromisoformat(event["start_utc"][:-1])
-        clash = store.conflict(event["attendees"], to_utc_text(start), to_utc_text(start + length), event["id"])
+        length = _length(event)
+        end = start + length
+        clash = store.conflict(event["attendees"], to_utc_text(start), to_utc_text(end), event["id"])
         if clash is None:
             raise NoSlotValue("no conflict")
-        return {**_describe(start, start + length, tz, event["attendees"]), "event_id": event["id"],
-                "event_title": event["title"], "conflict_id": clash["id"], "conflict_title": clash["title"]}  # fmt: skip
+        return {**_describe(start, end, tz, event["attendees"]), "event_id": event["id"],
+                "event_title": event["title"], "conflict_id": clash["id"],
+                "conflict_title": clash["title"]}  # fmt: skip
 
     def first_meeting(rng: random.Random, slots: dict[str, Any]) -> dict[str, Any]:
         """A person and a UTC day on which they have confirmed meetings; ``first_title`` is the earliest."""
@@ -124,8 +132,9 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
         person, day = rng.choice(pairs)
         first = min((e for e in _confirmed(store) if person in e["attendees"] and e["start_utc"][:10] == day),
                     key=lambda e: (e["start_utc"], e["id"]))  # fmt: skip
-        return {"email": person, "name": _NAMES[person], "date": day, "day_text": _day_text(date.fromisoformat(day)),
-                "first_id": first["id"], "first_title": first["title"]}  # fmt: skip
+        return {"email": person, "name": _NAMES[person], "date": day,
+                "day_text": _day_text(date.fromisoformat(day)), "first_id": first["id"],
+                "first_title": first["title"]}  # fmt: skip
 
     return {"free_window": free_window, "conflict_window": conflict_window, "move_target": move_target,
             "move_conflict": move_conflict, "first_meeting": first_meeting}  # fmt: skip

@@ -1,8 +1,8 @@
 """The calendar's SQLite store (in memory, one per environment), time parsing, and deterministic seeding.
 
-Every query is parameterised; the only SQL built at run time is a list of ``?`` placeholders whose length is the
-number of attendees. Times are stored as UTC ISO strings (``2026-03-04T13:30:00Z``), which sort lexicographically in
-time order, so overlap checks are plain string comparisons in SQL.
+Every query is parameterised; the only SQL built at run time is a list of ``?`` placeholders whose length is
+the number of attendees. Times are stored as UTC ISO strings (``2026-03-04T13:30:00Z``), which sort
+lexicographically in time order, so overlap checks are plain string comparisons in SQL.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from toolkit.errors import ToolError
 
-__all__ = ["CalendarStore", "PEOPLE", "TIMEZONES", "BASE_DATE", "WORKDAYS", "parse_local", "parse_date", "zone",
-           "to_utc_text", "local_text", "EMAIL"]  # fmt: skip
+__all__ = [
+    "CalendarStore", "PEOPLE", "TIMEZONES", "BASE_DATE", "WORKDAYS", "EMAIL",
+    "parse_local", "parse_date", "zone", "to_utc_text", "local_text",
+]  # fmt: skip
 
 BASE_DATE = date(2026, 3, 2)  # a Monday; seeded events fill the two working weeks from here
 WORKDAYS = [BASE_DATE + timedelta(days=d) for d in range(14) if (BASE_DATE + timedelta(days=d)).weekday() < 5]
@@ -30,11 +32,13 @@ PEOPLE = [
     ("George Okafor", "george.okafor@example.com"), ("Hana Sato", "hana.sato@example.com"),
 ]  # fmt: skip
 _TITLES = [
-    "Quarterly budget review", "Search ranking design sync", "Onboarding: new hires", "Customer call: Northwind",
-    "Incident postmortem", "Roadmap planning", "1:1 check-in", "Security review: payments API", "Hiring debrief",
-    "Vendor demo: observability", "Sprint retrospective", "Data platform office hours", "Marketing launch prep",
+    "Quarterly budget review", "Search ranking design sync", "Onboarding: new hires",
+    "Customer call: Northwind", "Incident postmortem", "Roadmap planning", "1:1 check-in",
+    "Security review: payments API", "Hiring debrief", "Vendor demo: observability", "Sprint retrospective",
+    "Data platform office hours", "Marketing launch prep",
     "Board deck dry run", "Accessibility audit walkthrough", "Pricing experiment readout", "Team lunch",
-    "Mobile release go/no-go", "Legal review: data retention", "Partner integration kickoff", "Support escalations",
+    "Mobile release go/no-go", "Legal review: data retention", "Partner integration kickoff",
+    "Support escalations",
     "Architecture review: event bus", "Interview: staff engineer", "Analytics dashboard review",
 ]  # fmt: skip
 _LOCATIONS = ["Room 4.12", "Room 2.03", "Video call", "Cafe Aurora", "Main boardroom", None, None]
@@ -75,7 +79,8 @@ def parse_date(text: str, field: str) -> date:
             raise ValueError
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ToolError(f"{field} must be a date written YYYY-MM-DD, such as 2026-03-04 (got {text!r})") from None
+        message = f"{field} must be a date written YYYY-MM-DD, such as 2026-03-04 (got {text!r})"
+        raise ToolError(message) from None
 
 
 def to_utc_text(value: datetime) -> str:
@@ -104,7 +109,8 @@ class CalendarStore:
                 status TEXT NOT NULL CHECK (status IN ('confirmed', 'cancelled')), cancel_reason TEXT
             );
             CREATE TABLE attendees (
-                event_id TEXT NOT NULL REFERENCES events(id), email TEXT NOT NULL, PRIMARY KEY (event_id, email)
+                event_id TEXT NOT NULL REFERENCES events(id), email TEXT NOT NULL,
+                PRIMARY KEY (event_id, email)
             );
             CREATE INDEX events_time ON events (start_utc, end_utc);
             """
@@ -117,18 +123,24 @@ class CalendarStore:
         row = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM events").fetchone()
         return f"evt-{row[0]:03d}", row[0]
 
-    def insert(self, *, title: str, start_utc: str, end_utc: str, tz: str, attendees: list[str],
-               location: str | None, status: str = "confirmed", reason: str | None = None) -> str:  # fmt: skip
+    def insert(
+        self, *, title: str, start_utc: str, end_utc: str, tz: str, attendees: list[str], location: str | None,
+        status: str = "confirmed", reason: str | None = None,
+    ) -> str:  # fmt: skip
         event_id, seq = self.next_id()
         self.db.execute(
-            "INSERT INTO events (id, seq, title, start_utc, end_utc, timezone, location, status, cancel_reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (id, seq, title, start_utc, end_utc, timezone, location, status, "
+            "cancel_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (event_id, seq, title, start_utc, end_utc, tz, location, status, reason),
         )
-        self.db.executemany("INSERT INTO attendees (event_id, email) VALUES (?, ?)", [(event_id, a) for a in attendees])
+        self.db.executemany(
+            "INSERT INTO attendees (event_id, email) VALUES (?, ?)", [(event_id, a) for a in attendees]
+        )
         return event_id
 
-    def conflict(self, attendees: list[str], start_utc: str, end_utc: str, exclude: str | None = None) -> sqlite3.Row | None:
+    def conflict(
+        self, attendees: list[str], start_utc: str, end_utc: str, exclude: str | None = None
+    ) -> sqlite3.Row | None:
         """The earliest confirmed event that overlaps [start, end) and shares an attendee, if any."""
         if not attendees:
             return None
@@ -144,7 +156,8 @@ class CalendarStore:
         row = self.db.execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
         if row is None:
             return None
-        people = [r[0] for r in self.db.execute("SELECT email FROM attendees WHERE event_id = ? ORDER BY email", (event_id,))]
+        rows = self.db.execute("SELECT email FROM attendees WHERE event_id = ? ORDER BY email", (event_id,))
+        people = [r[0] for r in rows]
         return {**dict(row), "attendees": people}
 
     def query(self, *, start_utc: str, end_utc: str, attendee: str | None, title: str | None,
@@ -164,7 +177,8 @@ class CalendarStore:
         return [self.get(r[0]) for r in self.db.execute(sql, args)]  # type: ignore[misc]
 
     def all_events(self) -> list[dict[str, Any]]:
-        return [self.get(r[0]) for r in self.db.execute("SELECT id FROM events ORDER BY id")]  # type: ignore[misc]
+        ids = [r[0] for r in self.db.execute("SELECT id FROM events ORDER BY id")]
+        return [self.get(i) for i in ids]  # type: ignore[misc]
 
     def busy(self, attendees: list[str], start_utc: str, end_utc: str) -> list[tuple[str, str]]:
         marks = ",".join("?" for _ in attendees)
