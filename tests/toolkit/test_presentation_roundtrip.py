@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.toolkit.sample_schemas import SAMPLE_SCHEMAS, SAMPLE_TOOL_NAMES, arguments_for, sample_specs
 from toolkit.jsonschema_utils import validator_for
-from toolkit.presentations import PRESENTATION_NAMES, get_presentation
+from toolkit.presentations import PRESENTATION_NAMES, NameMap, get_presentation
 from toolkit.specs import ToolCall, ToolSpec
 
 SPECS = sample_specs()
@@ -79,22 +79,40 @@ def test_mcp_listing_and_json_tools_carry_each_spec_unedited():
         )
 
 
-def test_python_stubs_are_valid_python_with_every_parameter_and_its_required_flag():
+def _literal_values(annotation: ast.expr) -> list[object] | None:
+    """The values of the ``Literal[...]`` in an annotation (``Literal[...] | None`` included), if any."""
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
+            elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            return [ast.literal_eval(e) for e in elts]
+    return None
+
+
+def test_python_stubs_read_back_to_the_spec_names_descriptions_required_flags_defaults_and_enums():
     source = get_presentation("python").render_tools(SPECS)
     module = ast.parse(source)
-    functions = {node.name: node for node in module.body if isinstance(node, ast.FunctionDef)}
-    assert len(functions) == len(SPECS)
-    for spec in SPECS:
+    functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
+    names = NameMap(spec.name for spec in SPECS)
+    assert [names.name(f.name) for f in functions] == [spec.name for spec in SPECS]
+    for spec, stub in zip(SPECS, functions, strict=True):
+        doc = ast.get_docstring(stub) or ""
+        assert doc.split("\n\nArgs:\n")[0] == spec.description
+        described = dict(line.strip().split(": ", 1) for line in doc.partition("Args:\n")[2].splitlines())
         props = spec.input_schema.get("properties", {})
         required = set(spec.input_schema.get("required", ()))
-        # Find the stub by its docstring: names may have been mapped to identifiers.
-        docs = {name: ast.get_docstring(f) or "" for name, f in functions.items()}
-        stub = next(functions[name] for name, doc in docs.items() if doc.startswith(spec.description))
+        params = NameMap(props)
         assert not stub.args.args, "parameters must be keyword-only"
-        assert len(stub.args.kwonlyargs) == len(props)
+        read = [params.name(arg.arg) for arg in stub.args.kwonlyargs]
+        assert read == list(props), f"{spec.name}: parameter names or order changed"
         for arg, default, prop in zip(stub.args.kwonlyargs, stub.args.kw_defaults, props, strict=True):
+            schema = props[prop]
             assert (default is None) == (prop in required), f"{spec.name}.{prop}: required flag lost"
-            assert arg.arg.isidentifier()
+            if default is not None:
+                assert ast.literal_eval(default) == schema.get("default"), f"{spec.name}.{prop}: default"
+            if "enum" in schema:
+                assert _literal_values(arg.annotation) == schema["enum"], f"{spec.name}.{prop}: enum"
+            if "description" in schema:
+                assert described[arg.arg].startswith(schema["description"])
 
 
 @_SETTINGS

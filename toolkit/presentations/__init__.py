@@ -8,6 +8,7 @@ Each renders tools and calls from the same :class:`~toolkit.specs.ToolSpec` obje
 into the same canonical :class:`~toolkit.specs.ToolCall` list. See ``docs/presentations.md``.
 """
 
+from toolkit.presentations._names import NameMap
 from toolkit.presentations.base import LENIENCIES, ParseLimits, ParseResult, Presentation
 from toolkit.presentations.json_format import JsonPresentation, openai_tool
 from toolkit.presentations.mcp_format import McpPresentation
@@ -19,6 +20,7 @@ __all__ = [
     "PRESENTATION_NAMES",
     "JsonPresentation",
     "McpPresentation",
+    "NameMap",
     "ParseLimits",
     "ParseResult",
     "Presentation",
