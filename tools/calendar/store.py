@@ -124,8 +124,8 @@ class CalendarStore:
         return f"evt-{row[0]:03d}", row[0]
 
     def insert(
-        self, *, title: str, start_utc: str, end_utc: str, tz: str, attendees: list[str], location: str | None,
-        status: str = "confirmed", reason: str | None = None,
+        self, *, title: str, start_utc: str, end_utc: str, tz: str, attendees: list[str],
+        location: str | None, status: str = "confirmed", reason: str | None = None,
     ) -> str:  # fmt: skip
         event_id, seq = self.next_id()
         self.db.execute(
