@@ -17,7 +17,7 @@ from typing import Any
 
 from toolkit.errors import UserError
 from trainers.chat_templates import choose_template, save_template
-from trainers.gate import run_gate
+from trainers.gate import GateReport, run_gate
 from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
 from trainers.plots import loss_series, plot_loss_curve
 from trainers.sft_config import SFTRunConfig
@@ -39,6 +39,7 @@ class SFTResult:
     best_eval_loss: float | None
     stopped_early: bool
     summary: dict[str, Any] = field(default_factory=dict)
+    gate: GateReport | None = None
 
 
 class _Stages:
@@ -173,8 +174,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None) -> SFTResult:
-    """Run SFT as configured. ``model`` / ``tokenizer`` objects, when given, replace loading ``cfg.model``."""
+def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate_only: bool = False) -> SFTResult:
+    """Run SFT as configured. ``model`` / ``tokenizer`` objects, when given, replace loading ``cfg.model``.
+
+    ``gate_only`` stops after the template gate and returns its report without raising on failures.
+    """
     stage = _Stages(cfg.progress)
     run_dir = cfg.output_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +212,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None) -> S
     if cfg.progress:
         print(gate.render(), file=sys.stderr)
     (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if gate_only:
+        return SFTResult(run_dir, 0, None, None, None, False, gate=gate)
     gate.raise_for_failures()
 
     stage("tokenizing with assistant-only loss masks")
@@ -276,6 +282,7 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None) -> S
         final_eval_loss=final_eval,
         best_eval_loss=min(evals) if evals else None,
         stopped_early=stopped_early,
+        gate=gate,
     )
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     result.summary = {

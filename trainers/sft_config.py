@@ -91,6 +91,8 @@ class SFTRunConfig:
             problems.append(f"max_length must be at least 16 tokens, got {self.max_length}")
         if self.max_steps <= 0 and self.epochs <= 0:
             problems.append("set epochs > 0 or max_steps > 0")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            problems.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.learning_rate <= 0:
             problems.append(f"learning_rate must be positive, got {self.learning_rate}")
         if self.qlora and not self.lora:

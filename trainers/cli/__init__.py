@@ -1,0 +1,3 @@
+"""``toolgym train`` command (registered through the ``toolgym.commands`` entry-point group)."""
+
+__all__: list[str] = []
