@@ -1,19 +1,19 @@
 """Run a backend over tasks in one presentation, parse every answer strictly and leniently, and score it.
 
-Tasks are trajectory records with ``expected.calls``. Every assistant turn of the gold trajectory is a *decision
-point*: the model gets the gold history before that turn (teacher forcing), prompted through
-:func:`toolkit.chat_format.prompt_for` — the same skeleton for every presentation and the same rendering training
-uses — and its answer is compared with that turn's gold calls (a text turn means "no call"). ``steps="first"``
-keeps only the first decision point (BFCL-style single turn).
+Tasks are trajectory records with ``expected.calls``. Every assistant turn of the gold trajectory is a
+*decision point*: the model gets the gold history before that turn (teacher forcing), prompted through
+:func:`toolkit.chat_format.prompt_for` — the same skeleton for every presentation and the same rendering
+training uses — and its answer is compared with that turn's gold calls (a text turn means "no call").
+``steps="first"`` keeps only the first decision point (BFCL-style single turn).
 
-Each answer is read twice: strict (the documented format, exact values) and lenient (the shared leniency rules of
-:mod:`toolkit.presentations`, BFCL's string standardisation). A parse failure is a format failure, never a correct
-"no call". A task is correct when every decision point is. One JSON line per task records the prompts' hashes, the
-raw answers, both parses and every reason a step failed.
+Each answer is read twice: strict (the documented format, exact values) and lenient (the shared leniency rules
+of :mod:`toolkit.presentations`, BFCL's string standardisation). A parse failure is a format failure, never a
+correct "no call". A task is correct when every decision point is. One JSON line per task records the prompts'
+hashes, the raw answers, both parses and every reason a step failed.
 
-Native tool calls (an OpenAI-compatible endpoint's ``tool_calls``) are read from the native channel; when there are
-none, the text is parsed with the presentation, which counts as a leniency (strict mode calls it a format failure
-when the text holds call syntax, since a native arm must use the native channel).
+Native tool calls (an OpenAI-compatible endpoint's ``tool_calls``) are read from the native channel; when
+there are none, the text is parsed with the presentation, which counts as a leniency (strict mode calls it a
+format failure when the text holds call syntax, since a native arm must use the native channel).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class EvalConfig:
         "assumes native (API)."))
     steps: Literal["first", "all"] = field(default="all", metadata=_help(
         "Score every assistant turn of the gold trajectory (all) or only the first (first)."))
-    decoding: Decoding = field(default_factory=Decoding, metadata=_help("Decoding settings; greedy by default."))
+    decoding: Decoding = field(default_factory=Decoding, metadata=_help("Decoding settings; greedy default."))
     batch_size: int = field(default=32, metadata=_help("Requests handed to the backend at once."))
     max_text_chars: int = field(default=4000, metadata=_help("Raw answer text kept per step in the results."))
 
@@ -104,7 +104,10 @@ class StepResult:
 
 @dataclass(kw_only=True)
 class TaskResult:
-    """One task's outcome. ``cluster`` (the first gold tool, or ``(no call)``) groups tasks for the cluster bootstrap."""
+    """One task's outcome.
+
+    ``cluster`` (the first gold tool, or ``(no call)``) groups tasks for the cluster bootstrap.
+    """
 
     task_id: str
     kind: str | None
@@ -123,8 +126,8 @@ class TaskResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task_id": self.task_id, "kind": self.kind, "suite": self.suite, "presentation": self.presentation,
-            "native": self.native, "cluster": self.cluster,
+            "task_id": self.task_id, "kind": self.kind, "suite": self.suite,
+            "presentation": self.presentation, "native": self.native, "cluster": self.cluster,
             "correct": {"strict": self.correct("strict"), "lenient": self.correct("lenient")},
             "infra_error": self.infra_error, "steps": [s.to_dict() for s in self.steps],
         }
@@ -143,13 +146,13 @@ class _Point:
 def _decision_points(traj: Trajectory, steps: str) -> list[tuple[int, list[ToolCall]]]:
     """(index of the gold assistant message, its calls) per decision point.
 
-    A task without assistant messages (just the request) has one decision point after its last message, whose gold
-    is ``expected.calls``.
+    A task without assistant messages (just the request) has one decision point after its last message, whose
+    gold is ``expected.calls``.
     """
     points = [(i, m.calls()) for i, m in enumerate(traj.messages) if m.role == "assistant"]
     if not points:
         if traj.expected is None or traj.expected.calls is None:
-            raise UserError(f"task {traj.id!r} has neither gold assistant turns nor expected.calls to score against")
+            raise UserError(f"task {traj.id!r} has neither gold assistant turns nor expected.calls to score")
         gold = [ToolCall(name=c.name, arguments=c.arguments) for c in traj.expected.calls]
         return [(len(traj.messages), gold)]
     return points[:1] if steps == "first" else points
@@ -161,7 +164,10 @@ def _cluster(traj: Trajectory) -> str:
 
 
 def _prompted_tool_results(messages: list[dict[str, Any]], pres: Presentation) -> list[dict[str, Any]]:
-    """APIs accept a ``tool`` message only after native ``tool_calls``; prompted arms get results as user text."""
+    """APIs take ``tool`` messages only after native ``tool_calls``; prompted arms get results as user text.
+
+    Consecutive results merge into one user message, each rendered by the presentation's ``render_result``.
+    """
     out: list[dict[str, Any]] = []
     for m in messages:
         if m.get("role") == "tool":
@@ -184,8 +190,8 @@ def _read(response: ChatResponse, pres: Presentation, specs: list[ToolSpec], *, 
           mode: Mode) -> tuple[list[ToolCall], str | None, bool]:
     """(calls, parse error, came through the native channel) for one answer read in ``mode``.
 
-    ``channel`` says the backend has a tool-call channel apart from the text (an API); a local model's native calls
-    are text in its template's syntax, so for it the text is the channel.
+    ``channel`` says the backend has a tool-call channel apart from the text (an API); a local model's native
+    calls are text in its template's syntax, so for it the text is the channel.
     """
     if response.error is not None:
         return [], f"no answer: {response.error}", False
@@ -211,13 +217,14 @@ def _score(calls: list[ToolCall], error: str | None, gold: list[ToolCall], specs
         reasons = [] if ok else [f"unexpected_call: expected no call, got {len(calls)}"]
         return StepParse(calls=calls, error=None, matched=ok, reasons=reasons, f1=1.0 if ok else 0.0)
     result = match_calls(calls, gold, specs, strict=mode == "strict")
-    return StepParse(calls=calls, error=None, matched=result.all_matched, reasons=list(result.reasons), f1=result.f1)
+    reasons = list(result.reasons)
+    return StepParse(calls=calls, error=None, matched=result.all_matched, reasons=reasons, f1=result.f1)
 
 
 async def evaluate(
     tasks: Sequence[Trajectory], backend: Backend, config: EvalConfig, *, out: str | Path | None = None
 ) -> list[TaskResult]:
-    """Evaluate ``backend`` on ``tasks`` in one presentation; optionally write one JSON line per task to ``out``."""
+    """Evaluate ``backend`` on ``tasks`` in one presentation; with ``out``, write one JSON line per task."""
     pres = get_presentation(config.presentation)
     tokenizer = getattr(backend, "tokenizer", None)
     points: list[_Point] = []

@@ -1,7 +1,7 @@
 """Summaries of one evaluated arm and paired comparisons of two (evaluation.md §5 and §7.6).
 
-Both work on the per-task rows :func:`toolkit.evaluate.evaluate` returns or writes (``TaskResult`` objects or the
-dicts of a results file), so a comparison can be rerun from files alone.
+Both work on the per-task rows :func:`toolkit.evaluate.evaluate` returns or writes (``TaskResult`` objects or
+the dicts of a results file), so a comparison can be rerun from files alone.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ArmSummary:
 
 def summarize(results: Sequence[Any], *, mode: Mode = "lenient", specs: Sequence[ToolSpec] | None = None
               ) -> ArmSummary:
-    """Task accuracy (Wilson 95%), step accuracy, format failures, abstention and (with ``specs``) schema validity."""
+    """Task accuracy (Wilson 95%), step accuracy, format failures, abstention, schema validity (if specs)."""
     rows = _rows(results)
     if not rows:
         raise UserError("no results to summarise")
@@ -63,8 +63,8 @@ def summarize(results: Sequence[Any], *, mode: Mode = "lenient", specs: Sequence
         raise UserError("the results hold no scored steps")
     correct = sum(1 for r in rows if r["correct"][mode])
     reads = [s[mode] for s in steps]
-    errors = [read["error"] is not None for read in reads]
-    calls = [ToolCall(name=c["name"], arguments=c.get("arguments") or {}) for read in reads for c in read["calls"]]
+    errs = [read["error"] is not None for read in reads]
+    calls = [ToolCall(name=c["name"], arguments=c.get("arguments") or {}) for r in reads for c in r["calls"]]
     return ArmSummary(
         presentation=str(rows[0].get("presentation")),
         mode=mode,
@@ -72,9 +72,9 @@ def summarize(results: Sequence[Any], *, mode: Mode = "lenient", specs: Sequence
         task_accuracy=wilson_interval(correct, len(rows)),
         n_steps=len(steps),
         step_accuracy=sum(read["matched"] for read in reads) / len(steps),
-        format_failure_rate=sum(errors) / len(steps),
+        format_failure_rate=sum(errs) / len(steps),
         mean_call_f1=sum(read["f1"] for read in reads) / len(steps),
-        abstention=abstention_scores([not s["gold"] for s in steps], [len(read["calls"]) for read in reads], errors),
+        abstention=abstention_scores([not s["gold"] for s in steps], [len(r["calls"]) for r in reads], errs),
         schema=schema_validity(calls, specs) if specs is not None else None,
         infra_errors=sum(1 for s in steps if s.get("infra_error")),
         mean_prompt_tokens=sum(s.get("prompt_tokens", 0) for s in steps) / len(steps),
@@ -117,7 +117,9 @@ def compare(
     )
     test = mcnemar_test(outcome_a, outcome_b)
     discordance = test.n_discordant / test.n_tasks
-    mdd = minimum_detectable_difference(test.n_tasks, discordance=discordance) if discordance > 0 else math.nan
+    mdd = math.nan
+    if discordance > 0:
+        mdd = minimum_detectable_difference(test.n_tasks, discordance=discordance)
     name = lambda rows: str(rows[0].get("presentation")) if rows else "?"  # noqa: E731
     return Comparison(a=name(rows_a), b=name(rows_b), mode=mode, difference=diff, mcnemar=test,
                       minimum_detectable_difference=mdd)

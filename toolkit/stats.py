@@ -1,22 +1,23 @@
 """Statistics for accuracy reports and paired comparisons (evaluation.md §7.6).
 
-* :func:`wilson_interval` — a proportion's confidence interval (Wilson score; good coverage at small n and near 0/1,
-  unlike the Wald interval).
+* :func:`wilson_interval` — a proportion's confidence interval (Wilson score; good coverage at small n and
+  near 0/1, unlike the Wald interval).
 * :func:`bootstrap_interval` — a percentile bootstrap interval for a mean, optionally clustered.
-* :func:`paired_difference` — the mean within-task difference between two presentations (arms), with a percentile
-  interval from a **two-stage cluster bootstrap**: resample tools with replacement, then each drawn tool's tasks with
-  replacement. Tasks that share a tool are correlated, so resampling tasks alone understates the uncertainty.
-* :func:`mcnemar_exact` / :func:`mcnemar_test` — the exact McNemar test: a two-sided exact binomial test, p = 1/2, on
-  the discordant pairs (b = only arm A right, c = only arm B right).
-* :func:`binomial_test`, :func:`sign_test`, :func:`holm_adjust` — building blocks for per-model win/loss counts and
-  multiplicity control.
+* :func:`paired_difference` — the mean within-task difference between two presentations (arms), with a
+  percentile interval from a **two-stage cluster bootstrap**: resample tools with replacement, then each drawn
+  tool's tasks with replacement. Tasks that share a tool are correlated, so resampling tasks alone understates
+  the uncertainty.
+* :func:`mcnemar_exact` / :func:`mcnemar_test` — the exact McNemar test: a two-sided exact binomial test
+  (p = 1/2) on the discordant pairs (b = only arm A right, c = only arm B right).
+* :func:`binomial_test`, :func:`sign_test`, :func:`holm_adjust` — building blocks for per-model win/loss
+  counts and multiplicity control.
 * :func:`required_tasks` / :func:`minimum_detectable_difference` — sample size for a paired comparison of two
   proportions (Connor 1987, the standard McNemar power formula)::
 
       n = ( z_{1-alpha/2} * sqrt(psi) + z_{1-beta} * sqrt(psi - delta**2) )**2 / delta**2
 
-  where psi is the discordance (the fraction of tasks on which the two arms disagree) and delta the difference in
-  accuracy. With psi = 0.15, alpha = 0.05 and power = 0.8 this gives about 115 tasks for 10 pp, 469 for 5 pp.
+  where psi is the discordance (the fraction of tasks on which the two arms disagree) and delta the difference
+  in accuracy. With psi = 0.15, alpha = 0.05 and power = 0.8 this gives 116 tasks for 10 pp, 469 for 5 pp.
 
 Everything is pure Python plus numpy; normal quantiles come from :class:`statistics.NormalDist`.
 """
@@ -70,8 +71,8 @@ class Interval:
 class PairedDifference:
     """Mean of (arm A − arm B) over tasks, with a cluster-bootstrap percentile interval.
 
-    ``n_clusters`` equals ``n_tasks`` when no clusters were given. ``standard_error`` is the standard deviation of the
-    bootstrap replicates. ``seed`` and ``n_resamples`` make the interval reproducible.
+    ``n_clusters`` equals ``n_tasks`` when no clusters were given. ``standard_error`` is the standard
+    deviation of the bootstrap replicates. ``seed`` and ``n_resamples`` make the interval reproducible.
     """
 
     estimate: float
@@ -129,9 +130,10 @@ def _cluster_bootstrap(
 ) -> np.ndarray:
     """Replicates of the mean of ``values`` under a two-stage bootstrap (clusters, then members within each).
 
-    Each replicate draws as many clusters as there are, with replacement, then for every drawn cluster as many of its
-    members as it has, with replacement, and averages all drawn values. Resamples are made in chunks so memory stays
-    bounded for large task sets; the chunking is fixed, so a seed always gives the same replicates.
+    Each replicate draws as many clusters as there are, with replacement, then for every drawn cluster as many
+    of its members as it has, with replacement, and averages all drawn values. Resamples are made in chunks so
+    memory stays bounded for large task sets; the chunking is fixed, so a seed always gives the same
+    replicates.
     """
     rng = np.random.default_rng(seed)
     order: dict[Hashable, list[int]] = {}
@@ -145,7 +147,8 @@ def _cluster_bootstrap(
         r = min(chunk, n_resamples - start)
         chosen = rng.integers(0, n_groups, size=(r, n_groups))
         flat = (chosen + np.arange(r)[:, None] * n_groups).ravel()
-        times = np.bincount(flat, minlength=r * n_groups).reshape(r, n_groups)  # draws of cluster g in resample i
+        # times[i, g]: how often resample i drew cluster g
+        times = np.bincount(flat, minlength=r * n_groups).reshape(r, n_groups)
         sums = np.zeros(r)
         counts = np.zeros(r)
         for g, members in enumerate(groups):
@@ -182,7 +185,8 @@ def bootstrap_interval(
 ) -> Interval:
     """Percentile bootstrap interval for the mean of ``values`` (e.g. per-task success 0/1 or success rates).
 
-    With ``clusters`` (one id per value), the two-stage cluster bootstrap of :func:`paired_difference` is used.
+    With ``clusters`` (one id per value), the two-stage cluster bootstrap of :func:`paired_difference` is
+    used.
     """
     if not values:
         raise UserError("no values to bootstrap")
@@ -209,8 +213,9 @@ def paired_difference(
 ) -> PairedDifference:
     """Mean of ``a[task] - b[task]`` over tasks, with a cluster-bootstrap interval.
 
-    ``a`` and ``b`` map task ids to an outcome (0/1, or a success rate over repeated trials) for two arms on the same
-    tasks. ``clusters`` maps each task id to its tool (or server); without it each task is its own cluster.
+    ``a`` and ``b`` map task ids to an outcome (0/1, or a success rate over repeated trials) for two arms on
+    the same tasks. ``clusters`` maps each task id to its tool (or server); without it each task is its own
+    cluster.
     """
     if set(a) != set(b):
         only = sorted(map(str, set(a) ^ set(b)))[:5]
@@ -246,9 +251,9 @@ def paired_difference(
 def binomial_test(k: int, n: int, p: float = 0.5) -> float:
     """Exact two-sided binomial test of ``k`` successes in ``n`` trials.
 
-    The p-value sums the probabilities of every outcome no more likely than the one observed (the "minlike" rule of
-    R's ``binom.test`` and SciPy). For p = 1/2 this equals twice the smaller tail, capped at 1. Exact rational
-    arithmetic is used, so the result carries no rounding error before the final conversion.
+    The p-value sums the probabilities of every outcome no more likely than the one observed (the "minlike"
+    rule of R's ``binom.test`` and SciPy). For p = 1/2 this equals twice the smaller tail, capped at 1. Exact
+    rational arithmetic is used, so the result carries no rounding error before the final conversion.
     """
     if n < 0 or not 0 <= k <= n:
         raise UserError(f"need 0 <= k <= n, got k={k}, n={n}")
@@ -304,16 +309,20 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
 
 def _check_design(discordance: float, alpha: float, power: float) -> None:
     if not 0 < discordance <= 1:
-        raise UserError(f"discordance (fraction of tasks where the arms disagree) must be in (0, 1], got {discordance}")
+        raise UserError(f"discordance (share of tasks the arms disagree on) must be in (0, 1]: {discordance}")
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise UserError(f"alpha and power must lie in (0, 1), got alpha={alpha}, power={power}")
 
 
-def required_tasks(delta: float, *, discordance: float = 0.15, alpha: float = 0.05, power: float = 0.8) -> int:
-    """Paired tasks needed to detect an accuracy difference ``delta`` (Connor 1987; see the module docstring)."""
+def required_tasks(
+    delta: float, *, discordance: float = 0.15, alpha: float = 0.05, power: float = 0.8
+) -> int:
+    """Paired tasks needed to detect an accuracy difference ``delta`` (Connor 1987, see the module doc)."""
     _check_design(discordance, alpha, power)
     if not 0 < abs(delta) <= discordance:
-        raise UserError(f"|delta| must lie in (0, discordance={discordance}]: arms can differ only where they disagree")
+        raise UserError(
+            f"|delta| must be in (0, discordance={discordance}]: the arms differ only where they disagree"
+        )
     d = abs(delta)
     z_a, z_b = NormalDist().inv_cdf(1 - alpha / 2), NormalDist().inv_cdf(power)
     n = (z_a * math.sqrt(discordance) + z_b * math.sqrt(discordance - d * d)) ** 2 / (d * d)
@@ -324,8 +333,8 @@ def minimum_detectable_difference(
     n_tasks: int, *, discordance: float = 0.15, alpha: float = 0.05, power: float = 0.8
 ) -> float:
     """Smallest accuracy difference ``n_tasks`` paired tasks detect with the given power (the inverse of
-    :func:`required_tasks`, solved by bisection on the same formula). NaN when even ``delta = discordance``, the
-    largest difference the discordance allows, needs more tasks."""
+    :func:`required_tasks`, solved by bisection on the same formula). NaN when even ``delta = discordance``,
+    the largest difference the discordance allows, needs more tasks."""
     _check_design(discordance, alpha, power)
     if n_tasks <= 0:
         raise UserError(f"n_tasks must be positive, got {n_tasks}")

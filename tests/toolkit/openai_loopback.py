@@ -4,18 +4,20 @@ Reuse it wherever code talks to an OpenAI-compatible endpoint (the evaluator, th
 
     from tests.toolkit.openai_loopback import OpenAILoopback, Reply
 
-    with OpenAILoopback([Reply.tool_calls(("get_weather", {"city": "Paris"})), Reply.text("Sunny.")]) as server:
+    script = [Reply.tool_calls(("get_weather", {"city": "Paris"})), Reply.text("Sunny.")]
+    with OpenAILoopback(script) as server:
         backend = OpenAIBackend(OpenAIConfig(model="m", base_url=server.base_url, api_key_env=None))
         ...
         server.assert_complete()
         assert server.requests[0].body["tools"][0]["function"]["name"] == "get_weather"
 
-Each ``POST /v1/chat/completions`` takes the next scripted :class:`Reply` (or calls ``responder(body)`` when the
-script is empty and a responder is set). Replies can be text, tool calls (arguments given as a dict or as a raw string,
-so malformed JSON can be sent), HTTP errors with ``Retry-After`` / ``retry-after-ms`` headers, and slow answers that
-wait before replying (released at once when the server stops, so no test ever hangs). A request that arrives after
-the script ran out gets HTTP 400 (which clients do not retry) and makes :meth:`OpenAILoopback.assert_complete` fail.
-``GET /v1/models`` lists the one model. Every request is recorded with its path, headers and parsed JSON body.
+Each ``POST /v1/chat/completions`` takes the next scripted :class:`Reply` (or calls ``responder(body)`` when
+the script is empty and a responder is set). Replies can be text, tool calls (arguments given as a dict or as
+a raw string, so malformed JSON can be sent), HTTP errors with ``Retry-After`` / ``retry-after-ms`` headers,
+and slow answers that wait before replying (released at once when the server stops, so no test ever hangs). A
+request that arrives after the script ran out gets HTTP 400 (which clients do not retry) and makes
+:meth:`OpenAILoopback.assert_complete` fail. ``GET /v1/models`` lists the one model. Every request is recorded
+with its path, headers and parsed JSON body.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ class Reply:
         cls, *calls: tuple[str, dict[str, Any] | str], content: str | None = None, prompt_tokens: int = 11,
         completion_tokens: int = 7,
     ) -> Reply:
-        """Native tool calls; give arguments as a dict (sent as its JSON text) or as a raw string (sent verbatim)."""
+        """Native tool calls; give arguments as a dict (sent as its JSON text) or as a raw string (sent
+        verbatim)."""
         tool_calls = [
             {
                 "id": f"call_{i}",
@@ -82,7 +85,9 @@ class Reply:
         return Reply(self.status, self.body, self.headers, delay_s)
 
 
-def _completion(message: dict[str, Any], finish_reason: str, prompt_tokens: int, completion_tokens: int) -> dict:
+def _completion(
+    message: dict[str, Any], finish_reason: str, prompt_tokens: int, completion_tokens: int
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-loopback",
         "object": "chat.completion",
@@ -127,8 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         self._record(None)
         if self.path.rstrip("/") == "/v1/models":
-            self._send(Reply(body={"object": "list", "data": [{"id": state.model, "object": "model", "created": 0,
-                                                               "owned_by": "loopback"}]}))
+            model = {"id": state.model, "object": "model", "created": 0, "owned_by": "loopback"}
+            self._send(Reply(body={"object": "list", "data": [model]}))
         else:
             self._send(Reply.error(404, f"no route {self.path}"))
 
@@ -151,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply is None and state.responder is not None:
             reply = state.responder(body)
         if reply is None:
-            reply = Reply.error(400, "loopback script exhausted: the client sent more requests than were scripted")
+            reply = Reply.error(400, "loopback script exhausted: more requests arrived than were scripted")
         if reply.delay_s > 0 and state.stopping.wait(reply.delay_s):
             return  # the server is stopping: drop the held answer
         self._send(reply)
@@ -168,18 +173,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Connection", "close")
             for key, value in reply.headers:
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (e.g. its timeout fired) before the answer was written
-        self.close_connection = True
+            self.close_connection = True  # the client gave up (e.g. its timeout fired) before the answer was written
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 512  # the default backlog of 5 drops connections when many clients arrive at once
     state: _State
 
 
@@ -201,7 +205,9 @@ class OpenAILoopback:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.state = self._state
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -248,4 +254,4 @@ class OpenAILoopback:
         with self._state.lock:
             left, overflow = len(self._state.script), self._state.overflow
         if left or overflow:
-            raise AssertionError(f"loopback script: {left} reply(ies) unused, {overflow} request(s) past the end")
+            raise AssertionError(f"loopback script: {left} reply(ies) unused, {overflow} request(s) too many")

@@ -1,5 +1,5 @@
-"""Backends: the scripted double's contract, the OpenAI backend against a real loopback HTTP server, and the local
-transformers backend on a tiny randomly initialised model."""
+"""Backends: the scripted double's contract, the OpenAI backend against a real loopback HTTP server, and the
+local transformers backend on a tiny randomly initialised model."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def ask(text: str, **kwargs: Any) -> ChatRequest:
     return ChatRequest(messages=[{"role": "user", "content": text}], **kwargs)
 
 
-# ---- ScriptedBackend ------------------------------------------------------------------------------------------------
+# ---- ScriptedBackend ---------------------------------------------------------------------------------------
 
 
 async def test_scripted_backend_replays_text_tool_calls_and_responses_in_order() -> None:
@@ -59,7 +59,9 @@ async def test_scripted_backend_replays_text_tool_calls_and_responses_in_order()
     first, second = await backend.generate([ask("1"), ask("2")])
     third, fourth = await backend.generate([ask("3"), ask("4")])
     assert first.text == "hello" and first.tool_calls == []
-    assert second.tool_calls == [ToolCall(name="get_weather", arguments={"city": "Paris"}, id="call_get_weather")]
+    assert second.tool_calls == [
+        ToolCall(name="get_weather", arguments={"city": "Paris"}, id="call_get_weather")
+    ]
     assert [c.name for c in third.tool_calls] == ["a", "b"]
     assert fourth.text == "done"
     backend.assert_complete()
@@ -91,7 +93,10 @@ async def test_assert_complete_fails_when_steps_are_left_over() -> None:
 
 
 async def test_scripted_exception_steps_are_raised_and_callable_steps_see_the_request() -> None:
-    backend = ScriptedBackend([RuntimeError("endpoint down"), lambda req: f"echo {req.messages[-1]['content']}"])
+    def echo(request: ChatRequest) -> str:
+        return f"echo {request.messages[-1]['content']}"
+
+    backend = ScriptedBackend([RuntimeError("endpoint down"), echo])
     with pytest.raises(RuntimeError, match="endpoint down"):
         await backend.generate([ask("x")])
     (reply,) = await backend.generate([ask("ping")])
@@ -103,19 +108,20 @@ async def test_malformed_call_step_is_a_tool_call_parse_error() -> None:
     assert reply.tool_call_parse_error and reply.tool_calls == []
 
 
-# ---- kill switch ----------------------------------------------------------------------------------------------------
+# ---- kill switch -------------------------------------------------------------------------------------------
 
 
 async def test_real_backends_refuse_to_run_while_model_requests_are_off() -> None:
     assert toolkit.backends.ALLOW_MODEL_REQUESTS is False  # set by tests/conftest.py
     with OpenAILoopback([Reply.text("never sent")]) as server:
-        async with OpenAIBackend(OpenAIConfig(model="m", base_url=server.base_url, api_key_env=None)) as backend:
+        config = OpenAIConfig(model="m", base_url=server.base_url, api_key_env=None)
+        async with OpenAIBackend(config) as backend:
             with pytest.raises(ModelRequestsBlocked, match="ALLOW_MODEL_REQUESTS"):
                 await backend.generate([ask("hi")])
         assert server.requests == []
 
 
-# ---- OpenAIBackend against the loopback server --------------------------------------------------------------------
+# ---- OpenAIBackend against the loopback server -------------------------------------------------------------
 
 
 class Waits:
@@ -149,16 +155,16 @@ async def test_text_answer_carries_usage_and_the_request_is_sent_in_wire_shape(
     with OpenAILoopback([Reply.text("It is sunny.", prompt_tokens=42, completion_tokens=5)]) as server:
         async with backend_for(server, api_key_env="LOOPBACK_KEY") as backend:
             with anyio.fail_after(10):
-                (reply,) = await backend.generate([ChatRequest(messages=history, decoding=Decoding(max_tokens=64,
-                                                                                                   stop=("\n\n",)))])
+                request = ChatRequest(messages=history, decoding=Decoding(max_tokens=64, stop=("\n\n",)))
+                (reply,) = await backend.generate([request])
         server.assert_complete()
     assert reply.ok and reply.text == "It is sunny." and reply.finish_reason == "stop"
     assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (42, 5)
     (sent,) = server.completions
     assert sent.headers["authorization"] == "Bearer sk-secret-123"
     body = sent.body
-    assert (body["model"], body["temperature"], body["max_tokens"], body["stop"]) == ("loopback-model", 0.0, 64,
-                                                                                       ["\n\n"])
+    assert body["model"] == "loopback-model"
+    assert (body["temperature"], body["max_tokens"], body["stop"]) == (0.0, 64, ["\n\n"])
     assert "tools" not in body
     assert body["messages"][1]["tool_calls"][0]["function"]["arguments"] == '{"city": "Paris"}'
     assert "is_error" not in body["messages"][2]
@@ -209,7 +215,11 @@ async def test_429_with_retry_after_is_retried_after_the_servers_wait(allow_mode
 
 async def test_retry_after_ms_takes_precedence_and_long_waits_are_capped(allow_model_requests: None) -> None:
     waits = Waits()
-    replies = [Reply.error(429, retry_after=9, retry_after_ms=250), Reply.error(429, retry_after=3600), Reply.text("ok")]
+    replies = [
+        Reply.error(429, retry_after=9, retry_after_ms=250),
+        Reply.error(429, retry_after=3600),
+        Reply.text("ok"),
+    ]
     with OpenAILoopback(replies) as server:
         async with backend_for(server, waits, max_retry_after=30.0) as backend:
             with anyio.fail_after(10):
@@ -251,7 +261,9 @@ async def test_exhausted_retries_become_an_error_on_that_response_and_the_batch_
     assert sum(1 for r in server.completions if r.body["messages"][-1]["content"] == "bad") == 3
 
 
-async def test_slow_answer_hits_the_request_timeout_then_the_retry_succeeds(allow_model_requests: None) -> None:
+async def test_slow_answer_hits_the_request_timeout_then_the_retry_succeeds(
+    allow_model_requests: None,
+) -> None:
     with OpenAILoopback([Reply.text("too late").slow(30), Reply.text("in time")]) as server:
         async with backend_for(server, request_timeout=0.3, max_retries=1) as backend:
             with anyio.fail_after(15):
@@ -290,7 +302,8 @@ async def test_at_most_max_concurrency_requests_are_in_flight(allow_model_reques
     cond = threading.Condition()
 
     def responder(body: dict[str, Any]) -> Reply:
-        # Hold each request until all have arrived (bounded): an unbounded client would have all five in flight.
+        # Hold each request until all have arrived (bounded): an unbounded client would have all five in
+        # flight.
         with cond:
             state["arrived"] += 1
             state["inflight"] += 1
@@ -314,7 +327,7 @@ def test_missing_api_key_variable_is_a_user_error_naming_it(monkeypatch: pytest.
         OpenAIBackend(OpenAIConfig(model="m", api_key_env="TOOLGYM_TEST_ABSENT_KEY"))
 
 
-# ---- LocalBackend on a tiny model -----------------------------------------------------------------------------------
+# ---- LocalBackend on a tiny model --------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -360,7 +373,9 @@ async def test_batched_greedy_generation_equals_one_at_a_time(
     assert [r.usage.prompt_tokens for r in together] == lengths
 
 
-async def test_stop_strings_cut_the_answer(allow_model_requests: None, tiny_model: Any, smollm2_tokenizer: Any) -> None:
+async def test_stop_strings_cut_the_answer(
+    allow_model_requests: None, tiny_model: Any, smollm2_tokenizer: Any
+) -> None:
     backend = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer)
     with anyio.fail_after(60):
         (full,) = await backend.generate([ask("Hi", decoding=Decoding(max_tokens=6))])
@@ -384,7 +399,8 @@ def test_prompts_use_the_chat_template_and_refuse_tools_it_would_drop(
         "{% if add_generation_prompt %}assistant:{% endif %}"
     )
     with_tools = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer, chat_template=template)
-    assert with_tools.render_prompt(ask("Hi", tools=openai_tools([WEATHER]))) == "TOOL get_weather\nuser: Hi\nassistant:"
+    rendered = with_tools.render_prompt(ask("Hi", tools=openai_tools([WEATHER])))
+    assert rendered == "TOOL get_weather\nuser: Hi\nassistant:"
 
 
 async def test_local_backend_refuses_to_run_while_model_requests_are_off(
@@ -398,6 +414,6 @@ async def test_local_backend_refuses_to_run_while_model_requests_are_off(
 async def test_bundled_smollm2_gguf_loads_offline_and_answers(allow_model_requests: None) -> None:
     backend = LocalBackend.smollm2(batch_size=2)
     with anyio.fail_after(240):
-        replies = await backend.generate([ask("Say hello.", decoding=Decoding(max_tokens=4)), ask("2+2=",
-                                                                                          decoding=Decoding(max_tokens=4))])
+        short = Decoding(max_tokens=4)
+        replies = await backend.generate([ask("Say hello.", decoding=short), ask("2+2=", decoding=short)])
     assert all(r.text.strip() and r.usage.completion_tokens >= 1 for r in replies)

@@ -1,4 +1,5 @@
-"""The evaluator end to end with scripted model answers: prompts, strict/lenient parsing, scores, files, comparison."""
+"""The evaluator end to end with scripted model answers: prompts, strict/lenient parsing, scores, files,
+comparison."""
 
 from __future__ import annotations
 
@@ -44,13 +45,16 @@ TASKS = [
         Message(role="assistant", content="It is sunny in Paris."),
     ], ["Paris"]),
     task("parallel", "parallel", [
-        SYSTEM, Message(role="user", content="Weather in Paris and Rome?"), calls_msg("Paris", "Rome", prefix="b"),
+        SYSTEM,
+        Message(role="user", content="Weather in Paris and Rome?"),
+        calls_msg("Paris", "Rome", prefix="b"),
         Message(role="tool", tool_call_id="b0", name="get_weather", content="sunny"),
         Message(role="tool", tool_call_id="b1", name="get_weather", content="rain"),
         Message(role="assistant", content="Sunny in Paris, rain in Rome."),
     ], ["Paris", "Rome"]),
-    task("none", "no_tool", [SYSTEM, Message(role="user", content="Hi!"), Message(role="assistant", content="Hello!")],
-         []),
+    task("none", "no_tool", [
+        SYSTEM, Message(role="user", content="Hi!"), Message(role="assistant", content="Hello!"),
+    ], []),
     task("request_only", "single", [SYSTEM, Message(role="user", content="Weather in Oslo?")], ["Oslo"]),
 ]
 
@@ -67,7 +71,8 @@ PYTHON_ANSWERS = [
     "It is sunny.",  # single, final answer: no call
     '```python\nget_weather(city="Rome")\nget_weather(city="Paris")\n```',  # parallel, other order: correct
     "Done.",
-    "```python\nget_weather(city=\n```",  # no-tool task: broken call syntax is a format failure, not an abstention
+    # no-tool task: broken call syntax is a format failure, not an abstention
+    "```python\nget_weather(city=\n```",
     '```python\nget_weather(city="Oslo")\n```',
 ]
 
@@ -78,7 +83,10 @@ async def test_python_arm_scores_each_decision_point_strict_and_lenient() -> Non
     by_id = {r.task_id: r for r in results}
     assert [len(r.steps) for r in results] == [2, 2, 1, 1]
     assert {t: (r.correct("strict"), r.correct("lenient")) for t, r in by_id.items()} == {
-        "single": (False, True), "parallel": (True, True), "none": (False, False), "request_only": (True, True),
+        "single": (False, True),
+        "parallel": (True, True),
+        "none": (False, False),
+        "request_only": (True, True),
     }
     first = by_id["single"].steps[0]
     assert first.lenient.calls == [ToolCall(name="get_weather", arguments={"city": "paris"})]
@@ -140,14 +148,19 @@ async def test_summary_and_paired_comparison_from_written_files(tmp_path: Any) -
     with anyio.fail_after(30):
         await evaluate(TASKS, ScriptedBackend(PYTHON_ANSWERS), EvalConfig(presentation="python"), out=py_file)
         await evaluate(TASKS, ScriptedBackend([
-            tool_call_step("get_weather", city="Paris"), "Sunny.", tool_call_step("get_weather", city="Paris"),
-            "Done.", "Hello!", tool_call_step("get_weather", city="Oslo"),
+            tool_call_step("get_weather", city="Paris"),
+            "Sunny.",
+            tool_call_step("get_weather", city="Paris"),
+            "Done.",
+            "Hello!",
+            tool_call_step("get_weather", city="Oslo"),
         ]), EvalConfig(presentation="json"), out=js_file)
     py_rows, js_rows = read_results(py_file), read_results(js_file)
     assert [r["task_id"] for r in py_rows] == ["single", "parallel", "none", "request_only"]
 
     s = summarize(py_rows, mode="lenient", specs=[WEATHER])
-    # 6 steps: all but the broken no-tool answer match -> 5/6; one format failure; 3 no-call steps, 2 abstained
+    # 6 steps: all but the broken no-tool answer match -> 5/6; one format failure; 3 no-call steps, 2
+    # abstained
     assert (s.n_tasks, s.n_steps) == (4, 6)
     assert s.task_accuracy.estimate == pytest.approx(3 / 4)
     assert s.step_accuracy == pytest.approx(5 / 6)

@@ -117,9 +117,9 @@ def test_paired_bootstrap_standard_error_matches_the_analytic_value() -> None:
 
 
 def test_clustered_bootstrap_widens_the_interval_when_tasks_of_a_tool_move_together() -> None:
-    # 10 tools x 10 tasks; arm A wins every task of tools 0-2 and nothing else differs. Tool means are 1,1,1,0,...,0:
-    # their variance is 0.21, so the clustered standard error is sqrt(0.21/10) = 0.1449, against sqrt(0.21/100) =
-    # 0.0458 when the 100 tasks are (wrongly) treated as independent.
+    # 10 tools x 10 tasks; arm A wins every task of tools 0-2 and nothing else differs. Tool means are
+    # 1,1,1,0,...,0: their variance is 0.21, so the clustered standard error is sqrt(0.21/10) = 0.1449,
+    # against sqrt(0.21/100) = 0.0458 when the 100 tasks are (wrongly) treated as independent.
     a = {i: 1.0 if i < 30 else 0.0 for i in range(100)}
     b = {i: 0.0 for i in range(100)}
     tools = {i: f"tool{i // 10}" for i in range(100)}

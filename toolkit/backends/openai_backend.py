@@ -1,17 +1,18 @@
-"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, SGLang, Ollama, llama.cpp server) through the ``openai`` package.
+"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, SGLang, Ollama, llama.cpp server), via ``openai``.
 
 The client's own retries are switched off (``max_retries=0``) so the policy is ours, explicit and testable:
 
 * retried: HTTP 429, 408, 409, every 5xx, request timeouts and connection errors;
-* the wait before retry ``n`` (0-based) is the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP
-  date) when given, capped at ``max_retry_after``; otherwise exponential backoff with equal jitter,
+* the wait before retry ``n`` (0-based) is the server's ``retry-after-ms`` or ``Retry-After`` (seconds or an
+  HTTP date) when given, capped at ``max_retry_after``; otherwise exponential backoff with equal jitter,
   ``cap/2 + U(0, cap/2)`` with ``cap = min(backoff_max, backoff_initial * 2**n)``;
 * not retried: 400/422 and other client errors, recorded on that response (``error_kind="bad_request"``);
-* fatal for the whole run: 401, 403 and 404 (wrong key, no access, wrong model or URL) raise :class:`BackendError`.
+* fatal for the whole run: 401, 403 and 404 (wrong key, no access, wrong model or URL) raise
+  :class:`BackendError`.
 
-A request that still fails after ``max_retries`` retries comes back as a :class:`ChatResponse` with ``error`` set, so
-one bad sample never sinks a batch. The API key is read from the environment variable named in the config and is
-never logged or stored on the config.
+A request that still fails after ``max_retries`` retries comes back as a :class:`ChatResponse` with ``error``
+set, so one bad sample never sinks a batch. The API key is read from the environment variable named in the
+config and is never logged or stored on the config.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = ["OpenAIConfig", "OpenAIBackend", "to_wire_messages", "parse_tool_argu
 log = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = {408, 409, 429}
+_WIRE_FIELDS = ("role", "content", "tool_calls", "tool_call_id", "name")
 _FATAL_STATUS = {401, 403, 404}
 
 
@@ -56,16 +58,17 @@ class OpenAIConfig:
     """How to reach an OpenAI-compatible endpoint and how hard to try."""
 
     model: str = field(metadata=_help("Model name as the endpoint knows it."))
-    base_url: str | None = field(default=None, metadata=_help("Endpoint base URL, e.g. http://localhost:8000/v1; "
+    base_url: str | None = field(default=None, metadata=_help(
+        "Endpoint base URL, e.g. http://localhost:8000/v1; "
                                                                "None for api.openai.com."))
     api_key_env: str | None = field(default="OPENAI_API_KEY", metadata=_help(
         "Name of the environment variable holding the API key; None for servers that need none."))
     max_concurrency: int = field(default=8, metadata=_help("Requests in flight at once."))
     max_retries: int = field(default=4, metadata=_help("Retries after the first attempt (429/5xx/timeouts)."))
     request_timeout: float = field(default=120.0, metadata=_help("Seconds one attempt may take."))
-    backoff_initial: float = field(default=1.0, metadata=_help("Backoff cap before the first retry, in seconds."))
+    backoff_initial: float = field(default=1.0, metadata=_help("Backoff cap of the first retry, seconds."))
     backoff_max: float = field(default=60.0, metadata=_help("Largest backoff cap, in seconds."))
-    max_retry_after: float = field(default=300.0, metadata=_help("Longest server-requested wait honoured, seconds."))
+    max_retry_after: float = field(default=300.0, metadata=_help("Longest server-asked wait obeyed, s."))
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = field(
         default="max_tokens", metadata=_help("Request field for the token limit (newer OpenAI models want "
                                              "max_completion_tokens).")
@@ -83,10 +86,10 @@ class OpenAIConfig:
 
 
 def to_wire_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Record-shaped messages as the HTTP API wants them: tool-call arguments as JSON text, and only API fields."""
+    """Record-shaped messages as the HTTP API wants them: arguments as JSON text, only API fields."""
     out = []
     for m in messages:
-        wire = {k: m[k] for k in ("role", "content", "tool_calls", "tool_call_id", "name") if m.get(k) is not None}
+        wire = {k: m[k] for k in _WIRE_FIELDS if m.get(k) is not None}
         if m.get("role") == "assistant" and "content" not in wire:
             wire["content"] = None
         if wire.get("tool_calls"):
@@ -102,8 +105,10 @@ def to_wire_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def parse_tool_arguments(raw: str | None) -> tuple[dict[str, Any] | None, str | None]:
-    """``(arguments, None)`` for a JSON object, ``(None, why)`` otherwise. Empty text means no arguments (servers
-    send ``""`` for argument-less functions)."""
+    """``(arguments, None)`` for a JSON object, ``(None, why)`` otherwise.
+
+    Empty text means no arguments: servers send ``""`` for argument-less functions.
+    """
     if raw is None or not raw.strip():
         return {}, None
     try:
@@ -116,7 +121,7 @@ def parse_tool_arguments(raw: str | None) -> tuple[dict[str, Any] | None, str | 
 
 
 def retry_after_seconds(headers: Any, *, now: float | None = None) -> float | None:
-    """The wait a server asked for, from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date), or None."""
+    """The wait a server asked for (``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date)."""
     if headers is None:
         return None
     ms = headers.get("retry-after-ms")
@@ -142,8 +147,8 @@ def retry_after_seconds(headers: Any, *, now: float | None = None) -> float | No
 class OpenAIBackend:
     """Chat backend over an OpenAI-compatible endpoint; see the module docstring for the retry policy.
 
-    ``sleep`` (default :func:`anyio.sleep`) and ``rng`` are injectable so tests can observe the waits the policy
-    chooses without waiting.
+    ``sleep`` (default :func:`anyio.sleep`) and ``rng`` are injectable so tests can observe the waits the
+    policy chooses without waiting.
     """
 
     def __init__(
@@ -199,7 +204,7 @@ class OpenAIBackend:
             async with self._limiter:  # type: ignore[union-attr]
                 try:
                     results[i] = await self._one(request)
-                except BackendError as exc:  # the endpoint cannot serve anyone: stop the batch, raise it plainly
+                except BackendError as exc:  # the endpoint serves no one: stop the batch, raise it plainly
                     fatal.append(exc)
                     scope.cancel()
 
@@ -249,7 +254,8 @@ class OpenAIBackend:
                 status = exc.status_code
                 detail = f"HTTP {status}: {_error_message(exc)}"
                 if status in _FATAL_STATUS:
-                    raise BackendError(f"{self.name} at {self.config.base_url or 'api.openai.com'}: {detail}") from None
+                    where = self.config.base_url or "api.openai.com"
+                    raise BackendError(f"{self.name} at {where}: {detail}") from None
                 if status not in _RETRYABLE_STATUS and status < 500:
                     return ChatResponse(error=detail, error_kind="bad_request", attempts=attempt + 1)
                 kind = "rate_limited" if status == 429 else "server_error"
@@ -261,8 +267,12 @@ class OpenAIBackend:
             else:
                 return _response(completion, time.perf_counter() - started, attempt + 1)
             if attempt + 1 == attempts:
-                return ChatResponse(error=f"{detail} (after {attempts} attempts)", error_kind=kind, attempts=attempts)
-            wait = min(server_wait, self.config.max_retry_after) if server_wait is not None else self._backoff(attempt)
+                error = f"{detail} (after {attempts} attempts)"
+                return ChatResponse(error=error, error_kind=kind, attempts=attempts)
+            if server_wait is not None:
+                wait = min(server_wait, self.config.max_retry_after)
+            else:
+                wait = self._backoff(attempt)
             self.retry_waits.append(wait)
             log.info("%s: %s; retry %d/%d in %.2fs", self.name, detail, attempt + 1, attempts - 1, wait)
             await self._sleep(wait)
@@ -292,8 +302,8 @@ def _response(completion: Any, latency: float, attempts: int) -> ChatResponse:
             continue
         arguments, error = parse_tool_arguments(fn.arguments)
         if arguments is None:
-            malformed.append(MalformedToolCall(name=fn.name, raw_arguments=fn.arguments or "", error=error or "",
-                                               id=tc.id))
+            raw = fn.arguments or ""
+            malformed.append(MalformedToolCall(name=fn.name, raw_arguments=raw, error=error or "", id=tc.id))
         else:
             calls.append(ToolCall(name=fn.name, arguments=arguments, id=tc.id))
     usage = completion.usage

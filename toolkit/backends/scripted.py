@@ -10,9 +10,9 @@ Use it instead of writing a new fake::
     backend.assert_complete()
     assert backend.requests[0].tools[0]["function"]["name"] == "get_weather"
 
-A step is a :class:`ChatResponse`, a string (a text answer), a :class:`ToolCall` or a list of them (native tool
-calls), an exception instance (raised when reached), or a callable ``(ChatRequest) -> step`` for replies that depend
-on the request. Each request in a batch consumes one step, in order.
+A step is a :class:`ChatResponse`, a string (a text answer), a :class:`ToolCall` or a list of them (native
+tool calls), an exception instance (raised when reached), or a callable ``(ChatRequest) -> step`` for replies
+that depend on the request. Each request in a batch consumes one step, in order.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def malformed_call_step(name: str, raw_arguments: str) -> ChatResponse:
 
 
 class ScriptedBackend:
-    """Replays ``steps`` in order; see the module docstring. ``requests`` holds snapshots of every request seen."""
+    """Replays ``steps`` in order; see the module docstring. ``requests`` holds snapshots of every request
+    seen."""
 
     __test__ = False  # not a pytest test class, whatever its name looks like
 

@@ -1,6 +1,7 @@
 """Tool-call metrics: pure functions over canonical calls and specs, each returning an explained result.
 
-These are the evaluator's scores and the RL reward's definitions. See ``docs/evaluation.md`` for each rule's source.
+These are the evaluator's scores and the RL reward's definitions. See ``docs/evaluation.md`` for each rule's
+source.
 """
 
 from toolkit.metrics.ast_match import CallMatch, GoldCall, OneOf, as_gold, match_call, standardize_string

@@ -6,15 +6,16 @@ A predicted :class:`~toolkit.specs.ToolCall` is compared with a gold call, optio
 1. the names are equal;
 2. every parameter the schema requires is present;
 3. every parameter given exists in the schema *and* in the gold answer (``unexpected_param``);
-4. each value has the schema's type; an integer is accepted where a number (BFCL ``float``) is expected, never the
-   reverse (``5.0`` for an integer fails), and a bool is never a number;
-5. each value is among the gold's allowed values: strings compared after BFCL's ``standardize_string`` (lenient
-   mode), lists element by element in order, dicts key by key;
+4. each value has the schema's type; an integer is accepted where a number (BFCL ``float``) is expected, never
+   the reverse (``5.0`` for an integer fails), and a bool is never a number;
+5. each value is among the gold's allowed values: strings compared after BFCL's ``standardize_string``
+   (lenient mode), lists element by element in order, dicts key by key;
 6. a gold parameter missing from the prediction is allowed only when the gold marks it omittable.
 
-Two places go beyond BFCL, both stricter-or-equal for BFCL-shaped data: nested values (lists of lists, dicts in
-dicts) are typed and compared recursively where BFCL stops one level down, and BFCL's ``""`` "may be omitted"
-marker is not kept as a literal allowed value (so a prediction of ``""`` matches only if ``""`` was listed apart).
+Two places go beyond BFCL, both stricter-or-equal for BFCL-shaped data: nested values (lists of lists, dicts
+in dicts) are typed and compared recursively where BFCL stops one level down, and BFCL's ``""`` "may be
+omitted" marker is not kept as a literal allowed value (so a prediction of ``""`` matches only if ``""`` was
+listed apart).
 
 ``strict=True`` drops the string standardisation: values must be equal as canonical JSON (``5 == 5.0`` still
 holds, since JSON has one number type; ``"Paris" != "paris"``).
@@ -46,7 +47,8 @@ def standardize_string(text: str) -> str:
 class OneOf:
     """Alternatives for one gold value (BFCL's per-parameter possible-answer list).
 
-    ``omittable`` means the parameter (or dict key) may be left out entirely: BFCL writes this as ``""`` in the list.
+    ``omittable`` means the parameter (or dict key) may be left out entirely: BFCL writes this as ``""`` in
+    the list.
     """
 
     values: tuple[Any, ...]
@@ -63,7 +65,8 @@ class OneOf:
 
 @dataclass(frozen=True, kw_only=True)
 class GoldCall:
-    """A gold call whose argument values may be plain JSON values or :class:`OneOf` alternatives (at any depth)."""
+    """A gold call whose argument values may be plain JSON values or :class:`OneOf` alternatives (at any
+    depth)."""
 
     name: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
@@ -72,16 +75,19 @@ class GoldCall:
     def from_call(cls, call: Any, spec: ToolSpec | None = None) -> GoldCall:
         """A canonical gold call as a possible-answer set.
 
-        With a spec, a gold value equal to the parameter's schema ``default`` becomes omittable (leaving it out means
-        the same call), and optional parameters with a default that the gold leaves out may be given explicitly with
-        exactly their default value.
+        With a spec, a gold value equal to the parameter's schema ``default`` becomes omittable (leaving it
+        out means the same call), and optional parameters with a default that the gold leaves out may be given
+        explicitly with exactly their default value.
         """
         props = _properties(spec)
         required = set(_required(spec))
         args: dict[str, Any] = {}
         for key, value in dict(call.arguments).items():
-            default = props.get(key, {}).get("default", _MISSING) if isinstance(props.get(key), dict) else _MISSING
-            omittable = key not in required and default is not _MISSING and _canonical(default) == _canonical(value)
+            sub = props.get(key)
+            default = sub.get("default", _MISSING) if isinstance(sub, dict) else _MISSING
+            omittable = (
+                key not in required and default is not _MISSING and _canonical(default) == _canonical(value)
+            )
             args[key] = OneOf(value, omittable=omittable)
         for key, sub in props.items():
             if key not in args and key not in required and isinstance(sub, dict) and "default" in sub:
@@ -90,24 +96,30 @@ class GoldCall:
 
     @classmethod
     def from_bfcl(cls, answer: Mapping[str, Any]) -> GoldCall:
-        """Read one BFCL possible answer, ``{"func": {"param": [allowed, ...]}}``; ``""`` marks "may be omitted"."""
+        """Read one BFCL possible answer, ``{"func": {"param": [allowed, ...]}}``; ``""`` marks "may be
+        omitted"."""
         if not isinstance(answer, Mapping) or len(answer) != 1:
             raise UserError("a BFCL possible answer is a one-key object {function_name: {param: [values]}}")
         ((name, params),) = answer.items()
         if not isinstance(params, Mapping):
-            raise UserError(f"BFCL possible answer for {name!r} must map parameter names to lists of allowed values")
+            raise UserError(
+                f"BFCL possible answer for {name!r} must map parameter names to lists of allowed values"
+            )
         return cls(name=name, arguments={k: _bfcl_alternatives(v, k) for k, v in params.items()})
 
 
 def _bfcl_alternatives(values: Any, where: str) -> OneOf:
     if not isinstance(values, list):
-        raise UserError(f"BFCL possible answer for {where!r} must be a list of allowed values, got {values!r}")
+        raise UserError(
+            f"BFCL possible answer for {where!r} must be a list of allowed values, got {values!r}"
+        )
     kept = tuple(_bfcl_value(v, where) for v in values if v != "")
     return OneOf(*kept, omittable=len(kept) < len(values))
 
 
 def _bfcl_value(value: Any, where: str) -> Any:
-    # Inside an allowed value, BFCL writes dicts as {key: [allowed values]} and lists as literal element lists.
+    # Inside an allowed value, BFCL writes dicts as {key: [allowed values]} and lists as literal element
+    # lists.
     if isinstance(value, dict):
         return {k: _bfcl_alternatives(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
@@ -116,24 +128,28 @@ def _bfcl_value(value: Any, where: str) -> Any:
 
 
 def as_gold(gold: Any, spec: ToolSpec | None = None) -> GoldCall:
-    """Accept a :class:`GoldCall`, a :class:`ToolCall` (or anything with ``name``/``arguments``), or a BFCL answer."""
+    """Accept a :class:`GoldCall`, a :class:`ToolCall` (or anything with ``name``/``arguments``), or a BFCL
+    answer."""
     if isinstance(gold, GoldCall):
         return gold
     if isinstance(gold, Mapping):
         if set(gold) >= {"name"} and set(gold) <= {"name", "arguments", "id"}:
-            return GoldCall.from_call(ToolCall(name=gold["name"], arguments=dict(gold.get("arguments") or {})), spec)
+            call = ToolCall(name=gold["name"], arguments=dict(gold.get("arguments") or {}))
+            return GoldCall.from_call(call, spec)
         return GoldCall.from_bfcl(gold)
     if hasattr(gold, "name") and hasattr(gold, "arguments"):
         return GoldCall.from_call(gold, spec)
-    raise UserError(f"cannot use {type(gold).__name__} as a gold call; give a ToolCall, GoldCall or BFCL answer")
+    raise UserError(
+        f"cannot use {type(gold).__name__} as a gold call; give a ToolCall, GoldCall or BFCL answer"
+    )
 
 
 @dataclass(frozen=True)
 class CallMatch:
     """Whether a predicted call matches its gold call, and every reason it does not.
 
-    Each reason reads ``"<code>: <detail>"``; codes are ``wrong_name``, ``missing_required``, ``missing_param``,
-    ``unexpected_param``, ``type_error`` and ``value_mismatch``.
+    Each reason reads ``"<code>: <detail>"``; codes are ``wrong_name``, ``missing_required``,
+    ``missing_param``, ``unexpected_param``, ``type_error`` and ``value_mismatch``.
     """
 
     matched: bool
@@ -148,7 +164,9 @@ def match_call(pred: ToolCall, gold: Any, spec: ToolSpec | None = None, *, stric
     """Match one predicted call against one gold call (see the module docstring for the rules)."""
     gold_call = as_gold(gold, spec)
     if spec is not None and spec.name != gold_call.name:
-        raise UserError(f"spec {spec.name!r} given for gold call {gold_call.name!r}; pass the gold tool's spec")
+        raise UserError(
+            f"spec {spec.name!r} given for gold call {gold_call.name!r}; pass the gold tool's spec"
+        )
     if pred.name != gold_call.name:
         return CallMatch(False, (f"wrong_name: expected {gold_call.name!r}, got {pred.name!r}",))
     reasons: list[str] = []
@@ -156,14 +174,16 @@ def match_call(pred: ToolCall, gold: Any, spec: ToolSpec | None = None, *, stric
     required = _required(spec)
     # BFCL requires every given parameter to be declared, so a schema without an explicit additionalProperties
     # counts as closed here (JSON Schema itself would leave it open).
-    closed = spec is not None and bool(props) and spec.input_schema.get("additionalProperties") in (None, False)
+    closed = (
+        spec is not None and bool(props) and spec.input_schema.get("additionalProperties") in (None, False)
+    )
     args = pred.arguments if isinstance(pred.arguments, Mapping) else {}
     for key in required:
         if key not in args:
             reasons.append(f"missing_required: {key!r}")
     for key, value in args.items():
         if closed and key not in props:
-            reasons.append(f"unexpected_param: {key!r} is not a parameter of {spec.name!r}")  # type: ignore[union-attr]
+            reasons.append(f"unexpected_param: {key!r} is not a parameter of {gold_call.name!r}")
             continue
         if key not in gold_call.arguments:
             reasons.append(f"unexpected_param: {key!r} is not in the gold call")
@@ -183,7 +203,7 @@ def match_call(pred: ToolCall, gold: Any, spec: ToolSpec | None = None, *, stric
     return CallMatch(not reasons, tuple(reasons))
 
 
-# ---- helpers -------------------------------------------------------------------------------------------------------
+# ---- helpers -----------------------------------------------------------------------------------------------
 
 _MISSING = object()
 
@@ -287,8 +307,8 @@ def _type_problem(value: Any, schema: Any, allowed: Any, key: str) -> str | None
     problem = _conforms(value, schema)
     if problem is None:
         return None
-    # BFCL's "variable" escape hatch: when the gold's own values are not of the schema's type (e.g. a variable name
-    # given as a string for an integer), a value of the gold's type is accepted.
+    # BFCL's "variable" escape hatch: when the gold's own values are not of the schema's type (e.g. a variable
+    # name given as a string for an integer), a value of the gold's type is accepted.
     alternatives = allowed.values if isinstance(allowed, OneOf) else (allowed,)
     for alt in alternatives:
         if _kind(alt) == _kind(value) and _conforms(alt, schema) is not None:

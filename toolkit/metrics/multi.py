@@ -1,10 +1,10 @@
-"""Matching a list of predicted calls against a list of gold calls (BFCL parallel / multiple; Seal-Tools P/R/F1).
+"""Matching predicted calls against gold calls (BFCL parallel / multiple; Seal-Tools P/R/F1).
 
-Parallel calls have no order, so predictions and golds are paired by a **maximum bipartite matching** on the graph
-whose edges are single-call matches (:func:`~toolkit.metrics.ast_match.match_call`). BFCL's
-``parallel_function_checker_no_order`` instead pairs greedily (each gold takes the first unused prediction that
-matches), which can miss a perfect pairing when one prediction fits two golds; ``method="greedy"`` reproduces it for
-conformance runs.
+Parallel calls have no order, so predictions and golds are paired by a **maximum bipartite matching** on the
+graph whose edges are single-call matches (:func:`~toolkit.metrics.ast_match.match_call`). BFCL's
+``parallel_function_checker_no_order`` instead pairs greedily (each gold takes the first unused prediction
+that matches), which can miss a perfect pairing when one prediction fits two golds; ``method="greedy"``
+reproduces it for conformance runs.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ __all__ = ["CallsMatch", "match_calls", "specs_by_name"]
 class CallsMatch:
     """The pairing of predicted and gold calls, with set-level scores.
 
-    ``pairs`` holds ``(pred_index, gold_index)`` for each matched pair. ``unmatched_gold`` explains each gold call
-    left unpaired with the reasons of its closest prediction (same name first), so a failure says what was wrong.
+    ``pairs`` holds ``(pred_index, gold_index)`` for each matched pair. ``unmatched_gold`` explains each gold
+    call left unpaired with the reasons of its closest prediction (same name first), so a failure says what
+    was wrong.
 
-    Precision is matched / predicted and recall is matched / gold. With no predictions precision is 1.0 when there is
-    also no gold (a correct no-call) and 0.0 otherwise; likewise recall with no gold. F1 is 0 when both are 0.
-    ``all_matched`` is BFCL's verdict: as many predictions as golds and every one paired.
+    Precision is matched / predicted and recall is matched / gold. With no predictions precision is 1.0 when
+    there is also no gold (a correct no-call) and 0.0 otherwise; likewise recall with no gold. F1 is 0 when
+    both are 0. ``all_matched`` is BFCL's verdict: as many predictions as golds and every one paired.
     """
 
     pairs: tuple[tuple[int, int], ...]
@@ -150,7 +151,8 @@ def _greedy(edges: list[list[int]], n_gold: int) -> list[int | None]:
 
 
 def _closest(results: list[list[CallMatch]], g: int, used_pred: set[int], name: str) -> CallMatch:
-    """The most informative failed match for gold ``g``: an unused prediction of the same name with fewest reasons."""
+    """The most informative failed match for gold ``g``: an unused prediction of the same name with fewest
+    reasons."""
     candidates = [row[g] for p, row in enumerate(results) if p not in used_pred]
     if not candidates:
         return CallMatch(False, (f"missing_call: no prediction left for {name!r}",))

@@ -1,8 +1,8 @@
 """Relevance and abstention (BFCL ``irrelevance`` / ``live_relevance``; evaluation.md §2.5 and §5 M3).
 
-BFCL counts an output as "no call" whenever decoding fails or yields nothing, so unparseable text scores as a correct
-abstention and format failures inflate irrelevance accuracy. Here every function takes a ``parse_error`` flag and a
-format failure is never a correct no-call (nor a correct call).
+BFCL counts an output as "no call" whenever decoding fails or yields nothing, so unparseable text scores as a
+correct abstention and format failures inflate irrelevance accuracy. Here every function takes a
+``parse_error`` flag and a format failure is never a correct no-call (nor a correct call).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ def no_call_correct(n_calls: int, *, parse_error: bool) -> bool:
 
 
 def relevance_correct(n_calls: int, *, parse_error: bool) -> bool:
-    """Gold is "some call" (names and arguments unchecked, as BFCL live_relevance): at least one parsed call."""
+    """Gold is "some call" (names and arguments unchecked, as BFCL live_relevance): at least one parsed
+    call."""
     return not parse_error and n_calls > 0
 
 
@@ -30,11 +31,11 @@ def relevance_correct(n_calls: int, *, parse_error: bool) -> bool:
 class AbstentionScores:
     """Abstention as a detection problem over a set of outputs.
 
-    ``irrelevance_accuracy``: of the tasks whose gold is no call, the fraction answered with a well-formed no-call
-    (format failures count as wrong). ``irrelevance_accuracy_format_ok``: the same over well-formed outputs only.
-    ``abstention_precision``: of the well-formed no-calls, the fraction where no call was right (NaN when the model
-    never abstained). ``abstention_recall`` equals ``irrelevance_accuracy``. ``format_failure_rate`` is over all
-    outputs.
+    ``irrelevance_accuracy``: of the tasks whose gold is no call, the fraction answered with a well-formed
+    no-call (format failures count as wrong). ``irrelevance_accuracy_format_ok``: the same over well-formed
+    outputs only. ``abstention_precision``: of the well-formed no-calls, the fraction where no call was right
+    (NaN when the model never abstained). ``abstention_recall`` equals ``irrelevance_accuracy``.
+    ``format_failure_rate`` is over all outputs.
     """
 
     n: int

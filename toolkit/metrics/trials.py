@@ -2,12 +2,13 @@
 
 For a task run ``n`` times with ``c`` successes, the unbiased combinatorial estimators are
 
-* pass@k = 1 - C(n-c, k) / C(n, k): the chance that at least one of k trials drawn without replacement succeeds
-  (Chen et al. 2021, HumanEval);
-* pass^k = C(c, k) / C(n, k): the chance that all k drawn trials succeed (tau-bench ``run.py::display_metrics``,
-  tau2 ``pass_hat_k``).
+* pass@k = 1 - C(n-c, k) / C(n, k): the chance that at least one of k trials drawn without replacement
+  succeeds (Chen et al. 2021, HumanEval);
+* pass^k = C(c, k) / C(n, k): the chance that all k drawn trials succeed (tau-bench
+  ``run.py::display_metrics``, tau2 ``pass_hat_k``).
 
-Both are averaged over tasks. ``flip_rate`` is the fraction of tasks whose outcome is not the same on every trial.
+Both are averaged over tasks. ``flip_rate`` is the fraction of tasks whose outcome is not the same on every
+trial.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ def _check(n: int, c: int, k: int) -> None:
     if not (0 <= c <= n):
         raise UserError(f"successes c={c} must lie between 0 and the number of trials n={n}")
     if not (1 <= k <= n):
-        raise UserError(f"k={k} must lie between 1 and the number of trials n={n}; run more trials or lower k")
+        raise UserError(
+            f"k={k} must lie between 1 and the number of trials n={n}; run more trials or lower k"
+        )
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -1,7 +1,7 @@
 """Schema-level validity of calls (MCP-Bench's rule-based metrics; evaluation.md §5 M8).
 
-Cheap, judge-free diagnostics: does each call name a known tool, and do its arguments validate against that tool's
-input schema (full JSON Schema Draft 2020-12 validation, formats included)?
+Cheap, judge-free diagnostics: does each call name a known tool, and do its arguments validate against that
+tool's input schema (full JSON Schema Draft 2020-12 validation, formats included)?
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ def call_schema_problems(call: ToolCall, specs: Mapping[str, ToolSpec] | Sequenc
 
 @dataclass(frozen=True)
 class SchemaValidity:
-    """``valid_name_rate`` = calls naming a known tool / all calls; ``schema_compliance`` = calls whose arguments
-    validate / calls naming a known tool (MCP-Bench's definitions). NaN when the denominator is empty."""
+    """MCP-Bench's definitions, NaN when the denominator is empty.
+
+    ``valid_name_rate`` = calls naming a known tool / all calls; ``schema_compliance`` = calls whose arguments
+    validate / calls naming a known tool.
+    """
 
     n_calls: int
     n_known_name: int
@@ -45,7 +48,9 @@ class SchemaValidity:
         return self.n_valid / self.n_known_name if self.n_known_name else float("nan")
 
 
-def schema_validity(calls: Sequence[ToolCall], specs: Mapping[str, ToolSpec] | Sequence[ToolSpec]) -> SchemaValidity:
+def schema_validity(
+    calls: Sequence[ToolCall], specs: Mapping[str, ToolSpec] | Sequence[ToolSpec]
+) -> SchemaValidity:
     by_name = specs_by_name(specs)
     problems = []
     known = valid = 0
