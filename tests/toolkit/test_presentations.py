@@ -594,3 +594,13 @@ def test_python_stubs_merge_all_of_parts_into_one_typed_dict():
     stub = get_presentation("python").render_tools([ToolSpec(name="put", input_schema=schema)])
     assert "class PutItem(TypedDict):\n    x: int\n    y: NotRequired[str]\n" in stub
     assert "def put(*, item: PutItem):" in stub
+
+
+def test_python_classes_never_take_the_name_of_a_tool_function():
+    schema = {
+        "type": "object",
+        "properties": {"t": {"$ref": "#/$defs/Tree"}},
+        "$defs": {"Tree": {"type": "object", "properties": {"a": {"type": "integer"}}}},
+    }
+    stub = get_presentation("python").render_tools([ToolSpec(name="Tree", input_schema=schema)])
+    assert "class Tree2(TypedDict):" in stub and "def Tree(*, t: Tree2 | None = None):" in stub

@@ -33,6 +33,7 @@ __all__ = ["PythonPresentation"]
 _CALL_START = re.compile(r"\[?\s*([A-Za-z_][\w.]*)\s*\(")
 _KEYWORD_ARGUMENT = re.compile(r"[(,]\s*[A-Za-z_]\w*\s*=(?!=)")
 _MAX_SIGNATURE = 100
+_TYPING_NAMES = ("Any", "Literal", "NotRequired", "TypedDict")
 
 
 class PythonPresentation(Presentation):
@@ -47,6 +48,9 @@ class PythonPresentation(Presentation):
     def render_tools(self, specs: Sequence[ToolSpec]) -> str:
         index = SpecIndex(specs)
         book = ClassBook()
+        # Classes must not take the name of a tool function or of a typing import.
+        for taken in [*(index.names.ident(spec.name) for spec in specs), *_TYPING_NAMES]:
+            book.claim(taken, f"reserved:{taken}")
         functions = [self._stub(spec, index, book) for spec in specs]
         head = f"from typing import {', '.join(sorted(book.typing))}\n\n\n" if book.typing else ""
         classes = "".join(f"{source}\n\n\n" for source in book.sources.values())
