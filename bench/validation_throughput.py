@@ -1,11 +1,11 @@
 """Argument-validation throughput: compiled, cached validators vs ``jsonschema.validate`` per call.
 
-Both sides check the same calls against the same realistic tool schemas with the same Draft 2020-12 format checks,
-and must reach the same verdict on every call. ``jsonschema.validate`` checks the schema and builds a validator on
-every call, which is what code that validates calls one at a time without a cache pays. The cached side is what the
-``arguments`` stage does: look up the compiled validator (``toolkit.validation.arguments.compiled_validator``, built
-on ``toolkit.jsonschema_utils.validator_for``) and run it.
-A third figure shows the whole static pipeline (all five stages) in records per second.
+Both sides check the same calls against the same realistic tool schemas with the same Draft 2020-12 format
+checks, and must reach the same verdict on every call. ``jsonschema.validate`` checks the schema and builds a
+validator on every call, which is what code that validates calls one at a time without a cache pays. The
+cached side is what the ``arguments`` stage does: look up the compiled validator
+(``toolkit.validation.arguments.compiled_validator``, built on ``toolkit.jsonschema_utils.validator_for``) and
+run it. A third figure shows the whole static pipeline (all five stages) in records per second.
 
     python bench/validation_throughput.py [--calls 4000] [--seed 0]
 """
@@ -102,7 +102,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 def _call(name: str, rng: random.Random) -> dict[str, Any]:
     bad = rng.random() < 0.2  # about one call in five breaks its schema somewhere
     if name == "get_weather":
-        args: dict[str, Any] = {"city": rng.choice(["Paris", "Lima", "Oslo"]), "unit": "celsius", "days": rng.randint(1, 14)}
+        args: dict[str, Any] = {"city": rng.choice(["Paris", "Lima", "Oslo"]), "unit": "celsius",
+                                "days": rng.randint(1, 14)}
         if bad:
             args["days"] = "three"
     elif name == "create_event":
@@ -112,7 +113,8 @@ def _call(name: str, rng: random.Random) -> dict[str, Any]:
         if bad:
             args["attendees"].append("not-an-email")
     elif name == "search_docs":
-        args = {"query": "refund policy", "top_k": rng.randint(1, 20), "filters": {"tag": "billing", "after": "2024-01-31"}}
+        args = {"query": "refund policy", "top_k": rng.randint(1, 20),
+                "filters": {"tag": "billing", "after": "2024-01-31"}}
         if bad:
             args["filters"]["after"] = "31/01/2024"
     elif name == "write_file":

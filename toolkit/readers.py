@@ -2,17 +2,18 @@
 
 Three row shapes are recognised, per line (a file may mix them):
 
-* ``toolgym`` — our own records (they carry ``schema_version``), kept as written so that validation sees exactly
-  what is on disk.
+* ``toolgym`` — our own records (they carry ``schema_version``), kept as written so that validation sees
+  exactly what is on disk.
 * ``trl`` — TRL conversational rows: ``messages`` (or ``prompt`` + ``completion``) whose ``tool_calls`` carry
-  ``function.arguments`` as a dict or a JSON string, and optional ``tools`` as a list or a JSON string of OpenAI
-  function tools. Calls and tool messages usually carry no ids: ids are generated and tool messages paired with the
-  calls of the preceding assistant turn, in order.
-* ``openai`` — OpenAI chat fine-tuning rows: ``messages`` with JSON-string arguments and ``tools``, or the legacy
-  ``functions`` / ``function_call`` / ``role: function`` form.
+  ``function.arguments`` as a dict or a JSON string, and optional ``tools`` as a list or a JSON string of
+  OpenAI function tools. Calls and tool messages usually carry no ids: ids are generated and tool messages
+  paired with the calls of the preceding assistant turn, in order.
+* ``openai`` — OpenAI chat fine-tuning rows: ``messages`` with JSON-string arguments and ``tools``, or the
+  legacy ``functions`` / ``function_call`` / ``role: function`` form.
 
-A line that cannot be read (bad JSON, a torn last line, an unknown shape, arguments that are not JSON) becomes a
-:class:`ReadItem` with ``error`` set and its line number: data, not a crash. The rest of the file is still read.
+A line that cannot be read (bad JSON, a torn last line, an unknown shape, arguments that are not JSON) becomes
+a :class:`ReadItem` with ``error`` set and its line number: data, not a crash. The rest of the file is still
+read.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ __all__ = [
 
 FORMATS = ("toolgym", "trl", "openai")
 
-# Message keys that OpenAI / TRL rows may carry and a ToolGym record has no place for. They are dropped, and the
-# dropped names are listed in the record's provenance so that the loss is visible.
+# Message keys that OpenAI / TRL rows may carry and a ToolGym record has no place for. They are dropped, and
+# the dropped names are listed in the record's provenance so that the loss is visible.
 _MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "is_error"}
 # Row keys that become parts of the record; any other key of a row is kept in the record's metadata.
 _ROW_KEYS = {"messages", "prompt", "completion", "tools", "functions", "id"}
@@ -67,7 +68,7 @@ class ReadItem:
         return self.error is None
 
     def to_trajectory(self) -> Trajectory:
-        """The record as a :class:`Trajectory`; raises :class:`UserError` naming the line when it is not one."""
+        """The record as a :class:`Trajectory`; a :class:`UserError` naming the line if it is none."""
         if self.record is None:
             raise UserError(f"line {self.line}: {self.error}")
         try:
@@ -111,8 +112,8 @@ def parse_line(text: str, line: int, *, last: bool = False, default_id: str | No
 def read_records(path: str | Path) -> Iterator[ReadItem]:
     """Yield one :class:`ReadItem` per non-blank line of a JSONL file, in order (blank lines are skipped).
 
-    The file is read lazily, a line at a time. A missing or unreadable file is a :class:`UserError`, raised at once
-    (not on first iteration); everything wrong *inside* the file is reported per line.
+    The file is read lazily, a line at a time. A missing or unreadable file is a :class:`UserError`, raised at
+    once (not on first iteration); everything wrong *inside* the file is reported per line.
     """
     p = Path(path)
     if not p.exists():
@@ -131,8 +132,8 @@ def _lines(p: Path) -> Iterator[ReadItem]:
 
 
 def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """``(line number, raw bytes, is a last line without newline)`` for every line; opened on first iteration, so a
-    reader that is never iterated holds no file open."""
+    """``(line number, raw bytes, is a last line without newline)`` for every line; opened on first iteration,
+    so a reader that is never iterated holds no file open."""
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -242,7 +243,7 @@ def _has_dict_arguments(message: dict[str, Any]) -> bool:
 
 
 def _has_calls(messages: list[Any]) -> bool:
-    """Any tool call at all (called once dict arguments are ruled out, so these carry JSON-string arguments)."""
+    """Any tool call at all (asked once dict arguments are ruled out: these carry JSON strings)."""
     return any(
         isinstance(m, dict) and (isinstance(m.get("tool_calls"), list) or isinstance(m.get("function_call"), dict))
         for m in messages
@@ -311,8 +312,8 @@ def _convert_messages(messages: list[Any], notes: list[str]) -> list[dict[str, A
             call_id = msg.get("tool_call_id")
             name = msg.get("name")
             if call_id is None and pending:
-                # Formats without call ids answer the preceding turn's calls in order; a name, when present, picks
-                # the first pending call to that tool.
+                # Formats without call ids answer the preceding turn's calls in order; a name, when present,
+                # picks the first pending call to that tool.
                 pick = next((k for k, (_, n) in enumerate(pending) if n == name), 0) if name else 0
                 call_id = pending.pop(pick)[0]
             elif call_id is not None:

@@ -70,8 +70,9 @@ BAD_CASES = [
                                                "delegate call 'd1' did not grant (granted: balance)"),
     ("child-answered-without-tools", "subagents", "ungrounded subagent: subagent d1: the child answered without "
                                                   "calling any tool"),
-    ("parent-content-differs", "subagents", "subagent answer mismatch: subagent d1: the parent's result for 'd1' is "
-                                            "'Bob has 30.' but the child's final answer is \"Bob's balance is now 3.\""),
+    ("parent-content-differs", "subagents",
+     "subagent answer mismatch: subagent d1: the parent's result for 'd1' is 'Bob has 30.' but the child's final "
+     "answer is \"Bob's balance is now 3.\""),
     ("result-breaks-output-schema", "results", "invalid result: message 3: result of call 'c1' to 'deposit' does not "
                                                "match its output schema: balance: 'five' is not of type 'integer'"),
     ("ends-with-tool-message", "structure", "bad role order: message 3: the conversation ends with a tool message"),
@@ -143,7 +144,8 @@ def test_tool_schemas_with_refs_are_checked_including_recursive_ones():
     rec = copy.deepcopy(GOOD["single-deposit"])
     rec["tools"][0]["input_schema"] = {
         "type": "object",
-        "properties": {"account": {"$ref": "#/$defs/name"}, "amount": {"type": "integer"}, "tree": {"$ref": "#/$defs/n"}},
+        "properties": {"account": {"$ref": "#/$defs/name"}, "amount": {"type": "integer"},
+                       "tree": {"$ref": "#/$defs/n"}},
         "$defs": {"name": {"type": "string", "minLength": 3},
                   "n": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
     }
@@ -209,7 +211,8 @@ def test_replay_fails_for_a_tampered_result_and_names_the_call():
 
 
 def test_each_trajectory_replays_on_its_own_fresh_tool_state():
-    # Both deposit 5 into alice's account and recorded a balance of 5: shared state would give 10 the second time.
+    # Both deposit 5 into alice's account and recorded a balance of 5: shared state would give 10 the second
+    # time.
     report = validate_records([GOOD["single-deposit"]] * 3, registry_factory=_ledger_registry, concurrency=1)
     assert report.ok and report.passed == 3
 
@@ -294,7 +297,8 @@ def test_json_shape_and_nondeterminism_patterns():
     assert rule("get_current_time") and rule("roll") and not rule("roller") and not rule("convert_time")
 
 
-# ------------------------------------------------------------------------------ third-party MCP server (stdio)
+# ------------------------------------------------------------------------------ third-party MCP server
+# (stdio)
 
 
 @pytest.mark.slow

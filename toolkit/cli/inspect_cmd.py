@@ -1,4 +1,4 @@
-"""`toolgym inspect FILE` — show one trajectory as a readable tree, subagents nested under their delegate call."""
+"""`toolgym inspect FILE` — one trajectory as a readable tree, subagents nested under their delegate call."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`toolgym validate FILE` — check a trajectory dataset stage by stage, optionally replaying it on real tools."""
+"""`toolgym validate FILE` — check a trajectory dataset stage by stage, optionally replaying it on tools."""
 
 from __future__ import annotations
 

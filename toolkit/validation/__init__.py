@@ -1,8 +1,8 @@
 """Validation of trajectory datasets: named stages, each giving a :class:`~toolkit.records.StageOutcome`.
 
-``record`` (JSON Schema + model) → ``structure`` (roles, call/result pairing, subagent tree) → ``arguments`` (input
-schemas) → ``results`` (output schemas) → ``subagents`` (delegation consistency) → ``replay`` (re-run the calls on
-fresh tools; only with tool sources). See ``docs/validation.md``.
+``record`` (JSON Schema + model) → ``structure`` (roles, call/result pairing, subagent tree) → ``arguments``
+(input schemas) → ``results`` (output schemas) → ``subagents`` (delegation consistency) → ``replay`` (re-run
+the calls on fresh tools; only with tool sources). See ``docs/validation.md``.
 """
 
 from toolkit.validation.pipeline import (

@@ -1,10 +1,10 @@
 """The ``arguments`` and ``results`` stages: calls against input schemas, results against output schemas.
 
-Both use the compiled, cached Draft 2020-12 validators of :mod:`toolkit.jsonschema_utils` (with format checks), so
-a dataset that uses the same few tools a million times compiles each schema once. A conversation is checked
-against its own ``tools`` (a subagent against the subset it was given); a conversation that lists no tools at all
-falls back to ``fallback`` specs (the tools of ``--tools`` sources), which is how third-party rows without tool
-definitions are checked.
+Both use the compiled, cached Draft 2020-12 validators of :mod:`toolkit.jsonschema_utils` (with format
+checks), so a dataset that uses the same few tools a million times compiles each schema once. A conversation
+is checked against its own ``tools`` (a subagent against the subset it was given); a conversation that lists
+no tools at all falls back to ``fallback`` specs (the tools of ``--tools`` sources), which is how third-party
+rows without tool definitions are checked.
 """
 
 from __future__ import annotations
@@ -30,15 +30,19 @@ def _compiled(canonical: str) -> Draft202012Validator:
     schema = json.loads(canonical)
     check_schema_bounds(schema)
     if _inlined_size(schema) <= MAX_SCHEMA_NODES:
-        # Following a $ref costs a registry lookup on every check; most tool schemas (pydantic's among them) use
-        # refs only to share definitions, so inlining them once makes every check cheaper. Recursive refs stay refs.
+        # Following a $ref costs a registry lookup on every check; most tool schemas (pydantic's among them)
+        # use refs only to share definitions, so inlining them once makes every check cheaper. Recursive refs
+        # stay refs.
         schema = inline_refs(schema)
     return validator_for(schema)
 
 
 def _inlined_size(schema: dict[str, Any]) -> int:
-    """Nodes the schema would have with its local refs inlined, counted without building it (refs that nest refs
-    can grow exponentially: an untrusted schema must not be able to make us build that). Stops past the limit."""
+    """Nodes the schema would have with its local refs inlined, counted without building it.
+
+    Refs that nest refs can grow exponentially, and an untrusted schema must not make us build that; counting
+    stops past the limit.
+    """
     defs = {**_dict(schema.get("definitions")), **_dict(schema.get("$defs"))}
     if not defs:
         return 0
@@ -77,7 +81,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def compiled_validator(schema: dict[str, Any]) -> Draft202012Validator:
-    """The compiled Draft 2020-12 validator (with format checks) for a tool schema, cached by its canonical JSON.
+    """The compiled Draft 2020-12 validator (with format checks) of a tool schema, cached by its JSON.
 
     Raises :class:`UserError` for a schema that is invalid or too large or deep.
     """
@@ -107,8 +111,9 @@ class _Tools:
                 try:
                     compiled = compiled_validator(schema)
                 except UserError as exc:
+                    where_ = where(self._path)
                     self.problems.append(reason(
-                        "invalid tool schema", f"{where(self._path)}: tool {name!r} has an invalid {which} schema: {exc}"
+                        "invalid tool schema", f"{where_}: tool {name!r} has an invalid {which} schema: {exc}"
                     ))
             self._validators[key] = compiled
         return self._validators[key]
@@ -165,7 +170,7 @@ def results_stage(
 ) -> StageOutcome:
     """Tool results whose content is JSON must match their tool's output schema; error results are exempt.
 
-    Non-object results are checked in their wrapped form ``{"result": value}``, as structured results are stored.
+    Non-object results are checked wrapped as ``{"result": value}``, the way structured results are stored.
     """
     reasons: list[str] = []
     for path, node in walk(traj, max_depth):

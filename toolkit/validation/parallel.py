@@ -1,9 +1,9 @@
 """The static stages of a large file on several processes.
 
-Checking a record is CPU-bound (most of it is the JSON Schema check of the record), so a file is cut into chunks of
-raw lines that worker processes decode and check. Results come back in file order; at most two chunks per worker
-are in flight, so memory stays bounded however large the file. Workers are *spawned* (not forked): they start
-clean, whatever threads or event loops the parent has.
+Checking a record is CPU-bound (most of it is the JSON Schema check of the record), so a file is cut into
+chunks of raw lines that worker processes decode and check. Results come back in file order; at most two
+chunks per worker are in flight, so memory stays bounded however large the file. Workers are *spawned* (not
+forked): they start clean, whatever threads or event loops the parent has.
 """
 
 from __future__ import annotations
@@ -56,8 +56,10 @@ def check_file_parallel(
     stages: Collection[str],
     keep_records: bool,
 ) -> Iterator[_Checked]:
-    """``(report, record dict or None)`` per non-blank line, in file order; the record only when ``keep_records``
-    and it passed the ``record`` stage (the caller replays it). Reports are numbered here, in order."""
+    """``(report, record dict or None)`` per non-blank line, in file order, numbered here.
+
+    The record comes back only with ``keep_records`` and when it passed the ``record`` stage (to be replayed).
+    """
     raw = iter_raw_lines(path)
     context = multiprocessing.get_context("spawn")
     pending: deque[Future[list[_Checked]]] = deque()

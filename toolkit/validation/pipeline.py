@@ -1,15 +1,15 @@
 """Run the stages over one trajectory or a whole dataset.
 
-* :func:`check_record` — the static stages (``record``, ``structure``, ``arguments``, ``results``, ``subagents``) of
-  one record, synchronous and cheap.
-* :func:`validate_trajectory` — one :class:`Trajectory`, adding ``replay`` on a registry the caller has open (the
-  synthesizers' path: validate before writing).
-* :func:`avalidate_records` / :func:`validate_records` — many records, replaying each on a *fresh* registry from
-  ``registry_factory`` so that no trajectory sees another's tool state.
-* :func:`validate_file` — a JSONL file in any format :mod:`toolkit.readers` reads, with tool sources as strings.
+* :func:`check_record` — the static stages (``record``, ``structure``, ``arguments``, ``results``,
+  ``subagents``) of one record, synchronous and cheap.
+* :func:`validate_trajectory` — one :class:`Trajectory`, adding ``replay`` on a registry the caller has open
+  (the synthesizers' path: validate before writing).
+* :func:`avalidate_records` / :func:`validate_records` — many records, replaying each on a *fresh* registry
+  from ``registry_factory`` so that no trajectory sees another's tool state.
+* :func:`validate_file` — a JSONL file in any format :mod:`toolkit.readers` reads; tool sources as text.
 
-Stages after a failed ``record`` stage are skipped (there is no trajectory to check); every other stage runs, so
-one report shows all of a record's problems.
+Stages after a failed ``record`` stage are skipped (there is no trajectory to check); every other stage runs,
+so one report shows all of a record's problems.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def check_record(
     fallback_tools: Mapping[str, ToolSpec] | None = None,
     stages: Collection[str] | None = None,
 ) -> tuple[Trajectory | None, list[StageOutcome]]:
-    """The static stages of one record. Returns the parsed trajectory (``None`` if ``record`` failed) and outcomes."""
+    """The static stages of one record: its trajectory (``None`` if ``record`` failed) and the outcomes."""
     if max_depth < 0:
         raise UserError(f"max_depth must be 0 or more, not {max_depth}")
     wanted = _check_stages(stages)
@@ -82,9 +82,9 @@ async def validate_trajectory(
     nondeterministic: Collection[str] = (),
     stages: Collection[str] | None = None,
 ) -> Validation:
-    """Validate one trajectory; with an open ``registry``, replay its calls on it too (its state is not reset).
+    """Validate one trajectory; with an open ``registry``, replay its calls on it too (state is not reset).
 
-    The result can be stored as the record's ``validation``: ``traj.validation = await validate_trajectory(...)``.
+    Store the result on the record: ``traj.validation = await validate_trajectory(traj, registry=registry)``.
     """
     fallback = {s.name: s for s in registry.specs()} if registry is not None else None
     parsed, outcomes = check_record(traj, max_depth=max_depth, fallback_tools=fallback, stages=stages)
@@ -98,7 +98,7 @@ async def validate_trajectory(
 def static_report(
     index: int, item: RecordInput, max_depth: int, fallback: Mapping[str, ToolSpec] | None, stages: frozenset[str]
 ) -> tuple[RecordReport, Trajectory | None]:
-    """The report of one record after the static stages, and its trajectory when the ``record`` stage passed."""
+    """One record's report after the static stages, and its trajectory if the ``record`` stage passed."""
     if isinstance(item, ReadItem):
         report = RecordReport(index=index, line=item.line, format=item.format)
         if item.record is None:
@@ -207,7 +207,7 @@ async def avalidate_records(
 
 
 def validate_records(records: Iterable[RecordInput], **kwargs: Any) -> ValidationReport:
-    """Synchronous :func:`avalidate_records`. Without ``registry_factory`` it needs (and starts) no event loop."""
+    """Synchronous :func:`avalidate_records`; without ``registry_factory`` it starts no event loop."""
     if kwargs.get("registry_factory") is None:
         return _run_static(records, **kwargs)
     _no_running_loop()

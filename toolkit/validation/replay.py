@@ -1,14 +1,14 @@
 """The ``replay`` stage: re-run a trajectory's calls on fresh tools and compare with what was recorded.
 
 Calls run in the order the conversation made them, on one registry (one tool state) per trajectory. A delegate
-call (one that keys a subagent) is not executed: its child's calls are replayed in its place, on the same tools,
-since a subagent acts on the state its parent sees.
+call (one that keys a subagent) is not executed: its child's calls are replayed in its place, on the same
+tools, since a subagent acts on the state its parent sees.
 
 Results are compared as follows. The error flag must agree whenever the record states one. For a deterministic
-tool the text must be equal, or both texts must be JSON and parse to equal values (so key order and whitespace do
-not matter). For a non-deterministic tool — ``ToolSpec.deterministic`` false in the record or the registry, or a
-name matched by ``nondeterministic`` patterns — only the shape must agree: both JSON with the same types and
-object keys at every level, or both plain text. The first mismatch ends the replay (the states have diverged).
+tool the text must be equal, or both texts must be JSON and parse to equal values (so key order and whitespace
+do not matter). For a non-deterministic tool — ``ToolSpec.deterministic`` false in the record or the registry,
+or a name matched by ``nondeterministic`` patterns — only the shape must agree: both JSON with the same types
+and object keys at every level, or both plain text. The first mismatch ends the replay: the states diverged.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Validation results: one :class:`RecordReport` per record, and the :class:`ValidationReport` over a dataset.
 
-The report is the yield table that APIGen-style pipelines publish: for each stage, how many records it checked,
-passed and failed, how many are still passing after it (the funnel), and the most common failure kinds.
+The report is the yield table that APIGen-style pipelines publish: for each stage, how many records it
+checked, passed and failed, how many are still passing after it (the funnel), and the most common failure
+kinds.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Stage names, the reason format, the subagent-tree walk, and the first stage: ``record``.
 
 Every reason is written ``"<kind>: <detail>"``. The kind is a short fixed phrase (``dangling tool call``,
-``invalid arguments``) that reports count by; the detail names the place (subagent path, message index, call id)
-and the problem.
+``invalid arguments``) that reports count by; the detail names the place (subagent path, message index, call
+id) and the problem.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def where(path: tuple[str, ...], message: int | None = None) -> str:
 def walk(traj: Trajectory, max_depth: int | None = None) -> Iterator[tuple[tuple[str, ...], Trajectory]]:
     """Every conversation of a subagent tree, parents before children, as ``(path of call ids, trajectory)``.
 
-    Iterative, so a hostile tree cannot exhaust the stack. Nodes deeper than ``max_depth`` are yielded (so that
-    callers can report them) but not descended into.
+    Iterative, so a hostile tree cannot exhaust the stack. Nodes deeper than ``max_depth`` are yielded (so
+    that callers can report them) but not descended into.
     """
     stack: list[tuple[tuple[str, ...], Trajectory]] = [((), traj)]
     while stack:
@@ -70,16 +70,16 @@ def capped(reasons: list[str]) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _record_validator() -> Draft202012Validator:
-    # The record schema shares its sub-models through $refs; inlining them (the subagent recursion stays a ref)
-    # makes checking a record about a third faster.
+    # The record schema shares its sub-models through $refs; inlining them (the subagent recursion stays a
+    # ref) makes checking a record about a third faster.
     return validator_for(inline_refs(published_schema()))
 
 
 def record_stage(record: Trajectory | Mapping[str, Any]) -> tuple[Trajectory | None, StageOutcome]:
     """Check a record against the published JSON Schema, then build the pydantic model from it.
 
-    A :class:`Trajectory` is checked as it would be written (``to_dict``), so that what passes here is what the file
-    will hold.
+    A :class:`Trajectory` is checked as it would be written (``to_dict``), so that what passes here is what
+    the file will hold.
     """
     data: Any = record.to_dict() if isinstance(record, Trajectory) else record
     reasons: list[str] = []

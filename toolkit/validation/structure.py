@@ -3,13 +3,14 @@
 Rules, for the root conversation and every subagent conversation:
 
 * An optional system message comes first and only first; the first other message is the user's.
-* Tool messages answer calls of the latest assistant turn: each call is answered exactly once, by a later ``tool``
-  message carrying its id, before the next user or assistant message. A tool message with an unknown id, a second
-  answer to a call, or an answer with no call before it is an error. Tool results are followed by the assistant.
-* Two assistant messages never follow each other, an assistant message says something or calls something, and the
-  conversation ends with the assistant's message.
-* Call ids are unique in a conversation; each ``subagents`` key is the id of one of its calls; subagent trees are
-  at most ``max_depth`` levels deep and their ids are unique.
+* Tool messages answer calls of the latest assistant turn: each call is answered exactly once, by a later
+  ``tool`` message carrying its id, before the next user or assistant message. A tool message with an unknown
+  id, a second answer to a call, or an answer with no call before it is an error. Tool results are followed by
+  the assistant.
+* Two assistant messages never follow each other, an assistant message says something or calls something, and
+  the conversation ends with the assistant's message.
+* Call ids are unique in a conversation; each ``subagents`` key is the id of one of its calls; subagent trees
+  are at most ``max_depth`` levels deep and their ids are unique.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ A delegate call is a call whose id keys an entry of ``subagents``. For each one:
   ``name``), the child was given and used only those tools;
 * when the child's ``expected.calls`` is non-empty, the child called at least one tool — a child that answers
   without calling anything has made its report up;
-* the parent's tool message for the call holds exactly the child's final answer (a child with no final answer is
-  only acceptable when the parent recorded the delegation as an error).
+* the parent's tool message for the call holds exactly the child's final answer (a child with no final answer
+  is only acceptable when the parent recorded the delegation as an error).
 """
 
 from __future__ import annotations

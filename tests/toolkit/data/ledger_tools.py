@@ -1,5 +1,5 @@
-"""A small stateful tool module for replay tests: account balances that calls change, and a ticket tool whose ids
-are random (non-deterministic). ``create_toolset`` makes fresh state on every load, as replay needs."""
+"""A small stateful tool module for replay tests: account balances that calls change, and a ticket tool whose
+ids are random (non-deterministic). ``create_toolset`` makes fresh state on every load, as replay needs."""
 
 from __future__ import annotations
 
