@@ -246,6 +246,12 @@ def test_without_a_spec_only_the_gold_constrains_parameters() -> None:
     assert match_call(weather(city="Paris", days=3), gold).codes == ("unexpected_param",)
 
 
+def test_arguments_that_are_not_an_object_never_match() -> None:
+    listed = ToolCall(name="get_weather", arguments=["Paris"])  # type: ignore[arg-type]
+    result = match_call(listed, weather(), WEATHER)
+    assert result.codes == ("type_error",) and "not an object" in result.reasons[0]
+
+
 def test_a_spec_for_another_tool_is_a_user_error() -> None:
     with pytest.raises(UserError):
         match_call(weather(city="x"), weather(city="x"), AREA)

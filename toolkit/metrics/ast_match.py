@@ -177,7 +177,9 @@ def match_call(pred: ToolCall, gold: Any, spec: ToolSpec | None = None, *, stric
     closed = (
         spec is not None and bool(props) and spec.input_schema.get("additionalProperties") in (None, False)
     )
-    args = pred.arguments if isinstance(pred.arguments, Mapping) else {}
+    if not isinstance(pred.arguments, Mapping):
+        return CallMatch(False, (f"type_error: arguments are a {type(pred.arguments).__name__}, not an object",))
+    args = pred.arguments
     for key in required:
         if key not in args:
             reasons.append(f"missing_required: {key!r}")
