@@ -178,7 +178,8 @@ def match_call(pred: ToolCall, gold: Any, spec: ToolSpec | None = None, *, stric
         spec is not None and bool(props) and spec.input_schema.get("additionalProperties") in (None, False)
     )
     if not isinstance(pred.arguments, Mapping):
-        return CallMatch(False, (f"type_error: arguments are a {type(pred.arguments).__name__}, not an object",))
+        kind = type(pred.arguments).__name__
+        return CallMatch(False, (f"type_error: arguments are a {kind}, not an object",))
     args = pred.arguments
     for key in required:
         if key not in args:
