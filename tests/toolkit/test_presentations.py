@@ -46,6 +46,7 @@ READ = ToolSpec(
 SPECS = [WEATHER, READ]
 PARIS = ToolCall(name="get-weather", arguments={"city": "Paris", "unit": "celsius"})
 ROME = ToolCall(name="get-weather", arguments={"city": "Rome", "near": {"lat": 41.9, "lon": 12.5}})
+READ_CALL = ToolCall(name="files.read", arguments={"path": "notes/today.md"})
 
 _SCHEMA_JSON = (
     '{"type": "object", "properties": {"city": {"type": "string", "description": "City name, e.g. Paris."}, '
@@ -604,3 +605,28 @@ def test_python_classes_never_take_the_name_of_a_tool_function():
     }
     stub = get_presentation("python").render_tools([ToolSpec(name="Tree", input_schema=schema)])
     assert "class Tree2(TypedDict):" in stub and "def Tree(*, t: Tree2 | None = None):" in stub
+
+
+def test_json_fallback_text_is_what_the_qwen2_5_chat_template_writes_for_native_tool_calls():
+    pytest.importorskip("trl")
+    chat_template_utils = pytest.importorskip("transformers.utils.chat_template_utils")
+    from importlib import resources
+
+    template = resources.files("trl").joinpath("chat_templates/qwen2_5.jinja").read_text()
+    json = get_presentation("json")
+    calls = [ToolCall(name="get-weather", arguments={"city": 'Paris "é" </tool_call>'}), READ_CALL]
+    messages = [
+        {"role": "user", "content": "hi"},
+        {
+            "role": "assistant",
+            "content": "Let me check.",
+            "tool_calls": [{"type": "function", "function": c.to_dict()} for c in calls],
+        },
+    ]
+    rendered, _ = chat_template_utils.render_jinja_template(
+        conversations=[messages], tools=json.tools_for_template(SPECS), chat_template=template
+    )
+    assert f"<tools>\n{json.render_tools(SPECS)}\n</tools>" in rendered[0]
+    assistant = rendered[0].split("<|im_start|>assistant\n", 1)[1].split("<|im_end|>", 1)[0]
+    assert assistant == json.render_assistant("Let me check.", calls)
+    assert json.parse(assistant, SPECS, strict=True).calls == calls
