@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import statistics
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tools.calculator import CalculatorEnvironment
 
@@ -160,3 +163,34 @@ def test_the_calculator_is_stateless_and_deterministic(env):
     again = CalculatorEnvironment()
     assert env.call("convert_units", {"value": 5, "from_unit": "km", "to_unit": "mi"}).content == \
         again.call("convert_units", {"value": 5, "from_unit": "km", "to_unit": "mi"}).content
+
+
+_numbers = st.one_of(
+    st.integers(-1000, 1000).map(lambda n: (str(n), Fraction(n))),
+    st.decimals(min_value=-100, max_value=100, places=3, allow_nan=False, allow_infinity=False).map(
+        lambda d: (str(d), Fraction(d))
+    ),
+)
+
+
+def _combine(children):
+    def build(pair):
+        (a_text, a), op, (b_text, b) = pair
+        if op == "/" and b == 0:
+            op = "*"
+        value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else a * b}[op]
+        return f"({a_text} {op} {b_text})", value
+
+    return st.tuples(children, st.sampled_from("+-*/"), children).map(build)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.recursive(_numbers, _combine, max_leaves=8))
+def test_random_expressions_evaluate_to_the_exact_rational_value(case):
+    text, value = case
+    out = CalculatorEnvironment().call("calculate", {"expression": text})
+    assert not out.is_error, out.content
+    expected = f"{value.numerator}/{value.denominator}" if value.denominator != 1 else None
+    assert out.structured["fraction"] == expected
+    if value.denominator == 1:
+        assert out.structured["result"] == str(value.numerator)

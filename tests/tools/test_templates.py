@@ -217,3 +217,16 @@ def test_the_published_schema_is_a_valid_json_schema():
     schema = template_file_schema()
     assert schema["$defs"]["template"]["properties"]["kind"]["enum"] == list(TASK_KINDS)
     assert validation_errors(schema, {"templates": [_template()]}) == []
+
+
+def test_error_results_can_be_quoted_in_facts():
+    templates = parse_templates({"templates": [{
+        "id": "bad_zone", "kind": "error", "phrasings": ["Book it in Mars time."],
+        "calls": [{"name": "create_event", "expect_error": True, "arguments": {
+            "title": "Launch", "start": "2026-03-20T10:00", "end": "2026-03-20T11:00", "timezone": "Mars/Olympus",
+            "attendees": ["alice.nguyen@example.com"]}}],
+        "answer_facts": ["{$0.error}"],
+    }]})  # fmt: skip
+    (task,) = render_tasks("calendar", n=1, templates=templates)
+    assert task.answer_facts[0].startswith("unknown time zone 'Mars/Olympus'")
+    assert task.gold_calls[0].expect_error
