@@ -8,6 +8,7 @@ templates produce — one ``<tool_call>`` block per call holding ``{"name": ...,
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,11 +25,12 @@ __all__ = ["JsonPresentation", "openai_tool"]
 
 
 def openai_tool(spec: ToolSpec) -> dict[str, Any]:
-    """``{"type": "function", "function": {"name", "description", "parameters"}}`` for one spec, unedited."""
+    """``{"type": "function", "function": {"name", "description", "parameters"}}`` for one spec, unedited
+    (the schema is a copy: callers may change the result without changing the spec)."""
     function: dict[str, Any] = {"name": spec.name}
     if spec.description:
         function["description"] = spec.description
-    function["parameters"] = spec.input_schema
+    function["parameters"] = copy.deepcopy(spec.input_schema)
     return {"type": "function", "function": function}
 
 

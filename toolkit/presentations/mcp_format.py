@@ -7,6 +7,7 @@ Tools are shown exactly as an MCP server lists them (``name``, ``description``, 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,16 +31,16 @@ class McpPresentation(Presentation):
     block_per_call = False
 
     def tools_list(self, specs: Sequence[ToolSpec]) -> list[dict[str, Any]]:
-        """The MCP ``tools/list`` entries for these specs, unedited."""
+        """The MCP ``tools/list`` entries for these specs, unedited (copies: safe to change)."""
         SpecIndex(specs)
         out = []
         for spec in specs:
             entry: dict[str, Any] = {"name": spec.name}
             if spec.description:
                 entry["description"] = spec.description
-            entry["inputSchema"] = spec.input_schema
+            entry["inputSchema"] = copy.deepcopy(spec.input_schema)
             if self.include_output_schema and spec.output_schema is not None:
-                entry["outputSchema"] = spec.output_schema
+                entry["outputSchema"] = copy.deepcopy(spec.output_schema)
             out.append(entry)
         return out
 
