@@ -1,0 +1,314 @@
+"""ToolGym's multi-turn rollout for TRL GRPO (``GRPOTrainer(rollout_func=...)``): the policy acts on a live suite
+environment, in any presentation, with prompts rendered exactly as SFT and evaluation render them.
+
+Per rollout: reset a :class:`~trainers.rl_env.ToolGymEnv` to the row's task; render the prompt with
+:func:`toolkit.chat_format.prompt_for`; then repeat — generate one assistant turn, read it with the presentation's
+parser (strict and lenient; the lenient calls are executed, as a forgiving runtime would), run the calls on the
+environment (recorded, capped), and append the tool results. Token ids are built by **concatenation** (token in,
+token out): the generated ids are kept as generated and only the template text *after* the assistant's end-of-turn
+token (tool results, the next generation prompt, a simulated user's follow-up) is tokenized and appended with
+``env_mask`` 0, so the loss never trains on tool output. A ``missing_argument`` task's follow-up turn is sent when
+the policy answers in text (it asked for the missing value).
+
+Returned to TRL: ``prompt_ids``, ``completion_ids``, ``logprobs`` (None: TRL recomputes them), ``env_mask`` and
+``toolgym_episode`` (one :class:`Episode` per rollout, forwarded to the reward functions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from toolkit.chat_format import render_chat, resolve_native, to_chat_messages
+from toolkit.environment import Grade, Task
+from toolkit.errors import UserError
+from toolkit.presentations import get_presentation
+from toolkit.specs import ToolCall, ToolSpec
+from trainers.rl_env import CallRecord, ToolGymEnv, calls_of, environment_class, invoke, snapshot_of, suite_env_of
+
+__all__ = ["Turn", "Episode", "ToolRollout", "TASK_KEY"]
+
+TASK_KEY = "toolgym_task"
+"""Key of the prompt's user message that carries the task JSON (``rollout_func`` receives only the prompts)."""
+
+GenerateFn = Callable[[list[list[int]], list[int]], list[list[int]]]
+
+
+@dataclass
+class Turn:
+    """One assistant turn: its raw text and how the presentation's parser read it."""
+
+    text: str
+    calls: list[ToolCall]
+    strict_ok: bool
+    lenient_error: str | None
+    leniencies: tuple[str, ...] = ()
+    had_call_syntax: bool = False
+    content: str = ""
+    truncated: bool = False
+
+
+@dataclass
+class Episode:
+    """A finished rollout: the task, every turn, every call and the state the policy left behind."""
+
+    task: Task
+    turns: list[Turn]
+    calls: list[CallRecord]
+    end_state: dict[str, Any]
+    final_answer: str | None
+    specs: list[ToolSpec]
+    grader: Any = field(repr=False)
+    max_calls: int = 8
+
+    @property
+    def executed_calls(self) -> list[CallRecord]:
+        return [c for c in self.calls if not c.refused]
+
+    def turn_calls(self) -> list[list[ToolCall]]:
+        """The executed calls split per user turn (for ``missing_argument`` grading)."""
+        n = max([len(self.task.turns)] + [c.turn + 1 for c in self.calls])
+        out: list[list[ToolCall]] = [[] for _ in range(n)]
+        for c in self.executed_calls:
+            out[c.turn].append(ToolCall(name=c.name, arguments=c.arguments))
+        return out[: max(1, max((c.turn + 1 for c in self.calls), default=1))]
+
+    @cached_property
+    def grade(self) -> Grade:
+        """``Environment.grade`` on the live end state (the evaluator's checks and metrics)."""
+        calls = [ToolCall(name=c.name, arguments=c.arguments) for c in self.executed_calls]
+        return self.grader.grade(self.task, calls, self.final_answer, end_state=self.end_state,
+                                 turn_calls=self.turn_calls())  # fmt: skip
+
+
+def _stop_texts(tokenizer: Any, stop_ids: Sequence[int]) -> list[str]:
+    texts = {tokenizer.convert_ids_to_tokens(int(i)) for i in stop_ids}
+    return sorted((t for t in texts if t), key=len, reverse=True)
+
+
+@dataclass
+class _State:
+    adapter: ToolGymEnv
+    task: Task
+    history: list[dict[str, Any]]
+    prompt_ids: list[int]
+    completion_ids: list[int] = field(default_factory=list)
+    env_mask: list[int] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    user_turn: int = 0
+    tool_rounds: int = 0
+    final_answer: str | None = None
+    done: bool = False
+
+
+class ToolRollout:
+    """The ``rollout_func`` for ``GRPOTrainer``: ``rollout(prompts, trainer) -> dict``.
+
+    Args:
+        presentation: ``json``, ``mcp`` or ``python``.
+        tokenizer: The policy's tokenizer, with the run's chat template installed.
+        max_completion_length: Token budget of one rollout (model and environment tokens, as in TRL).
+        max_tool_rounds: Most rounds of tool execution per rollout (TRL's ``max_tool_calling_iterations``).
+        max_calls: Most tool calls executed per rollout; later calls are refused.
+        native: json only: native template tool calling (None: probe the template).
+        generate: ``fn(batch_ids, max_new_tokens) -> new_ids`` (each ending at its stop token when it stopped);
+            default: sample from ``trainer.model``. Tests pass a scripted one (model outputs only).
+    """
+
+    def __init__(self, *, presentation: str, tokenizer: Any, max_completion_length: int, max_tool_rounds: int = 4,
+                 max_calls: int = 8, native: bool | None = None, generate: GenerateFn | None = None) -> None:  # fmt: skip
+        self.presentation = presentation
+        self.parser = get_presentation(presentation)
+        self.tokenizer = tokenizer
+        self.native, _ = resolve_native(presentation, tokenizer, native)
+        self.max_completion_length = max_completion_length
+        self.max_tool_rounds = max_tool_rounds
+        self.max_calls = max_calls
+        self.generate = generate
+        self._pools: dict[str, list[ToolGymEnv]] = {}
+
+    # -- TRL entry point -----------------------------------------------------------------------------------------
+
+    def __call__(self, prompts: list[list[dict[str, Any]]], trainer: Any = None) -> dict[str, Any]:
+        generate = self.generate or _model_generator(trainer)
+        stop_ids = _stop_ids(self.tokenizer, trainer)
+        states = self._start(prompts)
+        while any(not s.done for s in states):
+            active = [s for s in states if not s.done]
+            budgets = [self.max_completion_length - len(s.completion_ids) for s in active]
+            new = generate([s.prompt_ids + s.completion_ids for s in active], budgets)
+            for s, ids, budget in zip(active, new, budgets, strict=True):
+                self._step(s, list(ids)[:budget], budget, stop_ids)
+        episodes = [self._episode(s) for s in states]
+        return {
+            "prompt_ids": [s.prompt_ids for s in states],
+            "completion_ids": [s.completion_ids for s in states],
+            "logprobs": None,
+            "env_mask": [s.env_mask for s in states],
+            "toolgym_episode": episodes,
+        }
+
+    # -- internals -----------------------------------------------------------------------------------------------
+
+    def _adapter(self, suite: str, used: dict[str, int]) -> ToolGymEnv:
+        pool = self._pools.setdefault(suite, [])
+        i = used.get(suite, 0)
+        if i == len(pool):
+            pool.append(environment_class(suite, max_calls=self.max_calls)())
+        used[suite] = i + 1
+        return pool[i]
+
+    def _start(self, prompts: list[list[dict[str, Any]]]) -> list[_State]:
+        from trainers.rl_env import task_from_row
+
+        states, used = [], {}
+        for prompt in prompts:
+            carrier = next((m for m in prompt if isinstance(m, Mapping) and m.get(TASK_KEY)), None)
+            if carrier is None:
+                raise UserError(f"a prompt carries no task: its user message needs a {TASK_KEY!r} key with the task "
+                                "JSON (build the dataset with trainers.rl.build_dataset)")  # fmt: skip
+            task = task_from_row({"task": carrier[TASK_KEY]})
+            adapter = self._adapter(task.suite, used)
+            adapter.reset(task=task)
+            history = [{k: v for k, v in m.items() if k in ("role", "content")} for m in prompt]
+            text = self._render(history, adapter, gen=True)
+            ids = self._encode(text)
+            states.append(_State(adapter=adapter, task=task, history=history, prompt_ids=ids))
+        return states
+
+    def _render(self, messages: list[dict[str, Any]], adapter: ToolGymEnv, *, gen: bool) -> str:
+        """The conversation through the chat template, rendered as SFT and evaluation render it."""
+        example = to_chat_messages(messages, adapter._env.specs(), self.presentation, tokenizer=self.tokenizer,
+                                   native=self.native)  # fmt: skip
+        return render_chat(example, self.tokenizer, add_generation_prompt=gen)
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _step(self, s: _State, ids: list[int], budget: int, stop_ids: set[int]) -> None:
+        stopped = bool(ids) and ids[-1] in stop_ids
+        s.completion_ids += ids
+        s.env_mask += [1] * len(ids)
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        specs = s.adapter._env.specs()
+        strict = self.parser.parse(text, specs, strict=True)
+        lenient = self.parser.parse(text, specs, strict=False)
+        turn = Turn(text=text, calls=list(lenient.calls), strict_ok=strict.ok, lenient_error=lenient.error,
+                    leniencies=lenient.leniencies, had_call_syntax=lenient.had_call_syntax, content=lenient.content,
+                    truncated=not stopped)  # fmt: skip
+        s.turns.append(turn)
+        if not stopped:  # out of budget (or the model never stopped): the rollout ends here
+            s.done = True
+            return
+        if lenient.error is not None:  # unreadable call syntax: no call ran and no answer was given
+            s.done = True
+            return
+        if not lenient.calls:
+            s.final_answer = lenient.content or text
+            if s.user_turn + 1 < len(s.task.turns):  # the simulated user answers the question the policy asked
+                s.user_turn += 1
+                s.adapter._turn = s.user_turn
+                follow = [{"role": "assistant", "content": turn.content or text},
+                          {"role": "user", "content": s.task.turns[s.user_turn]}]  # fmt: skip
+                self._append_external(s, follow)
+                return
+            s.done = True
+            return
+        if s.tool_rounds >= self.max_tool_rounds:
+            s.done = True
+            return
+        tool_calls, tool_msgs = [], []
+        for k, call in enumerate(lenient.calls):
+            call_id = f"call_{len(s.turns)}_{k}"
+            result = invoke(s.adapter, call.name, call.arguments, turn=s.user_turn)
+            tool_calls.append({"id": call_id, "type": "function",
+                               "function": {"name": call.name, "arguments": dict(call.arguments)}})  # fmt: skip
+            tool_msgs.append({"role": "tool", "tool_call_id": call_id, "name": call.name, "content": result.content})
+        s.tool_rounds += 1
+        self._append_external(s, [{"role": "assistant", "content": lenient.content, "tool_calls": tool_calls},
+                                  *tool_msgs])  # fmt: skip
+
+    def _append_external(self, s: _State, new: list[dict[str, Any]]) -> None:
+        """Append template text after the assistant's end-of-turn token (tool results, a user follow-up, the next
+        generation prompt) as environment tokens (mask 0). Ends the rollout when it would not fit."""
+        assistant, rest = new[0], new[1:]
+        before = self._render(s.history + [assistant], s.adapter, gen=False)
+        after = self._render(s.history + new, s.adapter, gen=True)
+        cut = self._turn_end(before)
+        if not after.startswith(before[:cut]):
+            raise UserError(
+                "the chat template is not prefix-preserving: appending tool results re-renders the assistant's "
+                "earlier turn, so token ids cannot be concatenated; use a prefix-preserving chat_template"
+            )
+        suffix = self._encode(after[cut:])
+        if len(s.completion_ids) + len(suffix) >= self.max_completion_length:
+            s.done = True  # no room for the results and another turn
+            return
+        s.history = s.history + new
+        s.completion_ids += suffix
+        s.env_mask += [0] * len(suffix)
+        del rest
+
+    def _turn_end(self, rendered: str) -> int:
+        """Character offset just after the last assistant turn's end-of-turn token in ``rendered``."""
+        stops = self._stop_texts
+        best = max((rendered.rfind(t) + len(t) for t in stops if rendered.rfind(t) >= 0), default=-1)
+        if best < 0:
+            raise UserError(
+                "cannot find the end-of-turn token in the rendered assistant turn; the chat template must end "
+                f"assistant turns with one of {stops} (the generation stop tokens)"
+            )
+        return best
+
+    @cached_property
+    def _stop_texts(self) -> list[str]:
+        return _stop_texts(self.tokenizer, sorted(_stop_ids(self.tokenizer, None)))
+
+    def _episode(self, s: _State) -> Episode:
+        return Episode(task=s.task, turns=s.turns, calls=calls_of(s.adapter), end_state=snapshot_of(s.adapter),
+                       final_answer=s.final_answer, specs=s.adapter._env.specs(), grader=suite_env_of(s.adapter),
+                       max_calls=self.max_calls)  # fmt: skip
+
+
+def _stop_ids(tokenizer: Any, trainer: Any) -> set[int]:
+    ids = set(getattr(trainer, "eos_token_ids", None) or [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return ids
+
+
+def _model_generator(trainer: Any) -> GenerateFn:
+    """Sample from the trainer's policy with its sampling settings (left-padded batch; ZeRO-3 params gathered)."""
+    if trainer is None:
+        raise UserError("ToolRollout needs the trainer (or a generate function) to produce completions")
+    import torch
+    from trl.models import unwrap_model_for_generation
+
+    tok = trainer.processing_class
+    stop = sorted(_stop_ids(tok, trainer))
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else stop[0]
+
+    def generate(batch: list[list[int]], budgets: list[int]) -> list[list[int]]:
+        width = max(len(b) for b in batch)
+        device = trainer.accelerator.device
+        ids = torch.tensor([[pad_id] * (width - len(b)) + b for b in batch], device=device)
+        mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
+        kwargs: dict[str, Any] = {"do_sample": True, "temperature": trainer.temperature, "top_p": trainer.top_p,
+                                  "max_new_tokens": max(budgets), "eos_token_id": stop, "pad_token_id": pad_id}  # fmt: skip
+        if trainer.top_k:
+            kwargs["top_k"] = trainer.top_k
+        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
+                                         gather_deepspeed3_params=trainer.args.ds3_gather_for_generation) as model, \
+                torch.no_grad():  # fmt: skip
+            out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+        new = out[:, width:].tolist()
+        result = []
+        for row, budget in zip(new, budgets, strict=True):
+            row = row[:budget]
+            end = next((i for i, t in enumerate(row) if t in stop), None)
+            result.append(row[: end + 1] if end is not None else row)
+        return result
+
+    return generate
