@@ -93,6 +93,12 @@ def test_list_collections_counts_every_document(env):
     assert sum(c["documents"] for c in cols) == 48 and all(c["description"] for c in cols)
 
 
+def test_every_document_has_similar_documents(env):
+    for doc_id in load_corpus().documents:
+        hits = ok(env, "find_similar", doc_id=doc_id, top_k=2)["hits"]
+        assert len(hits) == 2 and hits[0]["score"] >= hits[1]["score"] > 0
+
+
 def test_find_similar_leaves_out_the_document_itself(env):
     out = ok(env, "find_similar", doc_id="fin-005", top_k=3)
     ids = [h["doc_id"] for h in out["hits"]]

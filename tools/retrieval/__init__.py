@@ -190,15 +190,15 @@ class RetrievalEnvironment(Environment):
 
     @tool
     def find_similar(self, doc_id: str, top_k: Annotated[int, Field(ge=1, le=10)] = 3) -> SearchResults:
-        """Find documents similar to a given one (BM25 over its most distinctive terms).
+        """Find documents similar to a given one (cosine similarity of tf-idf term vectors).
 
         Args:
             doc_id: The document to start from, e.g. "sci-002".
             top_k: How many similar documents to return, 1 to 10.
         """
         doc = self._doc(doc_id)
+        ranked = self._corpus.index.similar(doc.id)
         terms = self._corpus.index.key_terms(doc.id)
-        ranked = [(d, s) for d, s in self._corpus.index.search(terms) if d != doc.id]
         hits: list[Hit] = []
         for other_id, score in ranked[:top_k]:
             other = self._corpus.documents[other_id]

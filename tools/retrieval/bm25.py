@@ -80,6 +80,8 @@ class BM25Index:
             counts = Counter(terms)
             self._docs[doc_id] = _Doc(doc_id, counts, len(terms))
             df.update(counts.keys())
+        self._df = df
+        self._unit: dict[str, dict[str, float]] | None = None
         n = len(self._docs)
         self.avgdl = sum(d.length for d in self._docs.values()) / n if n else 0.0
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
@@ -107,9 +109,32 @@ class BM25Index:
         return sorted(((d, s) for d, s in scored if s > 0), key=lambda x: (-x[1], x[0]))
 
     def key_terms(self, doc_id: str, n: int = 12) -> list[str]:
-        """The doc's ``n`` most distinctive terms by tf·idf (the query behind 'find similar')."""
+        """The doc's ``n`` most characteristic terms shared with at least one other document (tf·idf order), as
+        Lucene's MoreLikeThis picks them: a term no other document has cannot link documents."""
         doc = self._docs[doc_id]
-        # Numbers and very short terms make poor topics.
-        words = [(t, c) for t, c in doc.terms.items() if not t.isdigit() and len(t) > 2]
+        words = [(t, c) for t, c in doc.terms.items() if not t.isdigit() and len(t) > 2 and self._df[t] >= 2]
         ranked = sorted(words, key=lambda kv: (-kv[1] * self.idf[kv[0]], kv[0]))
         return [t for t, _ in ranked[:n]]
+
+    def similar(self, doc_id: str) -> list[tuple[str, float]]:
+        """Other documents by cosine similarity of tf·idf vectors, best first (ties by id)."""
+        vectors = self._vectors()
+        mine = vectors[doc_id]
+        scored = []
+        for other, vec in vectors.items():
+            if other == doc_id:
+                continue
+            dot = sum(w * vec.get(t, 0.0) for t, w in mine.items())
+            if dot > 0:
+                scored.append((other, dot))
+        return sorted(scored, key=lambda x: (-x[1], x[0]))
+
+    def _vectors(self) -> dict[str, dict[str, float]]:
+        if self._unit is None:
+            out = {}
+            for doc_id, doc in self._docs.items():
+                vec = {t: (1 + math.log(c)) * self.idf[t] for t, c in doc.terms.items() if not t.isdigit()}
+                norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
+                out[doc_id] = {t: w / norm for t, w in vec.items()}
+            self._unit = out
+        return self._unit
