@@ -13,10 +13,15 @@ from typing import Any
 
 from toolkit.environment import Environment
 from toolkit.errors import ToolError, UserError
-from tools.files.seed import SEED_FILES
 from tools.files.store import FileTools, _reseed
 
 __all__ = ["FilesEnvironment"]
+
+_TEXT = {".md", ".txt", ".csv", ".json", ".py"}
+_NEW_FILES = (
+    "notes/standup.md", "notes/ideas.txt", "notes/followups.txt", "notes/retro.md", "notes/approvals.txt",
+    "notes/security.md", "drafts/q2_plan.md", "drafts/announcement.md", "reports/q2_outline.md", "docs/faq.md",
+)
 
 
 class FilesEnvironment(FileTools, Environment):
@@ -49,14 +54,19 @@ class FilesEnvironment(FileTools, Environment):
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
         tables = super().state_tables()
-        tables["text_files"] = [{"id": p} for p in SEED_FILES]
+        # Current files, not the seed list: tasks may run one after another on one state (a file deleted by one
+        # task is not offered to the next).
+        tables["text_files"] = [{"id": r["id"]} for r in tables["files"] if Path(r["id"]).suffix in _TEXT]
         return tables
 
     def slot_providers(self) -> dict[str, Callable[[random.Random, dict[str, Any]], Any]]:
-        def seed_file(rng: random.Random, slots: dict[str, Any]) -> str:
-            return rng.choice(sorted(SEED_FILES))
+        def new_file(rng: random.Random, slots: dict[str, Any]) -> str:
+            """A plausible path for a new note that does not exist yet (tasks may run one after another)."""
+            taken = {r["id"] for r in self.snapshot()["files"]}
+            free = [p for p in _NEW_FILES if p not in taken]
+            return rng.choice(free or [f"notes/note-{rng.randrange(10_000)}.md"])
 
-        return {"seed_file": seed_file}
+        return {"new_file": new_file}
 
     def close(self) -> None:
         """Remove the root directory. Idempotent."""
