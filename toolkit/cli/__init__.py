@@ -20,6 +20,7 @@ COMMANDS: list[str] = [
     "inspect_cmd",
     "export_cmd",
     "serve_mcp",
+    "eval_cmd",
 ]
 
 
