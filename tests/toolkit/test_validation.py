@@ -109,6 +109,18 @@ def test_stages_after_a_failed_record_stage_are_skipped_and_the_others_all_run(b
     assert [o.stage for o in dangling.stages] == list(STATIC_STAGES)
 
 
+def test_schema_violations_in_tool_lists_are_reported_with_their_path_in_parent_and_child():
+    rec = copy.deepcopy(GOOD["delegate"])
+    rec["tools"][1]["input_schema"] = "not a schema"
+    rec["subagents"]["d1"]["tools"][0]["deterministic"] = "no"
+    for _ in range(2):  # the second time the tool lists' verdicts come from the cache
+        failed = _reasons(validate_records([rec]), "delegate")
+        assert failed == {"record": [
+            "schema violation: subagents/d1/tools/0/deterministic: 'no' is not of type 'boolean'",
+            "schema violation: tools/1/input_schema: 'not a schema' is not of type 'object'",
+        ]}
+
+
 def test_the_depth_limit_is_configurable():
     report = validate_records([_records("bad.jsonl")["too-deep"]], max_depth=4)
     assert _reasons(report, "too-deep") == {}

@@ -75,6 +75,70 @@ def _record_validator() -> Draft202012Validator:
     return validator_for(inline_refs(published_schema()))
 
 
+@lru_cache(maxsize=1)
+def _tools_validator() -> Draft202012Validator:
+    schema = published_schema()
+    tools = schema["$defs"]["Trajectory"]["properties"]["tools"]
+    return validator_for(inline_refs({**tools, "$defs": schema["$defs"]}))
+
+
+def _tools_problems(tools: Any) -> tuple[tuple[str, str], ...]:
+    # Most datasets repeat a few tool lists on every record, and the list (schemas and all) is often the larger
+    # part of a record: its verdict is cached by content.
+    try:
+        canonical = json.dumps(tools, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):  # not JSON (a record built in Python): check it uncached
+        return _check_tools(tools)
+    return _cached_tools_problems(canonical)
+
+
+@lru_cache(maxsize=1024)
+def _cached_tools_problems(canonical: str) -> tuple[tuple[str, str], ...]:
+    return _check_tools(json.loads(canonical))
+
+
+def _check_tools(tools: Any) -> tuple[tuple[str, str], ...]:
+    out = []
+    for err in _tools_validator().iter_errors(tools):
+        out.append(("/".join(str(p) for p in err.absolute_path), err.message))
+        if len(out) >= 5:
+            break
+    return tuple(out)
+
+
+def _split_tools(node: Any, path: tuple[str, ...], taken: list[tuple[tuple[str, ...], Any]]) -> Any:
+    """A shallow copy of a record with every conversation's ``tools`` taken out (into ``taken``, with paths)."""
+    if not isinstance(node, dict):
+        return node
+    out = dict(node)
+    if "tools" in out:
+        taken.append((path + ("tools",), out.pop("tools")))
+    subagents = out.get("subagents")
+    if isinstance(subagents, dict):
+        out["subagents"] = {k: _split_tools(v, path + ("subagents", str(k)), taken) for k, v in subagents.items()}
+    return out
+
+
+def _schema_problems(data: Any) -> list[str]:
+    """The record's JSON Schema violations; the same verdict as checking it whole, with tool lists cached."""
+    reasons: list[str] = []
+    taken: list[tuple[tuple[str, ...], Any]] = []
+    try:
+        rest = _split_tools(data, (), taken)
+        for err in _record_validator().iter_errors(rest):
+            at = "/".join(str(p) for p in err.absolute_path) or "(root)"
+            reasons.append(reason("schema violation", f"{at}: {_clip(err.message)}"))
+            if len(reasons) >= 5:
+                return reasons
+        for path, tools in taken:
+            for rel, message in _tools_problems(tools):
+                at = "/".join(path + ((rel,) if rel else ()))
+                reasons.append(reason("schema violation", f"{at}: {_clip(message)}"))
+    except RecursionError:
+        reasons.append(reason("schema violation", "the record is nested too deeply to check"))
+    return reasons[:5]
+
+
 def record_stage(record: Trajectory | Mapping[str, Any]) -> tuple[Trajectory | None, StageOutcome]:
     """Check a record against the published JSON Schema, then build the pydantic model from it.
 
@@ -82,15 +146,7 @@ def record_stage(record: Trajectory | Mapping[str, Any]) -> tuple[Trajectory | N
     the file will hold.
     """
     data: Any = record.to_dict() if isinstance(record, Trajectory) else record
-    reasons: list[str] = []
-    try:
-        for err in _record_validator().iter_errors(data):
-            at = "/".join(str(p) for p in err.absolute_path) or "(root)"
-            reasons.append(reason("schema violation", f"{at}: {_clip(err.message)}"))
-            if len(reasons) >= 5:
-                break
-    except RecursionError:
-        reasons.append(reason("schema violation", "the record is nested too deeply to check"))
+    reasons = _schema_problems(data)
     if reasons:
         return None, StageOutcome(stage="record", passed=False, reasons=sorted(reasons))
     if isinstance(record, Trajectory):
