@@ -630,3 +630,14 @@ def test_json_fallback_text_is_what_the_qwen2_5_chat_template_writes_for_native_
     assistant = rendered[0].split("<|im_start|>assistant\n", 1)[1].split("<|im_end|>", 1)[0]
     assert assistant == json.render_assistant("Let me check.", calls)
     assert json.parse(assistant, SPECS, strict=True).calls == calls
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [("json", _PARIS_JSON), ("mcp", _PARIS_JSON), ("python", 'get_weather(city="Paris")')],
+)
+def test_bare_calls_between_lines_of_prose_are_found_in_lenient_mode(name, call):
+    text = f"I will look it up.\n{call}\nThis gives the current weather."
+    result = get_presentation(name).parse(text, SPECS, strict=False)
+    assert result.calls == [_PARIS_CALL] and result.leniencies == ("bare_calls",)
+    assert result.content == "I will look it up.\nThis gives the current weather."

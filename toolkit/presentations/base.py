@@ -304,11 +304,13 @@ class Presentation(ABC):
         if not spans:
             bare = self._parse_bare(text, index, used)
             if bare is not None:
-                calls, start = bare
-                spans.append((start, len(text)))
+                calls, start, end = bare
+                spans.append((start, end))
         return calls, _outside(text, spans), bool(spans)
 
-    def _parse_bare(self, text: str, index: SpecIndex, used: set[str]) -> tuple[list[ToolCall], int] | None:
+    def _parse_bare(
+        self, text: str, index: SpecIndex, used: set[str]
+    ) -> tuple[list[ToolCall], int, int] | None:
         starts: list[int] = []
         offset = 0
         for line in text.splitlines(keepends=True):
@@ -318,13 +320,16 @@ class Presentation(ABC):
                     break
             offset += len(line)
         for start in starts:
-            rules = {"bare_calls"}
-            try:
-                found = self._parse_block(text[start:], index, rules, bare=True)
-            except LiteralError:
-                continue
-            used |= rules
-            return found, start
+            # The calls run to the end, or to the first blank line, or are just the one line; prose may follow.
+            paragraph, line_end = text.find("\n\n", start), text.find("\n", start)
+            for end in dict.fromkeys(e for e in (len(text), paragraph, line_end) if e > start):
+                rules = {"bare_calls"}
+                try:
+                    found = self._parse_block(text[start:end], index, rules, bare=True)
+                except LiteralError:
+                    continue
+                used |= rules
+                return found, start, end
         return None
 
 
