@@ -72,7 +72,9 @@ def test_eval_run_summary_and_compare_from_the_command_line(
     assert "only json right: 1, only mcp right: 0, p = 1" in text
 
 
-def test_eval_run_without_a_model_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_run_without_a_model_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tasks = tmp_path / "tasks.jsonl"
     write_tasks(tasks)
     code = main(["eval", "run", str(tasks), "--presentation", "python", "--out", str(tmp_path / "o.jsonl")])

@@ -32,11 +32,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "eval",
         help="evaluate tool-calling accuracy (run a model, summarise a run, compare two runs)",
         description=(
-            "run: prompt a model at every gold assistant turn of each task (teacher forcing), in one presentation, "
-            "read its answers strictly and leniently, score them with BFCL's rules and write one JSON line per "
-            "task. summary: task accuracy with a Wilson interval, step accuracy, format failures, abstention. "
-            "compare: two runs on the same tasks, paired difference with a cluster bootstrap by tool and the "
-            "exact McNemar test. See docs/evaluation.md."
+            "run: prompt a model at every gold assistant turn of each task (teacher forcing), in one "
+            "presentation, read its answers strictly and leniently, score them with BFCL's rules and write "
+            "one JSON line per task. summary: task accuracy with a Wilson interval, step accuracy, format "
+            "failures, abstention. compare: two runs on the same tasks, paired difference with a cluster "
+            "bootstrap by tool and the exact McNemar test. See docs/evaluation.md."
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -48,7 +48,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     run.add_argument("tasks", metavar="TASKS", help="JSONL of trajectory records with expected.calls")
     run.add_argument("--presentation", required=True, choices=["json", "mcp", "python"])
     run.add_argument("--native", choices=["auto", "yes", "no"], default="auto",
-                     help="json only: native tool calling (default auto: from the chat template, or yes for APIs)")
+                     help="json only: native tool calling (default auto: chat template decides; APIs: yes)")
     run.add_argument("--steps", choices=["all", "first"], default="all",
                      help="score every gold assistant turn (all) or only the first (first; default all)")
     run.add_argument("--out", required=True, metavar="FILE", help="where to write the per-task JSONL")
@@ -57,12 +57,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     api.add_argument("--base-url", metavar="URL", help="endpoint base URL (default api.openai.com)")
     api.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
                      help="environment variable holding the API key (default OPENAI_API_KEY)")
-    api.add_argument("--no-api-key", action="store_true", help="the endpoint needs no key (vLLM, Ollama, ...)")
+    api.add_argument("--no-api-key", action="store_true", help="the endpoint needs no key (vLLM, Ollama)")
     api.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
     api.add_argument("--max-retries", type=int, default=4, metavar="N", help="retries on 429/5xx (default 4)")
-    api.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per attempt (default 120)")
+    api.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per try")
     local = run.add_argument_group("local transformers model")
-    local.add_argument("--local-model", metavar="PATH", help="model id or directory, or 'smollm2' for the bundled one")
+    local.add_argument("--local-model", metavar="PATH", help="model id or directory; smollm2: the bundled one")
     local.add_argument("--gguf-file", metavar="FILE", help="GGUF file inside --local-model")
     local.add_argument("--device", default="cpu", help="torch device (default cpu)")
     local.add_argument("--batch-size", type=int, default=8, metavar="N", help="local batch size (default 8)")
@@ -166,9 +166,10 @@ def _summary(args: argparse.Namespace) -> int:
           f"{_pct(s.task_accuracy.high)}] (Wilson)")
     print(f"  step accuracy      {_pct(s.step_accuracy)}   mean call F1 {s.mean_call_f1:.3f}")
     print(f"  format failures    {_pct(s.format_failure_rate)}")
-    print(f"  no-call accuracy   {_pct(a.irrelevance_accuracy)} ({a.n_gold_no_call} step(s)); well-formed only "
-          f"{_pct(a.irrelevance_accuracy_format_ok)}")
-    print(f"  tokens per step    prompt {s.mean_prompt_tokens:.0f}, completion {s.mean_completion_tokens:.0f}")
+    print(f"  no-call accuracy   {_pct(a.irrelevance_accuracy)} ({a.n_gold_no_call} step(s)); "
+          f"well-formed only {_pct(a.irrelevance_accuracy_format_ok)}")
+    prompt, completion = s.mean_prompt_tokens, s.mean_completion_tokens
+    print(f"  tokens per step    prompt {prompt:.0f}, completion {completion:.0f}")
     print(f"  infra errors       {s.infra_errors}")
     return 0
 
@@ -182,8 +183,8 @@ def _compare(args: argparse.Namespace) -> int:
         return 0
     d, m = c.difference, c.mcnemar
     print(f"{c.a} minus {c.b} ({c.mode}), {d.n_tasks} paired task(s) over {d.n_clusters} tool(s)")
-    print(f"  difference         {100 * d.estimate:+.1f} pp  95% CI [{100 * d.low:+.1f}, {100 * d.high:+.1f}] "
-          f"(cluster bootstrap by tool, seed {d.seed}, {d.n_resamples} resamples)")
+    print(f"  difference         {100 * d.estimate:+.1f} pp  95% CI [{100 * d.low:+.1f}, "
+          f"{100 * d.high:+.1f}] (cluster bootstrap by tool, seed {d.seed}, {d.n_resamples} resamples)")
     print(f"  McNemar (exact)    only {c.a} right: {m.b}, only {c.b} right: {m.c}, p = {m.p_value:.4g}")
     mdd = c.minimum_detectable_difference
     print(f"  detectable         {'n/a' if math.isnan(mdd) else f'{100 * mdd:.1f} pp'} at 80% power "
