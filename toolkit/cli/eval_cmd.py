@@ -62,7 +62,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     api.add_argument("--max-retries", type=int, default=4, metavar="N", help="retries on 429/5xx (default 4)")
     api.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per try")
     local = run.add_argument_group("local transformers model")
-    local.add_argument("--local-model", metavar="PATH", help="model id or directory; smollm2: the bundled one")
+    local.add_argument("--local-model", metavar="PATH", help="model id or directory; smollm2 = bundled")
     local.add_argument("--gguf-file", metavar="FILE", help="GGUF file inside --local-model")
     local.add_argument("--device", default="cpu", help="torch device (default cpu)")
     local.add_argument("--batch-size", type=int, default=8, metavar="N", help="local batch size (default 8)")
