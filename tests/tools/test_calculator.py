@@ -1,4 +1,4 @@
-"""Calculator suite: exact arithmetic through a whitelist AST walker, unit conversion, percentages, statistics."""
+"""Calculator suite: exact arithmetic through a whitelist AST walker, units, percentages, statistics."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def test_functions_and_constants(env):
     assert ok(env, "calculate", expression="sqrt(16) + abs(-2) + max(1, 5, 3)")["result"] == "11"
     root = ok(env, "calculate", expression="sqrt(2)")
     assert root["result"].startswith("1.41421356237") and not root["exact"] and root["fraction"] is None
-    assert ok(env, "calculate", expression="round(2.675, 2)")["result"] == "2.68"  # exact decimal, not float 2.67
+    # the decimal 2.675 exactly, not the float just below it (which rounds to 2.67)
+    assert ok(env, "calculate", expression="round(2.675, 2)")["result"] == "2.68"
     assert ok(env, "calculate", expression="floor(-2.5) + ceil(2.1)")["result"] == "0"
     assert not ok(env, "calculate", expression="2 * pi")["exact"]
 
@@ -113,19 +114,22 @@ def test_unit_symbols_are_case_sensitive_only_where_it_matters(env):
 
 def test_unknown_and_incompatible_units_name_what_is_allowed(env):
     unknown = err(env, "convert_units", value=3, from_unit="furlongs", to_unit="m")
-    assert "unknown unit 'furlongs'" in unknown and "length: nm, um, mm" in unknown and "temperature: C, F, K" in unknown
+    assert "unknown unit 'furlongs'" in unknown
+    assert "length: nm, um, mm" in unknown and "temperature: C, F, K" in unknown
     mixed = err(env, "convert_units", value=3, from_unit="kg", to_unit="km")
     assert "cannot convert mass (kg) to length (km)" in mixed and "mass units: mg, g, kg" in mixed
 
 
 def test_percentage_change(env):
     up = ok(env, "percentage_change", old_value=80, new_value=100)
-    assert up == {"old_value": 80, "new_value": 100, "absolute_change": 20, "percent_change": 25.0, "direction": "increase"}
+    assert up == {"old_value": 80, "new_value": 100, "absolute_change": 20, "percent_change": 25.0,
+                  "direction": "increase"}  # fmt: skip
     down = ok(env, "percentage_change", old_value=3, new_value=1, decimals=3)
     assert down["percent_change"] == -66.667 and down["direction"] == "decrease"
     assert ok(env, "percentage_change", old_value=-50, new_value=-25)["percent_change"] == 50.0
     assert "old_value is 0" in err(env, "percentage_change", old_value=0, new_value=5)
-    assert "decimals must be between 0 and 10" in err(env, "percentage_change", old_value=1, new_value=2, decimals=11)
+    too_precise = err(env, "percentage_change", old_value=1, new_value=2, decimals=11)
+    assert "decimals must be between 0 and 10" in too_precise
 
 
 def test_statistics_match_the_standard_library(env):
@@ -133,7 +137,8 @@ def test_statistics_match_the_standard_library(env):
     out = ok(env, "statistics", values=data, measures=["mean", "median", "stdev", "pstdev", "range", "sum"])
     m = out["measures"]
     assert m["mean"] == pytest.approx(statistics.mean(data)) and m["median"] == 131
-    assert m["stdev"] == pytest.approx(statistics.stdev(data)) and m["pstdev"] == pytest.approx(statistics.pstdev(data))
+    assert m["stdev"] == pytest.approx(statistics.stdev(data))
+    assert m["pstdev"] == pytest.approx(statistics.pstdev(data))
     assert m["range"] == 290 and m["sum"] == 1183 and out["count"] == 7
     assert ok(env, "statistics", values=[0.1, 0.2])["measures"]["mean"] == 0.15
     assert ok(env, "statistics", values=[1, 2, 2, 3, 3], measures=["mode"])["measures"]["mode"] == [2, 3]

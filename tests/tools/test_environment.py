@@ -102,7 +102,8 @@ def test_the_toolset_acts_on_the_environments_state_through_a_registry():
         async with ToolRegistry([env.toolset()]) as registry:
             assert registry.names() == ["move_book"]
             result = await registry.call("move_book", {"book_id": "b2", "shelf": "Z"})
-            assert not result.is_error and result.structured == {"id": "b2", "title": "Book 0-2", "shelf": "Z"}
+            assert not result.is_error
+            assert result.structured == {"id": "b2", "title": "Book 0-2", "shelf": "Z"}
             missing = await registry.call("move_book", {"book_id": "b9", "shelf": "Z"})
             assert missing.is_error and "books: b0, b1, b2" in missing.content
 
@@ -167,7 +168,8 @@ def test_snapshot_is_json_and_diff_names_each_change():
 def test_a_correct_trajectory_passes_every_check():
     env = Shelf()
     task = _task()
-    grade = env.grade(task, [ToolCall(name="move_book", arguments={"book_id": "b1", "shelf": "C"})], "Done: b1 is on Shelf C.")
+    calls = [ToolCall(name="move_book", arguments={"book_id": "b1", "shelf": "C"})]
+    grade = env.grade(task, calls, "Done: b1 is on Shelf C.")
     assert grade.passed and grade.score == 1.0, grade.summary()
     assert set(grade.checks) == {"tool_choice", "arguments", "end_state", "answer"}
     assert all(c.passed for c in grade.checks.values())
@@ -175,7 +177,8 @@ def test_a_correct_trajectory_passes_every_check():
 
 def test_a_wrong_argument_fails_arguments_and_end_state_with_reasons():
     env = Shelf()
-    grade = env.grade(_task(), [{"name": "move_book", "arguments": {"book_id": "b2", "shelf": "C"}}], "Moved to shelf C.")
+    calls = [{"name": "move_book", "arguments": {"book_id": "b2", "shelf": "C"}}]
+    grade = env.grade(_task(), calls, "Moved to shelf C.")
     assert not grade.passed
     assert grade.checks["tool_choice"].passed
     assert not grade.checks["arguments"].passed
@@ -199,7 +202,8 @@ def test_right_call_plus_a_harmful_extra_call_fails_only_the_end_state():
 
 
 def test_missing_answer_facts_fail_the_answer_check():
-    grade = Shelf().grade(_task(), [ToolCall(name="move_book", arguments={"book_id": "b1", "shelf": "C"})], "Done.")
+    calls = [ToolCall(name="move_book", arguments={"book_id": "b1", "shelf": "C"})]
+    grade = Shelf().grade(_task(), calls, "Done.")
     assert not grade.checks["answer"].passed
     assert grade.checks["answer"].reasons == ["final answer does not state 'shelf C'"]
 
@@ -256,13 +260,14 @@ def test_a_live_end_state_is_graded_as_given():
 
 def test_arguments_compare_canonically():
     env = Shelf()
-    task = _task(gold_calls=[GoldCall(name="move_book", arguments={"book_id": "b1", "shelf": "C", "when": "2026-02-01T10:00"})])
-    same = ToolCall(name="move_book", arguments={"book_id": "b1", "shelf": "C", "when": "2026-02-01T10:00:00"})
+    args = {"book_id": "b1", "shelf": "C"}
+    task = _task(gold_calls=[GoldCall(name="move_book", arguments={**args, "when": "2026-02-01T10:00"})])
+    same = ToolCall(name="move_book", arguments={**args, "when": "2026-02-01T10:00:00"})
     assert env.grade(task, [same], "shelf C").checks["arguments"].passed
     default = _task()  # the gold leaves `when` at its default; saying the default explicitly is the same call
-    explicit = ToolCall(name="move_book", arguments={"book_id": "b1", "shelf": "C", "when": "2026-01-01T00:00"})
+    explicit = ToolCall(name="move_book", arguments={**args, "when": "2026-01-01T00:00"})
     assert env.grade(default, [explicit], "shelf C").checks["arguments"].passed
-    free = _task(gold_calls=[GoldCall(name="move_book", arguments={"book_id": "b1", "shelf": "C"}, ignore_arguments=["shelf"])])
+    free = _task(gold_calls=[GoldCall(name="move_book", arguments=args, ignore_arguments=["shelf"])])
     other = ToolCall(name="move_book", arguments={"book_id": "b1", "shelf": "Q"})
     assert env.grade(free, [other], "shelf C").checks["arguments"].passed
 

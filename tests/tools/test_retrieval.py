@@ -42,7 +42,8 @@ def test_tokenizer_lowercases_drops_stop_words_and_stems_plurals():
 
 
 def test_idf_favours_rare_terms_and_length_normalisation_favours_short_documents():
-    index = BM25Index([("a", "", "apple banana"), ("b", "", "apple cherry"), ("c", "", "apple " + "filler " * 30 + "banana")])
+    long_doc = "apple " + "filler " * 30 + "banana"
+    index = BM25Index([("a", "", "apple banana"), ("b", "", "apple cherry"), ("c", "", long_doc)])
     assert index.idf["banana"] > index.idf["apple"]
     assert index.idf["apple"] == pytest.approx(math.log(1 + 0.5 / 3.5))
     ranked = index.search(["banana"])
@@ -77,7 +78,8 @@ def test_search_rejects_bad_input_with_actionable_messages(env):
     assert "no searchable words" in err(env, "search_documents", query="what is the")
     assert "keep it under 300" in err(env, "search_documents", query="word " * 100)
     too_many = env.call("search_documents", {"query": "bonds", "top_k": 50})
-    assert too_many.is_error and too_many.error_kind == "invalid_arguments" and "maximum of 20" in too_many.content
+    assert too_many.is_error and too_many.error_kind == "invalid_arguments"
+    assert "maximum of 20" in too_many.content
 
 
 def test_fetch_document_returns_the_full_text(env):
@@ -112,7 +114,8 @@ def test_the_reading_list_is_the_state(env):
     assert 1 <= len(start) <= 3
     new = next(d for d in sorted(load_corpus().documents) if d not in {e["id"] for e in start})
     saved = ok(env, "save_to_reading_list", doc_id=new, note="for Friday")
-    assert saved["entries"][-1] == {"doc_id": new, "title": load_corpus().documents[new].title, "note": "for Friday"}
+    title = load_corpus().documents[new].title
+    assert saved["entries"][-1] == {"doc_id": new, "title": title, "note": "for Friday"}
     assert "already on the reading list" in err(env, "save_to_reading_list", doc_id=new)
     changes = env.diff({"reading_list": start}, env.snapshot())
     assert len(changes) == 1 and changes[0].startswith(f"reading_list[{new}]: added")
@@ -123,7 +126,8 @@ def test_the_reading_list_is_the_state(env):
 
 def test_the_order_of_saving_does_not_change_the_snapshot():
     a, b = RetrievalEnvironment(), RetrievalEnvironment()
-    free = [d for d in sorted(load_corpus().documents) if d not in {e["id"] for e in a.snapshot()["reading_list"]}]
+    saved = {e["id"] for e in a.snapshot()["reading_list"]}
+    free = [d for d in sorted(load_corpus().documents) if d not in saved]
     for doc_id in free[:2]:
         ok(a, "save_to_reading_list", doc_id=doc_id)
     for doc_id in reversed(free[:2]):
@@ -138,7 +142,8 @@ def test_the_reading_list_is_bounded(env):
         env.call("save_to_reading_list", {"doc_id": doc_id})
     last = sorted(load_corpus().documents)[-1]
     assert "reading list is full" in err(env, "save_to_reading_list", doc_id=last)
-    assert "keep it under 200" in err(RetrievalEnvironment(), "save_to_reading_list", doc_id="eng-002", note="x" * 201)
+    long_note = err(RetrievalEnvironment(), "save_to_reading_list", doc_id="eng-002", note="x" * 201)
+    assert "keep it under 200" in long_note
 
 
 def test_seeds_give_different_starting_reading_lists():

@@ -128,7 +128,8 @@ def test_a_user_written_template_file_renders(tmp_path: Path):
     tasks = render_tasks("calendar", n=3, seed=0, templates=path)
     assert all(t.template == "cancel_by_id" for t in tasks)
     for t in tasks:
-        event = next(e for e in t.gold_end_state["events"] if e["id"] == t.gold_calls[0].arguments["event_id"])
+        event_id = t.gold_calls[0].arguments["event_id"]
+        event = next(e for e in t.gold_end_state["events"] if e["id"] == event_id)
         assert event["status"] == "cancelled" and t.answer_facts == [event["title"]]
 
 
@@ -152,7 +153,8 @@ def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path):
 
 
 def test_schema_errors_name_the_file_the_template_and_the_field():
-    problems = _problems({"templates": [_template(id="bad_kind", kind="multi"), _template(id="no_phrasing", phrasings=[])]})
+    problems = _problems({"templates": [_template(id="bad_kind", kind="multi"),
+                                        _template(id="no_phrasing", phrasings=[])]})  # fmt: skip
     assert any(p.startswith("my.yaml: template 'bad_kind': field 'kind':") for p in problems)
     assert any(p.startswith("my.yaml: template 'no_phrasing': field 'phrasings':") for p in problems)
     slot = _problems({"templates": [_template(slots={"e": {"from_state": "events", "choices": [1]}})]})
@@ -169,7 +171,7 @@ def test_reference_problems_are_all_reported_at_once():
     ]})  # fmt: skip
     text = "\n".join(problems)
     assert "template 'a': field 'phrasings[0]': unknown slot 'evnt' (available here: e)" in text
-    assert "template 'b': field 'calls[0].arguments.event_id': $1 refers to a call that has not run yet" in text
+    assert "template 'b': field 'calls[0].arguments.event_id': $1 refers to a call that has not run" in text
     assert "template 'c': field 'phrasings[0]': bad placeholder {e.title + 1}" in text
     assert "template 'a': field 'id': duplicate id" in text
 
@@ -181,25 +183,27 @@ def test_kind_rules_are_enforced():
     assert any("kind no_tool takes no calls" in p for p in no_tool)
     error = _problems({"templates": [_template(kind="error")]})
     assert any("expect_error: true" in p for p in error)
-    leak = _problems({"templates": [_template(kind="missing_argument", missing=["event_id"], follow_ups=["{e.id}"],
-                                              phrasings=["Cancel {e.id}."])]})  # fmt: skip
+    missing = {"kind": "missing_argument", "missing": ["event_id"]}
+    leaky = _template(**missing, follow_ups=["{e.id}"], phrasings=["Cancel {e.id}."])
+    leak = _problems({"templates": [leaky]})
     assert any("must not give the missing 'event_id'" in p for p in leak)
-    silent = _problems({"templates": [_template(kind="missing_argument", missing=["event_id"], follow_ups=["Yes."],
-                                                phrasings=["Cancel a meeting."])]})  # fmt: skip
+    mute = _template(**missing, follow_ups=["Yes."], phrasings=["Cancel a meeting."])
+    silent = _problems({"templates": [mute]})
     assert any("follow-up must give the missing 'event_id'" in p for p in silent)
 
 
 def test_environment_checks_name_unknown_tools_arguments_tables_and_providers():
     templates = parse_templates({"templates": [
         _template(id="tool", calls=[{"name": "delete_event", "arguments": {}}]),
-        _template(id="arg", calls=[{"name": "cancel_event", "arguments": {"event_id": "{e.id}", "force": True}}]),
+        _template(id="arg", calls=[{"name": "cancel_event",
+                                    "arguments": {"event_id": "{e.id}", "force": True}}]),
         _template(id="table", slots={"e": {"from_state": "meetings"}}),
         _template(id="prov", slots={"e": {"provider": "nowhere"}}),
     ]}, source="user.yaml")  # fmt: skip
     with pytest.raises(TemplateError) as info:
         check_templates(templates, get_suite("calendar").create_environment())
     text = str(info.value)
-    assert "user.yaml: template 'tool': field 'calls[0].name': no tool 'delete_event' in suite 'calendar'" in text
+    assert "user.yaml: template 'tool': field 'calls[0].name': no tool 'delete_event' in suite" in text
     assert "cancel_event has no argument 'force'" in text
     assert "no state table 'meetings'" in text and "no provider 'nowhere'" in text
 
@@ -223,8 +227,8 @@ def test_error_results_can_be_quoted_in_facts():
     templates = parse_templates({"templates": [{
         "id": "bad_zone", "kind": "error", "phrasings": ["Book it in Mars time."],
         "calls": [{"name": "create_event", "expect_error": True, "arguments": {
-            "title": "Launch", "start": "2026-03-20T10:00", "end": "2026-03-20T11:00", "timezone": "Mars/Olympus",
-            "attendees": ["alice.nguyen@example.com"]}}],
+            "title": "Launch", "start": "2026-03-20T10:00", "end": "2026-03-20T11:00",
+            "timezone": "Mars/Olympus", "attendees": ["alice.nguyen@example.com"]}}],
         "answer_facts": ["{$0.error}"],
     }]})  # fmt: skip
     (task,) = render_tasks("calendar", n=1, templates=templates)
