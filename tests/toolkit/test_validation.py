@@ -121,6 +121,14 @@ def test_schema_violations_in_tool_lists_are_reported_with_their_path_in_parent_
         ]}
 
 
+def test_a_value_that_is_not_a_record_fails_the_record_stage():
+    report = validate_records([["not", "a", "record"], "text"])
+    assert [r.failed_stages for r in report.records] == [["record"], ["record"]]
+    assert report.records[0].stages[0].reasons == [
+        "schema violation: (root): ['not', 'a', 'record'] is not of type 'object'"
+    ]
+
+
 def test_the_depth_limit_is_configurable():
     report = validate_records([_records("bad.jsonl")["too-deep"]], max_depth=4)
     assert _reasons(report, "too-deep") == {}

@@ -108,7 +108,7 @@ def static_report(
     else:
         report = RecordReport(index=index, format="toolgym")
         data = item
-    raw_id = data.id if isinstance(data, Trajectory) else data.get("id")
+    raw_id = data.id if isinstance(data, Trajectory) else data.get("id") if isinstance(data, Mapping) else None
     report.id = raw_id if isinstance(raw_id, str) else None
     traj, report.stages = check_record(data, max_depth=max_depth, fallback_tools=fallback, stages=stages)
     return report, traj
