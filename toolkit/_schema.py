@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import weakref
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
@@ -243,6 +244,30 @@ def function_schema(
     if tool_name in taken:
         problems.append(f"a tool named {tool_name!r} is already registered in toolset {toolset!r}; "
                         "pass name='...' to register this one under another name")  # fmt: skip
+    # Deriving schemas builds pydantic models (milliseconds per tool). Environments register the same methods on
+    # every new instance, so the result is cached per underlying function, binding, name and description.
+    target = getattr(fn, "__func__", fn)
+    key = (inspect.ismethod(fn), name, description)
+    try:
+        cached = _CACHE.get(target, {}).get(key)
+    except TypeError:  # an unhashable callable object: derive every time
+        cached = None
+    if cached is not None and not problems:
+        return cached
+    result = _derive(fn, tool_name, problems, description)
+    try:
+        _CACHE.setdefault(target, {})[key] = result
+    except TypeError:
+        pass
+    return result
+
+
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[bool, str | None, str | None], FunctionSchema]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _derive(fn: Callable[..., Any], tool_name: str, problems: list[str], description: str | None) -> FunctionSchema:
     if not callable(fn):
         raise ToolDefinitionError(tool_name, [*problems, f"{fn!r} is not callable; register a function or method"])
     try:
