@@ -28,7 +28,8 @@ def err(env, name, **args) -> str:
     return result.content
 
 
-def create(env, title="Sync", start="2026-03-20T10:00", end="2026-03-20T11:00", tz="UTC", attendees=(ALICE,), **kw):
+def create(env, title="Sync", start="2026-03-20T10:00", end="2026-03-20T11:00", tz="UTC", attendees=(ALICE,),
+           **kw):  # fmt: skip
     return env.call("create_event", {"title": title, "start": start, "end": end, "timezone": tz,
                                      "attendees": list(attendees), **kw})  # fmt: skip
 
@@ -50,20 +51,24 @@ def test_seeded_calendars_are_deterministic_and_free_of_conflicts():
 
 
 def test_create_event_stores_it_in_its_time_zone(env):
-    event = ok(env, "create_event", title="  Design   review ", start="2026-03-20T09:30", end="2026-03-20T10:15",
-               timezone="Asia/Tokyo", attendees=["Ben.Carter@example.com", ALICE, ALICE], location="Room 1")  # fmt: skip
+    event = ok(env, "create_event", title="  Design   review ", start="2026-03-20T09:30",
+               end="2026-03-20T10:15", timezone="Asia/Tokyo",
+               attendees=["Ben.Carter@example.com", ALICE, ALICE], location="Room 1")  # fmt: skip
     assert event["title"] == "Design review" and event["attendees"] == [ALICE, BEN]
-    assert (event["start"], event["end"], event["timezone"]) == ("2026-03-20T09:30", "2026-03-20T10:15", "Asia/Tokyo")
+    when = (event["start"], event["end"], event["timezone"])
+    assert when == ("2026-03-20T09:30", "2026-03-20T10:15", "Asia/Tokyo")
     row = next(e for e in env.snapshot()["events"] if e["id"] == event["event_id"])
     assert row["status"] == "confirmed" and row["location"] == "Room 1"
     assert ok(env, "get_event", event_id=event["event_id"]) == event
 
 
 def test_days_are_counted_in_the_requested_time_zone(env):
-    event = ok(env, "create_event", title="Early Tokyo call", start="2026-03-20T08:00", end="2026-03-20T08:30",
-               timezone="Asia/Tokyo", attendees=[ALICE])  # fmt: skip  # 23:00 UTC on the 19th
+    # 08:00 in Tokyo is 23:00 UTC on the 19th
+    event = ok(env, "create_event", title="Early Tokyo call", start="2026-03-20T08:00",
+               end="2026-03-20T08:30", timezone="Asia/Tokyo", attendees=[ALICE])  # fmt: skip
     utc_19 = ok(env, "list_events", date_from="2026-03-19", date_to="2026-03-19", attendee=ALICE)
-    tokyo_20 = ok(env, "list_events", date_from="2026-03-20", date_to="2026-03-20", timezone="Asia/Tokyo", attendee=ALICE)
+    tokyo_20 = ok(env, "list_events", date_from="2026-03-20", date_to="2026-03-20", timezone="Asia/Tokyo",
+                  attendee=ALICE)  # fmt: skip
     assert [e["event_id"] for e in utc_19["events"]] == [event["event_id"]]
     assert [e["event_id"] for e in tokyo_20["events"]] == [event["event_id"]]
 
@@ -77,10 +82,11 @@ def test_overlap_for_a_shared_attendee_is_rejected_naming_the_event(env):
     assert "find_free_slots" in message
     assert env.snapshot() == before
     # the same instant written in another zone is the same overlap
-    assert "already booked" in create(env, start="2026-03-20T11:30", end="2026-03-20T12:00", tz="Europe/Berlin",
-                                      attendees=[ALICE]).content  # fmt: skip
+    berlin = create(env, start="2026-03-20T11:30", end="2026-03-20T12:00", tz="Europe/Berlin", attendees=[ALICE])
+    assert "already booked" in berlin.content
     assert not create(env, title="Other people", attendees=[CHLOE]).is_error
-    assert not create(env, title="Back to back", start="2026-03-20T11:00", end="2026-03-20T11:30", attendees=[ALICE]).is_error
+    back_to_back = create(env, title="Back to back", start="2026-03-20T11:00", end="2026-03-20T11:30")
+    assert not back_to_back.is_error
 
 
 def test_bad_times_zones_and_people_are_explained(env):
@@ -102,9 +108,11 @@ def test_move_event_keeps_the_duration_and_checks_conflicts(env):
     assert (moved["start"], moved["end"]) == ("2026-03-20T16:00", "2026-03-20T16:45")
     clash = err(env, "move_event", event_id=b["event_id"], new_start="2026-03-20T10:30")
     assert f"in {a['event_id']} 'A'" in clash
-    assert ok(env, "move_event", event_id=a["event_id"], new_start="2026-03-20T10:15")["end"] == "2026-03-20T11:15"
-    assert "must be after new_start" in err(env, "move_event", event_id=a["event_id"], new_start="2026-03-20T12:00",
-                                            new_end="2026-03-20T11:00")  # fmt: skip
+    moved_a = ok(env, "move_event", event_id=a["event_id"], new_start="2026-03-20T10:15")
+    assert moved_a["end"] == "2026-03-20T11:15"
+    backwards = err(env, "move_event", event_id=a["event_id"], new_start="2026-03-20T12:00",
+                    new_end="2026-03-20T11:00")  # fmt: skip
+    assert "must be after new_start" in backwards
     ok(env, "cancel_event", event_id=a["event_id"])
     assert "is cancelled" in err(env, "move_event", event_id=a["event_id"], new_start="2026-03-21T10:00")
 
@@ -122,11 +130,13 @@ def test_sql_metacharacters_are_data(env):
     before = env.snapshot()
     for evil in ["evt-001' OR '1'='1", "x'); DROP TABLE events; --"]:
         assert "no event with id" in err(env, "get_event", event_id=evil)
-    listed = ok(env, "list_events", date_from="2026-03-01", date_to="2026-03-31", title_contains="' OR 1=1 --")
+    listed = ok(env, "list_events", date_from="2026-03-01", date_to="2026-03-31",
+                title_contains="' OR 1=1 --")  # fmt: skip
     assert listed["count"] == 0
     title = "Robert'); DROP TABLE events;--"
-    assert ok(env, "create_event", title=title, start="2026-03-25T10:00", end="2026-03-25T11:00", timezone="UTC",
-              attendees=[ALICE])["title"] == title  # fmt: skip
+    made = ok(env, "create_event", title=title, start="2026-03-25T10:00", end="2026-03-25T11:00",
+              timezone="UTC", attendees=[ALICE])  # fmt: skip
+    assert made["title"] == title
     assert len(env.snapshot()["events"]) == len(before["events"]) + 1
 
 
@@ -140,8 +150,8 @@ def test_list_events_filters_and_bounds(env):
     for_ben = ok(env, "list_events", date_from="2026-03-01", date_to="2026-03-31", attendee=BEN)
     assert for_ben["events"] and all(BEN in e["attendees"] for e in for_ben["events"])
     title = snapshot[0]["title"]
-    by_title = ok(env, "list_events", date_from="2026-03-01", date_to="2026-03-31", title_contains=title.upper(),
-                  include_cancelled=True)  # fmt: skip
+    by_title = ok(env, "list_events", date_from="2026-03-01", date_to="2026-03-31",
+                  title_contains=title.upper(), include_cancelled=True)  # fmt: skip
     assert [e["event_id"] for e in by_title["events"]] == [snapshot[0]["id"]]
     assert "at most 62 days" in err(env, "list_events", date_from="2026-01-01", date_to="2026-06-01")
     assert "before date_from" in err(env, "list_events", date_from="2026-03-10", date_to="2026-03-01")
@@ -150,16 +160,19 @@ def test_list_events_filters_and_bounds(env):
 
 def test_free_slots_avoid_every_attendees_events_within_working_hours(env):
     env.reset(seed=1)
-    create(env, title="Alice busy", start="2026-03-17T09:00", end="2026-03-17T10:30", tz="Europe/Berlin", attendees=[ALICE])
-    create(env, title="Ben busy", start="2026-03-17T10:00", end="2026-03-17T11:00", tz="UTC", attendees=[BEN])  # 11:00 Berlin
+    create(env, title="Alice busy", start="2026-03-17T09:00", end="2026-03-17T10:30", tz="Europe/Berlin",
+           attendees=[ALICE])  # fmt: skip
+    # 10:00-11:00 UTC is 11:00-12:00 in Berlin
+    create(env, title="Ben busy", start="2026-03-17T10:00", end="2026-03-17T11:00", tz="UTC", attendees=[BEN])
     out = ok(env, "find_free_slots", date="2026-03-17", duration_minutes=60, attendees=[ALICE, BEN],
              timezone="Europe/Berlin", max_results=3)  # fmt: skip
     assert [s["start"] for s in out["slots"]] == ["2026-03-17T12:00", "2026-03-17T12:30", "2026-03-17T13:00"]
-    late = ok(env, "find_free_slots", date="2026-03-17", duration_minutes=120, attendees=[CHLOE], timezone="UTC",
-              work_start="15:00", work_end="17:00")  # fmt: skip
+    late = ok(env, "find_free_slots", date="2026-03-17", duration_minutes=120, attendees=[CHLOE],
+              timezone="UTC", work_start="15:00", work_end="17:00")  # fmt: skip
     assert late["slots"] == [{"start": "2026-03-17T15:00", "end": "2026-03-17T17:00"}]
-    assert "work_end (09:00) must be after" in err(env, "find_free_slots", date="2026-03-17", duration_minutes=30,
-                                                   attendees=[ALICE], work_start="10:00", work_end="09:00")  # fmt: skip
+    backwards = err(env, "find_free_slots", date="2026-03-17", duration_minutes=30, attendees=[ALICE],
+                    work_start="10:00", work_end="09:00")  # fmt: skip
+    assert "work_end (09:00) must be after" in backwards
     bad = env.call("find_free_slots", {"date": "2026-03-17", "duration_minutes": 600, "attendees": [ALICE]})
     assert bad.is_error and bad.error_kind == "invalid_arguments" and "maximum of 480" in bad.content
 
@@ -189,5 +202,6 @@ def test_slot_providers_give_grounded_windows(env):
     assert not create(env, title=free["title"], start=free["start"], end=free["end"], tz=free["timezone"],
                       attendees=free["attendees"]).is_error  # fmt: skip
     clash = providers["conflict_window"](rng, {})
-    message = create(env, start=clash["start"], end=clash["end"], tz=clash["timezone"], attendees=clash["attendees"]).content
+    message = create(env, start=clash["start"], end=clash["end"], tz=clash["timezone"],
+                     attendees=clash["attendees"]).content  # fmt: skip
     assert clash["conflict_title"] in message
