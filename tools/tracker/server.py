@@ -6,7 +6,9 @@ client of that process shares its state, and a fresh process starts from the sam
 
 The methods are synchronous, and the SDK runs synchronous tools on worker threads, where two clients' calls could
 interleave inside a read-modify-write. Each is therefore registered as a coroutine with the same signature: the tool
-bodies never await, so on the event loop every call runs whole, one after another.
+bodies never await, so on the event loop every call runs whole, one after another. A refusal is returned as an
+error result carrying the tool's own message (the SDK would prefix it with ``Error executing tool NAME:``), so a
+call fails with the same text in-process and over MCP, and recorded trajectories replay against either.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
-from tools.tracker.tools import TOOL_NAMES, TrackerService
+from tools.tracker.tools import TOOL_NAMES, TrackerError, TrackerService
 
 __all__ = ["build_server", "SERVER_NAME", "INSTRUCTIONS"]
 
@@ -52,7 +54,10 @@ def _on_the_event_loop(method: Callable[..., Any]) -> Callable[..., Awaitable[An
     """``method`` as a coroutine function with the same (resolved) signature, name and docstring."""
 
     async def call(**kwargs: Any) -> Any:
-        return method(**kwargs)
+        try:
+            return method(**kwargs)
+        except TrackerError as exc:
+            return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
 
     call.__signature__ = inspect.signature(method, eval_str=True)  # type: ignore[attr-defined]
     call.__name__ = method.__name__
