@@ -168,7 +168,8 @@ def test_system_prompts_share_one_skeleton_and_show_names_and_descriptions_unedi
 def test_tool_results_render_identically_in_every_presentation():
     result = ToolResult(content='{"temp": 21}')
     rendered = {get_presentation(n).render_result(result, name="get-weather") for n in PRESENTATION_NAMES}
-    assert rendered == {'<tool_response>\n{"name": "get-weather", "content": "{\\"temp\\": 21}"}\n</tool_response>'}
+    body = '{"name": "get-weather", "content": "{\\"temp\\": 21}"}'
+    assert rendered == {f"<tool_response>\n{body}\n</tool_response>"}
 
 
 def test_output_schemas_are_shown_only_when_asked_and_then_in_mcp_and_python_alike():
@@ -434,6 +435,13 @@ def test_calls_inside_reasoning_do_not_count_and_reasoning_is_kept_apart():
     result = get_presentation("json").parse(text, SPECS, strict=True)
     assert (result.status, result.content) == ("no_call", "It is sunny.")
     assert result.reasoning == f"Maybe <tool_call>{_PARIS_JSON}</tool_call>? No."
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_output_cut_off_inside_reasoning_is_an_error_not_an_abstention(strict):
+    result = get_presentation("mcp").parse("<think>The user wants the weather, so I", SPECS, strict=strict)
+    assert result.status == "error" and "<think>" in result.error
+    assert result.reasoning == "The user wants the weather, so I"
 
 
 def test_prose_around_call_blocks_is_returned_as_content():

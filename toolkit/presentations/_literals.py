@@ -106,6 +106,7 @@ def parse_python(text: str, *, mode: str) -> Any:
     try:
         with warnings.catch_warnings():
             # Invalid escapes like "\d" warn at compile time; the text keeps Python's meaning either way.
+            # (catch_warnings is not thread-safe before Python 3.14; parsing is synchronous CPU work.)
             warnings.simplefilter("ignore")
             return ast.parse(text, mode=mode)
     except SyntaxError as exc:

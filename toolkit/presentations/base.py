@@ -88,7 +88,9 @@ class ParseResult:
 
     ``error`` is set when the output holds call syntax that could not be read (or, in strict mode, was not in
     the exact format); then ``calls`` is empty and ``had_call_syntax`` is true, so a broken call is never
-    mistaken for a deliberate "no call". ``leniencies`` names the :data:`LENIENCIES` rules the output needed.
+    mistaken for a deliberate "no call". An output cut off inside its ``<think>`` block is an error too
+    (with ``had_call_syntax`` false: there is no reply at all). ``leniencies`` names the
+    :data:`LENIENCIES` rules the output needed.
     """
 
     calls: list[ToolCall] = field(default_factory=list)
@@ -217,6 +219,10 @@ class Presentation(ABC):
                 had_call_syntax=True,
             )
         reasoning, reply = split_reasoning(text)
+        if reasoning is not None and "</think>" not in text:
+            # Cut off while reasoning (e.g. out of tokens): no answer at all is a failure, not an abstention.
+            cut = "the reply ends inside its <think> block (no </think>)"
+            return ParseResult(error=cut, reasoning=reasoning)
         index = SpecIndex(specs)
         used: set[str] = set()
         try:
@@ -320,7 +326,7 @@ class Presentation(ABC):
                     break
             offset += len(line)
         for start in starts:
-            # The calls run to the end, or to the first blank line, or are just the one line; prose may follow.
+            # The calls run to the end, to the first blank line, or are the one line; prose may follow.
             paragraph, line_end = text.find("\n\n", start), text.find("\n", start)
             for end in dict.fromkeys(e for e in (len(text), paragraph, line_end) if e > start):
                 rules = {"bare_calls"}
