@@ -257,6 +257,21 @@ def test_an_error_result_must_replay_as_an_error():
                                           "replay gave an error")
 
 
+def test_calls_whose_failure_was_injected_at_synthesis_are_not_replayed():
+    rec = copy.deepcopy(GOOD["single-deposit"])
+    rec["messages"][3:4] = [
+        {"role": "tool", "tool_call_id": "c1", "content": "Error: the tool timed out.", "is_error": True},
+        {"role": "assistant", "tool_calls": [{"id": "c2", "type": "function",
+                                              "function": {"name": "deposit", "arguments": {"account": "alice",
+                                                                                            "amount": 5}}}]},
+        {"role": "tool", "tool_call_id": "c2", "content": '{"account":"alice","balance":5}'},
+    ]
+    failed = _reasons(validate_records([rec], registry_factory=_ledger_registry), "single-deposit")
+    assert failed["replay"][0].startswith("replay mismatch: message 3: call 'c1' to 'deposit': recorded an error")
+    rec["metadata"] = {"injected_failures": {"c1": "timeout"}}  # the synthesizer's note: c1 never ran
+    assert validate_records([rec], registry_factory=_ledger_registry).ok
+
+
 def test_a_subagent_replays_its_calls_in_place_of_the_delegate_call():
     rec = copy.deepcopy(GOOD["delegate"])
     rec["subagents"]["d1"]["messages"][3]["content"] = '{"account": "bob", "balance": 4}'
