@@ -82,7 +82,7 @@ def test_mcp_listing_and_json_tools_carry_each_spec_unedited():
 def _literal_values(annotation: ast.expr) -> list[object] | None:
     """The values of the ``Literal[...]`` in an annotation (``Literal[...] | None`` included), if any."""
     for node in ast.walk(annotation):
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "Literal":
             elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             return [ast.literal_eval(e) for e in elts]
     return None
