@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,6 @@ from mcp.types import (
     PaginatedRequestParams,
     Tool,
 )
-from starlette.applications import Starlette
 
 from toolkit._mcp_convert import result_to_mcp, spec_to_tool
 from toolkit.errors import UserError
@@ -49,38 +49,52 @@ SERVE_LIMITS = CallLimits(timeout=300.0, max_result_chars=50_000_000)
 
 @dataclass
 class _Served:
-    """The toolset behind a server: opened by the first session that needs it, closed by the last."""
+    """The toolset behind a server.
+
+    Managed (``build_mcp_server``): opened by the first session that needs it (the server's lifespan), closed by
+    the last. Unmanaged (``serve_stdio``/``serve_http``/``running_http_server``): opened by the caller beforehand,
+    in the caller's task, so a bad source fails before any client connects, as one clean error.
+    """
 
     toolset: Toolset
+    managed: bool = True
     tools: list[Tool] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     users: int = 0
-    error: BaseException | None = None
+
+    async def load(self) -> None:
+        specs = await self.toolset.list_tools()
+        self.tools = [spec_to_tool(s) for s in specs]
+        self.names = {s.name for s in specs}
 
     async def enter(self) -> None:
-        if self.users == 0:
+        if self.users == 0 and self.managed:
             try:
                 await self.toolset.open()
-                specs = await self.toolset.list_tools()
-            except BaseException as exc:
-                self.error = exc  # uvicorn swallows lifespan errors; serve_http re-raises this one
+                await self.load()
+            except BaseException:
                 await self.toolset.close()
                 raise
-            self.tools = [spec_to_tool(s) for s in specs]
-            self.names = {s.name for s in specs}
         self.users += 1
 
     async def exit(self) -> None:
         self.users -= 1
-        if self.users == 0:
+        if self.users == 0 and self.managed:
             await self.toolset.close()
 
 
-def _build(toolset: Toolset, *, name: str, limits: CallLimits | None, instructions: str | None) -> tuple[Server[Any], _Served]:
+def _build(
+    toolset: Toolset,
+    *,
+    name: str,
+    limits: CallLimits | None,
+    instructions: str | None = None,
+    managed: bool = True,
+) -> tuple[Server[Any], _Served]:
     if not isinstance(toolset, Toolset):
         raise UserError(f"build_mcp_server() needs a Toolset, got {type(toolset).__name__}")
     limits = limits or SERVE_LIMITS
-    served = _Served(toolset)
+    served = _Served(toolset, managed=managed)
 
     @asynccontextmanager
     async def lifespan(_server: Server[Any]) -> AsyncIterator[_Served]:
@@ -133,22 +147,16 @@ def build_mcp_server(
 
 async def serve_stdio(toolset: Toolset, *, name: str = "toolgym", limits: CallLimits | None = None) -> None:
     """Serve ``toolset`` over this process's stdin/stdout until the client closes stdin."""
-    server = build_mcp_server(toolset, name=name, limits=limits)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
-
-
-def _http_app(
-    target: Toolset | Server[Any] | MCPServer, *, host: str, path: str, name: str, limits: CallLimits | None
-) -> tuple[Starlette, _Served | None]:
-    if not path.startswith("/"):
-        raise UserError(f"HTTP path must start with '/', got {path!r}")
-    served = None
-    if isinstance(target, Toolset):
-        target, served = _build(target, name=name, limits=limits, instructions=None)
-    if isinstance(target, Server | MCPServer):
-        return target.streamable_http_app(streamable_http_path=path, host=host), served
-    raise UserError(f"cannot serve {type(target).__name__} over HTTP; pass a Toolset, Server or MCPServer")
+    async with toolset:
+        server, served = _build(toolset, name=name, limits=limits, managed=False)
+        await served.load()
+        async with stdio_server() as (read_stream, write_stream):
+            try:
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+            finally:
+                # While serving, fd 1 points at stderr (the SDK diverts it); text that tools printed is still in
+                # sys.stdout's buffer and must be flushed there now, not onto the wire once fd 1 is restored.
+                sys.stdout.flush()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -159,10 +167,35 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port (0 = any free one)") from None
+        reason = exc.strerror or exc
+        raise UserError(f"cannot listen on {host}:{port}: {reason}; pick another --port (0 = any free one)") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
+
+
+@asynccontextmanager
+async def _http_server(
+    target: Toolset | Server[Any] | MCPServer, *, host: str, port: int, path: str, name: str, limits: CallLimits | None
+) -> AsyncIterator[tuple[Any, socket.socket, str]]:
+    """A uvicorn server for ``target``, the socket bound for it now (so the URL is known before it serves), the URL."""
+    import uvicorn
+
+    if not path.startswith("/"):
+        raise UserError(f"HTTP path must start with '/', got {path!r}")
+    async with AsyncExitStack() as stack:
+        if isinstance(target, Toolset):
+            toolset = target
+            await stack.enter_async_context(toolset)  # opened here, in the caller's task; see _Served
+            target, served = _build(toolset, name=name, limits=limits, managed=False)
+            await served.load()
+        if not isinstance(target, Server | MCPServer):
+            raise UserError(f"cannot serve {type(target).__name__} over HTTP; pass a Toolset, Server or MCPServer")
+        app = target.streamable_http_app(streamable_http_path=path, host=host)
+        sock = stack.enter_context(_bind(host, port))
+        config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        url_host = f"[{host}]" if ":" in host else host
+        yield uvicorn.Server(config), sock, f"http://{url_host}:{sock.getsockname()[1]}{path}"
 
 
 @asynccontextmanager
@@ -178,27 +211,16 @@ async def running_http_server(
     """Run a streamable-HTTP MCP server in this event loop for the duration of the block; yields its URL.
 
     ``port=0`` picks a free port. The socket is bound before the server starts, so the URL is usable at once:
-    early connections wait in the listen backlog rather than failing.
+    early connections wait in the listen backlog rather than failing. A toolset is opened before the block starts
+    and closed after it ends.
     """
-    import uvicorn
-
-    app, served = _http_app(target, host=host, path=path, name=name, limits=limits)
-    sock = _bind(host, port)
-    bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    url_host = f"[{host}]" if ":" in host else host
-    try:
+    async with _http_server(target, host=host, port=port, path=path, name=name, limits=limits) as (server, sock, url):
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])
             try:
-                yield f"http://{url_host}:{bound_port}{path}"
+                yield url
             finally:
                 server.should_exit = True
-    finally:
-        sock.close()
-    if served is not None and served.error is not None:
-        raise served.error
 
 
 async def serve_http(
@@ -211,19 +233,11 @@ async def serve_http(
     limits: CallLimits | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve ``toolset`` over streamable HTTP until interrupted. ``on_ready`` gets the URL once it listens."""
-    import uvicorn
+    """Serve ``toolset`` over streamable HTTP until interrupted.
 
-    app, served = _http_app(toolset, host=host, path=path, name=name, limits=limits)
-    sock = _bind(host, port)
-    url_host = f"[{host}]" if ":" in host else host
-    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    try:
+    The toolset is opened first (a bad source fails here, before anything listens); ``on_ready`` then gets the URL.
+    """
+    async with _http_server(toolset, host=host, port=port, path=path, name=name, limits=limits) as (server, sock, url):
         if on_ready is not None:
-            on_ready(f"http://{url_host}:{sock.getsockname()[1]}{path}")
+            on_ready(url)
         await server.serve([sock])
-    finally:
-        sock.close()
-    if served is not None and served.error is not None:
-        raise served.error

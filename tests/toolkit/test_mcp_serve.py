@@ -37,6 +37,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("place_order", {"lines": [{"sku": "abc", "qty": 0}]}),  # invalid: pattern and minimum
     ("greet", {"name": "Zoë"}),
     ("greet", {}),  # invalid: missing
+    ("chatty", {"text": "hi"}),  # prints to stdout: must not reach the stdio wire
     ("nothing", {}),
     ("refuse", {"reason": "not today"}),  # ToolError
     ("divide", {"a": 1, "b": 0}),  # ZeroDivisionError
@@ -84,7 +85,9 @@ def test_a_python_tool_and_the_same_tool_served_in_process_are_identical():
     run(main_)
 
 
-def test_a_python_tool_and_the_same_tool_through_serve_mcp_over_stdio_are_identical():
+def test_a_python_tool_and_the_same_tool_through_serve_mcp_over_stdio_are_identical(
+    caplog: pytest.LogCaptureFixture,
+):
     async def main_() -> None:
         args = ["-m", "toolkit", "serve-mcp", SOURCE]
         served = MCPToolset.stdio(sys.executable, args, env=ENV, cwd=REPO)
@@ -92,6 +95,8 @@ def test_a_python_tool_and_the_same_tool_through_serve_mcp_over_stdio_are_identi
             await assert_same_tools(direct, served)
 
     run(main_)
+    # What the `chatty` tool printed never reached the wire, not even when the server shut down.
+    assert not [r for r in caplog.records if "Failed to parse" in r.getMessage()]
 
 
 @asynccontextmanager
@@ -162,6 +167,13 @@ def test_serve_mcp_help_shows_examples(capsys: pytest.CaptureFixture[str]):
     assert main(["serve-mcp", "--help"]) == 0
     out = capsys.readouterr().out
     assert "toolgym serve-mcp py:tools.calculator --transport http --port 8000" in out
+
+
+def test_serve_mcp_with_a_source_that_cannot_start_fails_before_listening(capsys: pytest.CaptureFixture[str]):
+    assert main(["serve-mcp", "stdio:no-such-mcp-server", "--transport", "http", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "could not connect to MCP server 'stdio:no-such-mcp-server'" in err
+    assert "serving" not in err  # no URL was announced for a server that never came up
 
 
 def test_serve_mcp_with_a_bad_source_exits_2_and_says_what_to_write(capsys: pytest.CaptureFixture[str]):

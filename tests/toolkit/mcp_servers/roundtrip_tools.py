@@ -62,6 +62,12 @@ def create_toolset() -> PythonToolset:
         return f"Hello, {name}!"
 
     @ts.tool
+    def chatty(text: str) -> str:
+        """Print to stdout, as careless tools do, then echo the text."""
+        print("debug:", text)
+        return text
+
+    @ts.tool
     def nothing() -> None:
         """Do nothing and return nothing."""
 
