@@ -78,10 +78,18 @@ class StepParse:
                 "reasons": self.reasons, "f1": round(self.f1, 6)}
 
 
+GoldKind = Literal["calls", "no_call", "answer"]
+
+
 @dataclass(kw_only=True)
 class StepResult:
+    """One decision point. ``gold_kind``: ``calls`` (the gold turn calls tools), ``answer`` (a text turn right
+    after tool results: the model should answer, not call again) or ``no_call`` (a text turn after a user
+    message: no tool applies, or the model must ask; what abstention metrics are about)."""
+
     turn: int
     gold: list[ToolCall]
+    gold_kind: GoldKind
     text: str
     native_channel: bool
     strict: StepParse
@@ -94,7 +102,8 @@ class StepResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "turn": self.turn, "gold": [c.to_dict() for c in self.gold], "text": self.text,
+            "turn": self.turn, "gold": [c.to_dict() for c in self.gold], "gold_kind": self.gold_kind,
+            "text": self.text,
             "native_channel": self.native_channel, "strict": self.strict.to_dict(),
             "lenient": self.lenient.to_dict(), "prompt_sha256": self.prompt_sha256,
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
@@ -138,9 +147,16 @@ class _Point:
     task: int
     turn: int
     gold: list[ToolCall]
+    gold_kind: GoldKind
     request: ChatRequest
     specs: list[ToolSpec]
     prompt_sha256: str
+
+
+def _gold_kind(traj: Trajectory, turn: int, gold: list[ToolCall]) -> GoldKind:
+    if gold:
+        return "calls"
+    return "answer" if turn > 0 and traj.messages[turn - 1].role == "tool" else "no_call"
 
 
 def _decision_points(traj: Trajectory, steps: str) -> list[tuple[int, list[ToolCall]]]:
@@ -238,7 +254,9 @@ async def evaluate(
             if tokenizer is None and not example.native:
                 messages = _prompted_tool_results(messages, pres)
             request = ChatRequest(messages=messages, tools=example.tools, decoding=config.decoding)
-            points.append(_Point(t, turn, gold, request, list(traj.tools), _hash(messages, example.tools)))
+            kind = _gold_kind(traj, turn, gold)
+            prompt_hash = _hash(messages, example.tools)
+            points.append(_Point(t, turn, gold, kind, request, list(traj.tools), prompt_hash))
     natives = {p.task: p.request.tools is not None for p in points}
     responses: list[ChatResponse] = []
     for start in range(0, len(points), config.batch_size):
@@ -257,7 +275,8 @@ async def evaluate(
                                           mode=mode)  # type: ignore[arg-type]
             parses[mode] = _score(calls, error, p.gold, p.specs, mode)  # type: ignore[arg-type]
         steps.setdefault(p.task, []).append(StepResult(
-            turn=p.turn, gold=p.gold, text=r.text[: config.max_text_chars], native_channel=channel,
+            turn=p.turn, gold=p.gold, gold_kind=p.gold_kind, text=r.text[: config.max_text_chars],
+            native_channel=channel,
             strict=parses["strict"], lenient=parses["lenient"], prompt_sha256=p.prompt_sha256,
             prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
             latency_s=r.latency_s, infra_error=r.error,

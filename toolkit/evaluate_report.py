@@ -35,7 +35,11 @@ def _rows(results: Sequence[Any]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ArmSummary:
-    """One arm in one reading mode. Rates over steps (decision points) unless named ``task``."""
+    """One arm in one reading mode. Rates over steps (decision points) unless named ``task``.
+
+    ``abstention`` leaves out ``answer`` steps (text turns right after tool results), so it measures deciding
+    not to call where no tool applies.
+    """
 
     presentation: str
     mode: str
@@ -74,12 +78,22 @@ def summarize(results: Sequence[Any], *, mode: Mode = "lenient", specs: Sequence
         step_accuracy=sum(read["matched"] for read in reads) / len(steps),
         format_failure_rate=sum(errs) / len(steps),
         mean_call_f1=sum(read["f1"] for read in reads) / len(steps),
-        abstention=abstention_scores([not s["gold"] for s in steps], [len(r["calls"]) for r in reads], errs),
+        abstention=_abstention(steps, mode),
         schema=schema_validity(calls, specs) if specs is not None else None,
         infra_errors=sum(1 for s in steps if s.get("infra_error")),
         mean_prompt_tokens=sum(s.get("prompt_tokens", 0) for s in steps) / len(steps),
         mean_completion_tokens=sum(s.get("completion_tokens", 0) for s in steps) / len(steps),
     )
+
+
+def _abstention(steps: list[dict[str, Any]], mode: str) -> AbstentionScores:
+    # Only decision points where calling was possible but wrong count: "no tool applies" and "ask first"
+    # turns. Final answers after tool results are a different skill and would swamp the abstention figures.
+    kept = [s for s in steps if s.get("gold_kind", "calls" if s["gold"] else "no_call") != "answer"]
+    gold_no_call = [not s["gold"] for s in kept]
+    n_calls = [len(s[mode]["calls"]) for s in kept]
+    errors = [s[mode]["error"] is not None for s in kept]
+    return abstention_scores(gold_no_call, n_calls, errors)
 
 
 @dataclass(frozen=True)

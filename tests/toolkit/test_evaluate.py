@@ -82,6 +82,9 @@ async def test_python_arm_scores_each_decision_point_strict_and_lenient() -> Non
     results = await run(backend, "python")
     by_id = {r.task_id: r for r in results}
     assert [len(r.steps) for r in results] == [2, 2, 1, 1]
+    assert [[s.gold_kind for s in r.steps] for r in results] == [
+        ["calls", "answer"], ["calls", "answer"], ["no_call"], ["calls"],
+    ]
     assert {t: (r.correct("strict"), r.correct("lenient")) for t, r in by_id.items()} == {
         "single": (False, True),
         "parallel": (True, True),
@@ -159,13 +162,14 @@ async def test_summary_and_paired_comparison_from_written_files(tmp_path: Any) -
     assert [r["task_id"] for r in py_rows] == ["single", "parallel", "none", "request_only"]
 
     s = summarize(py_rows, mode="lenient", specs=[WEATHER])
-    # 6 steps: all but the broken no-tool answer match -> 5/6; one format failure; 3 no-call steps, 2
-    # abstained
+    # 6 steps: all but the broken no-tool answer match -> 5/6; one format failure. Abstention looks only at
+    # the no-tool task's step (final answers after tool results are left out), and that one was a format
+    # failure.
     assert (s.n_tasks, s.n_steps) == (4, 6)
     assert s.task_accuracy.estimate == pytest.approx(3 / 4)
     assert s.step_accuracy == pytest.approx(5 / 6)
     assert s.format_failure_rate == pytest.approx(1 / 6)
-    assert s.abstention.irrelevance_accuracy == pytest.approx(2 / 3)
+    assert (s.abstention.n_gold_no_call, s.abstention.irrelevance_accuracy) == (1, 0.0)
     assert s.schema is not None and s.schema.schema_compliance == 1.0
 
     c = compare(py_rows, js_rows, mode="lenient", n_resamples=1000)
