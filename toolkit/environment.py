@@ -400,9 +400,15 @@ class Environment:
 
 
 def _name_args(c: ToolCall | GoldCall | dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Name and arguments of a call; a model's malformed arguments (a list, a bare string) are kept as data
+    under ``__unparsed__`` so the call fails validation as the model's mistake instead of crashing the grader."""
     if isinstance(c, (ToolCall, GoldCall)):
-        return c.name, dict(c.arguments)
-    return str(c.get("name", "")), dict(c.get("arguments") or {})
+        name, args = c.name, c.arguments
+    else:
+        name, args = str(c.get("name", "")), c.get("arguments")
+    if args is None:
+        return name, {}
+    return name, dict(args) if isinstance(args, dict) else {"__unparsed__": args}
 
 
 def _as_call(c: ToolCall | dict[str, Any]) -> ToolCall:
@@ -421,7 +427,7 @@ def _check_tool_choice(
     reasons: list[str] = []
     gold_names = list(dict.fromkeys(c.name for c in task.gold_calls))
     missing = [n for n in gold_names if n not in called]
-    unknown = sorted({n for n in called if n not in known})
+    unknown = sorted({n or "(unnamed)" for n in called if n not in known})
     if missing:
         reasons.append(f"never called {', '.join(missing)}")
     if unknown:

@@ -242,6 +242,14 @@ def test_grade_messages_reads_openai_shaped_conversations():
     assert Shelf().grade_messages(task, messages).passed
 
 
+def test_malformed_agent_calls_are_graded_not_crashed_on():
+    calls = [{"name": "move_book", "arguments": ["b1", "C"]}, {"name": "fly_away", "arguments": None}, {}]
+    grade = Shelf().grade(_task(), calls, "shelf C")
+    assert not grade.passed
+    assert "called unknown tool(s) (unnamed), fly_away" in grade.checks["tool_choice"].reasons[-1]
+    assert not grade.checks["end_state"].passed
+
+
 def test_grading_never_touches_the_environments_own_state():
     env = Shelf()
     before = env.snapshot()
