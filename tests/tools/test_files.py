@@ -157,6 +157,18 @@ def test_writes_over_the_size_cap_or_with_nul_bytes_are_refused_and_change_nothi
     assert env.snapshot() == before
 
 
+def test_the_store_caps_its_file_count_and_total_bytes_and_listings(env, monkeypatch):
+    monkeypatch.setitem(LIMITS, "max_files", 12)
+    ok(env, "write_file", path="one.md", content="x")  # the 12th file
+    assert "delete files before creating more" in refused(env, "write_file", path="two.md", content="x")
+    ok(env, "write_file", path="one.md", content="replacing is fine", overwrite=True)
+    monkeypatch.setitem(LIMITS, "max_total_bytes", 5_000)
+    assert "5000-byte limit" in refused(env, "write_file", path="one.md", content="x" * 3_000, overwrite=True)
+    monkeypatch.setitem(LIMITS, "max_list_entries", 3)
+    listing = ok(env, "list_directory", recursive=True)
+    assert len(listing["entries"]) == 3 and listing["truncated"] and listing["total_entries"] == 18  # 12 files, 6 folders
+
+
 def test_wrong_kinds_of_target_are_refused_with_a_hint_at_the_right_tool(env):
     assert "is a directory" in refused(env, "read_file", path="docs")
     assert "is a file, not a directory" in refused(env, "list_directory", path="README.md")
