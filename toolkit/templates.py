@@ -535,6 +535,10 @@ def render_template(template: TaskTemplate, env: Environment, *, task_id: str, s
                 if result.is_error != call.expect_error:
                     want = "fail" if call.expect_error else "succeed"
                     raise _Unrenderable(f"calls[{n}] {call.name} did not {want}: {result.content[:200]}")
+                if call.expect_error and result.error_kind != "exception":
+                    # error tasks teach reporting what the tool itself refused, not a malformed call
+                    raise _Unrenderable(f"calls[{n}] {call.name} failed with {result.error_kind}, not a tool "
+                                        f"error: {result.content[:200]}")  # fmt: skip
                 results.append(_result_view(result))
                 gold.append(GoldCall(name=call.name, arguments=args, expect_error=call.expect_error,
                                      ignore_arguments=list(call.ignore_arguments)))  # fmt: skip
