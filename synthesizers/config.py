@@ -51,6 +51,7 @@ class SynthConfig:
     sample_timeout: float = field(default=120.0, metadata={"help": "seconds per sample"})
     mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX), metadata={"help": "kind → weight"})
     near_dup_threshold: float | None = field(default=0.9, metadata={"help": "near-duplicate Jaccard; null: off"})
+    env_seed: int = field(default=0, metadata={"help": "initial state of suite environments (replay uses it too)"})
     max_delegate_depth: int = field(default=2, metadata={"help": "how deep subagents may delegate"})
     distractors: int = field(default=4, metadata={"help": "extra tools offered in distractor scenarios"})
     system_prompt: str | None = field(default=None, metadata={"help": "system prompt for every trajectory"})

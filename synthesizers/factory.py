@@ -12,7 +12,7 @@ def make_synthesizer(config: SynthConfig) -> Synthesizer:
     if config.synthesizer == "offline":
         from synthesizers.offline import OfflineSynthesizer
 
-        return OfflineSynthesizer(suites=list(config.suites), sources=list(config.tools),
+        return OfflineSynthesizer(suites=list(config.suites), sources=list(config.tools), env_seed=config.env_seed,
                                   max_delegate_depth=config.max_delegate_depth, distractors=config.distractors,
                                   system_prompt=config.system_prompt)
     from synthesizers.llm import LLMSynthesizer  # noqa: PLC0415 — the LLM path is optional
