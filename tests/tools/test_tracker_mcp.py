@@ -20,6 +20,7 @@ from toolkit.mcp_tools import MCPToolset
 from toolkit.templates import load_templates, render_tasks
 from toolkit.toolsets import CallLimits, Toolset
 from tools.tracker import TOOL_NAMES, TrackerEnvironment
+from tools.tracker import tools as tracker_tools
 
 REPO = Path(__file__).resolve().parents[2]
 LIMITS = CallLimits(timeout=20.0)
@@ -150,6 +151,15 @@ def test_comments_are_numbered_per_issue_and_blank_ones_are_refused(env):
         "id": "API-1-c3", "author": "assistant@acme.dev", "body": "Fixed in 2.4.1", "created_on": "2025-06-16"}
     assert "must not be blank" in refused(env, "add_comment", issue_id="API-1", body="   ")
     assert env.call("add_comment", {"issue_id": "API-1", "body": "x" * 2001}).error_kind == "invalid_arguments"
+
+
+def test_comments_per_issue_and_issues_in_all_are_capped(env, monkeypatch):
+    monkeypatch.setattr(tracker_tools, "MAX_COMMENTS", 3)
+    ok(env, "add_comment", issue_id="API-1", body="third")
+    assert "already has 3 comments, the limit" in refused(env, "add_comment", issue_id="API-1", body="fourth")
+    monkeypatch.setattr(tracker_tools, "MAX_ISSUES", 13)
+    ok(env, "create_issue", project="WEB", title="Thirteenth")
+    assert "holds 13 issues, its limit" in refused(env, "create_issue", project="WEB", title="Fourteenth")
 
 
 def test_every_tool_publishes_an_output_schema_that_its_results_satisfy(env):

@@ -38,7 +38,9 @@ from tools.tracker.models import (
     Status,
 )
 
-__all__ = ["TrackerError", "TrackerTools", "TrackerService", "WORKFLOW", "TOOL_NAMES"]
+__all__ = [
+    "TrackerError", "TrackerTools", "TrackerService", "WORKFLOW", "TOOL_NAMES", "MAX_COMMENTS", "MAX_ISSUES",
+]
 
 WORKFLOW: dict[str, tuple[str, ...]] = {
     "todo": ("in_progress",),
@@ -51,6 +53,10 @@ TOOL_NAMES = ("list_projects", "search_issues", "get_issue", "create_issue", "up
 _PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 _ISSUE_ID = re.compile(r"^([A-Z]{2,5})-(\d{1,5})$")
 _MAX_LABELS = 10
+MAX_COMMENTS = 50
+"""Comments per issue: bounds what get_issue returns however long an agent or a server runs."""
+MAX_ISSUES = 500
+"""Issues in the tracker: bounds a long-running server's memory."""
 
 IssueId = Annotated[str, Field(description="Issue id: project key, dash, number, e.g. 'WEB-3'.", max_length=12)]
 ProjectKey = Annotated[str, Field(description="Project key, e.g. 'WEB' (see list_projects).", max_length=8)]
@@ -185,6 +191,8 @@ class TrackerTools:
             self._check_date(due_date, "due_date")
         if not title.strip():
             raise TrackerError("title must not be blank")
+        if len(self.issues) >= MAX_ISSUES:
+            raise TrackerError(f"the tracker holds {MAX_ISSUES} issues, its limit; no more can be created")
         number = 1 + max((_id_order(i)[1] for i in self.issues if i.startswith(proj["key"] + "-")), default=0)
         issue_id = f"{proj['key']}-{number}"
         issue = {
@@ -269,6 +277,10 @@ class TrackerTools:
         issue = self._issue(issue_id)
         if not body.strip():
             raise TrackerError("body must not be blank")
+        if len(issue["comments"]) >= MAX_COMMENTS:
+            raise TrackerError(
+                f"{issue['id']} already has {MAX_COMMENTS} comments, the limit; summarise in the description instead"
+            )
         comment = {"id": f"{issue['id']}-c{len(issue['comments']) + 1}", "author": ACTING_USER,
                    "body": body.strip(), "created_on": TODAY}
         issue["comments"].append(comment)
