@@ -3,6 +3,7 @@ comparison."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import anyio
@@ -178,3 +179,27 @@ async def test_summary_and_paired_comparison_from_written_files(tmp_path: Any) -
     assert (c.mcnemar.b, c.mcnemar.c, c.mcnemar.p_value) == (1, 1, 1.0)
     assert c.difference.estimate == 0.0 and c.difference.n_clusters == 2
     assert (c.a, c.b) == ("python", "json")
+
+
+def row(task_id: str, correct: bool, cluster: str) -> dict[str, Any]:
+    read = {"calls": [], "error": None, "matched": correct, "reasons": [], "f1": float(correct)}
+    gold = [{"name": cluster, "arguments": {}}]
+    step = {"gold": gold, "gold_kind": "calls", "strict": read, "lenient": read}
+    return {"task_id": task_id, "presentation": "python", "cluster": cluster,
+            "correct": {"strict": correct, "lenient": correct}, "steps": [step]}
+
+
+def test_repeated_trials_give_rates_pass_hat_k_and_a_rate_comparison() -> None:
+    # Task A right in 3 of 3 trials, task B in 1 of 3. Mean rate (1 + 1/3) / 2 = 2/3; pass^2: A C(3,2)/C(3,2)
+    # = 1, B C(1,2)/C(3,2) = 0 -> 1/2; pass^3 likewise 1/2; B flips, A does not -> flip rate 1/2.
+    arm_a = [row("A", True, "t1")] * 3 + [row("B", True, "t2"), row("B", False, "t2"), row("B", False, "t2")]
+    s = summarize(arm_a)
+    assert (s.n_tasks, s.trials_per_task) == (2, 3)
+    assert s.task_accuracy.estimate == pytest.approx(2 / 3) and s.task_accuracy.method == "cluster bootstrap"
+    assert s.pass_hat_k == pytest.approx({1: 2 / 3, 2: 0.5, 3: 0.5})
+    assert s.flip_rate == 0.5
+    # Arm B: A never right, B right once in 3 -> per-task differences 1 and 0 -> mean 0.5; no McNemar.
+    arm_b = [row("A", False, "t1")] * 3 + [row("B", False, "t2"), row("B", True, "t2"), row("B", False, "t2")]
+    c = compare(arm_a, arm_b, n_resamples=500)
+    assert c.difference.estimate == pytest.approx(0.5)
+    assert c.mcnemar is None and math.isnan(c.minimum_detectable_difference)

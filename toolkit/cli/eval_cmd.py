@@ -161,9 +161,13 @@ def _summary(args: argparse.Namespace) -> int:
         print(json.dumps(_clean(asdict(s)), indent=2))
         return 0
     a = s.abstention
-    print(f"{s.presentation} ({s.mode}): {s.n_tasks} task(s), {s.n_steps} step(s)")
+    print(f"{s.presentation} ({s.mode}): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each, "
+          f"{s.n_steps} step(s)")
     print(f"  task accuracy      {_pct(s.task_accuracy.estimate)}  95% CI [{_pct(s.task_accuracy.low)}, "
-          f"{_pct(s.task_accuracy.high)}] (Wilson)")
+          f"{_pct(s.task_accuracy.high)}] ({s.task_accuracy.method})")
+    if s.trials_per_task > 1:
+        hats = ", ".join(f"pass^{k} {_pct(v)}" for k, v in s.pass_hat_k.items())
+        print(f"  reliability        {hats}; flip rate {_pct(s.flip_rate)}")
     print(f"  step accuracy      {_pct(s.step_accuracy)}   mean call F1 {s.mean_call_f1:.3f}")
     print(f"  format failures    {_pct(s.format_failure_rate)}")
     print(f"  no-call accuracy   {_pct(a.irrelevance_accuracy)} ({a.n_gold_no_call} step(s)); "
@@ -185,7 +189,10 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"{c.a} minus {c.b} ({c.mode}), {d.n_tasks} paired task(s) over {d.n_clusters} tool(s)")
     print(f"  difference         {100 * d.estimate:+.1f} pp  95% CI [{100 * d.low:+.1f}, "
           f"{100 * d.high:+.1f}] (cluster bootstrap by tool, seed {d.seed}, {d.n_resamples} resamples)")
-    print(f"  McNemar (exact)    only {c.a} right: {m.b}, only {c.b} right: {m.c}, p = {m.p_value:.4g}")
+    if m is None:
+        print("  McNemar (exact)    n/a: repeated trials per task (the difference above is of success rates)")
+    else:
+        print(f"  McNemar (exact)    only {c.a} right: {m.b}, only {c.b} right: {m.c}, p = {m.p_value:.4g}")
     mdd = c.minimum_detectable_difference
     print(f"  detectable         {'n/a' if math.isnan(mdd) else f'{100 * mdd:.1f} pp'} at 80% power "
           "(observed discordance)")
