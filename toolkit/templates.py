@@ -62,6 +62,7 @@ __all__ = [
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _REF = re.compile(r"^(?:\$(\d+)|([A-Za-z_][A-Za-z0-9_]*))((?:\.[A-Za-z0-9_-]+)*)$")
 _MAX_ATTEMPTS = 25  # draws per task before a template is declared unrenderable for this state
+_MAX_DUPLICATE_RETRIES = 10  # fresh draws per task to avoid repeating one already rendered in the batch
 
 
 class TemplateError(UserError):
@@ -543,6 +544,9 @@ def render_template(template: TaskTemplate, env: Environment, *, task_id: str, s
                 gold.append(GoldCall(name=call.name, arguments=args, expect_error=call.expect_error,
                                      ignore_arguments=list(call.ignore_arguments)))  # fmt: skip
             facts = [_text(_fill(f, slots, results)) for f in template.answer_facts]
+            empty = [f for f, text in zip(template.answer_facts, facts) if text.strip() in ("", "None")]
+            if empty:
+                raise _Unrenderable(f"answer fact {empty[0]!r} is empty for this draw")
         except _Unrenderable as exc:
             last = str(exc)
             continue
@@ -603,14 +607,23 @@ def render_tasks(
         raise UserError(f"no templates of kind(s) {', '.join(kinds or TASK_KINDS)} for suite {suite.name!r}")
     order = list(by_kind)
     tasks: list[Task] = []
+    seen: set[str] = set()
     used: dict[str, int] = {k: 0 for k in order}
     for i in range(n):
         kind = order[i % len(order)]
         pool = by_kind[kind]
         template = pool[used[kind] % len(pool)]
         used[kind] += 1
-        rng = random.Random(f"{seed}/{i}/{template.id}")
-        task_seed = rng.randrange(1_000_000)
-        tasks.append(render_template(template, env, task_id=f"{suite.name}/{template.id}/{seed}-{i}",
-                                     suite=suite.name, seed=task_seed, rng=rng))  # fmt: skip
+        for attempt in range(_MAX_DUPLICATE_RETRIES + 1):
+            # A few fresh draws avoid repeating a task already in this batch; a template with fewer distinct
+            # tasks than asked for repeats after that.
+            rng = random.Random(f"{seed}/{i}/{template.id}" + (f"/{attempt}" if attempt else ""))
+            task_seed = rng.randrange(1_000_000)
+            task = render_template(template, env, task_id=f"{suite.name}/{template.id}/{seed}-{i}",
+                                   suite=suite.name, seed=task_seed, rng=rng)  # fmt: skip
+            key = json.dumps([task.turns, [c.model_dump() for c in task.gold_calls]], sort_keys=True, default=str)
+            if key not in seen:
+                break
+        seen.add(key)
+        tasks.append(task)
     return tasks

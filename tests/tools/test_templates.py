@@ -234,3 +234,10 @@ def test_error_results_can_be_quoted_in_facts():
     (task,) = render_tasks("calendar", n=1, templates=templates)
     assert task.answer_facts[0].startswith("unknown time zone 'Mars/Olympus'")
     assert task.gold_calls[0].expect_error
+
+
+def test_a_batch_avoids_repeating_a_task_while_the_template_has_fresh_ones():
+    tasks = render_tasks("calculator", n=30, seed=0, kinds=["no_tool"])
+    prompts = [t.turns[0] for t in tasks]
+    assert len(set(prompts[:5])) == 5  # six phrasings: the first five tasks are all different
+    assert len(set(prompts)) == 6  # then repeats are allowed
