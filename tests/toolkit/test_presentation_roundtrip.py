@@ -41,6 +41,7 @@ def _assert_round_trip(calls: list[ToolCall], prose: str) -> None:
         assert result.had_call_syntax
         assert _canonical(result.calls) == _canonical(calls), f"{name} changed the calls:\n{text}"
         assert result.content == prose.strip()
+        assert presentation.parse(text, SPECS, strict=False) == result, f"{name}: lenient read it differently"
 
 
 @pytest.mark.parametrize("key", list(SAMPLE_SCHEMAS))
@@ -139,3 +140,21 @@ def test_strings_holding_delimiters_quotes_and_escapes_survive_every_presentatio
         for text in texts
     ]
     _assert_round_trip(calls, "")
+
+
+_FUZZ_PIECES = [*_PIECES, "get_weather(city=", ")", '{"name": "lookup", "arguments": {', "}", "[", ",", "```py", "null"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.lists(st.sampled_from(_FUZZ_PIECES) | st.text(max_size=5), max_size=25).map("".join))
+def test_any_output_parses_to_a_result_without_raising_and_errors_never_carry_calls(text):
+    for name in PRESENTATION_NAMES:
+        for strict in (True, False):
+            result = get_presentation(name).parse(text, SPECS, strict=strict)
+            assert result.status in ("calls", "no_call", "error")
+            if result.error is not None:
+                assert result.calls == []
+            if result.calls:
+                assert result.had_call_syntax and result.error is None
+            if strict:
+                assert result.leniencies == () or result.error is not None
