@@ -97,8 +97,10 @@ def parse_line(text: str, line: int, *, last: bool = False, default_id: str | No
         row = _loads(text)
     except (ValueError, RecursionError) as exc:
         if last:
-            return ReadItem(line=line, error=f"truncated line: the last line has no newline and is not complete JSON "
-                                             f"({_short(exc)}); the file was probably cut off while being written")
+            return ReadItem(line=line, error=(
+                f"truncated line: the last line has no newline and is not complete JSON ({_short(exc)}); the "
+                "file was probably cut off while being written"
+            ))
         return ReadItem(line=line, error=f"bad JSON: {_short(exc)}")
     try:
         record, fmt, notes = convert_row(row, default_id=default_id or f"line-{line}", line=line)
@@ -150,7 +152,8 @@ def decode_line(number: int, raw: bytes, *, last: bool, stem: str) -> ReadItem |
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return ReadItem(line=number, error=f"bad encoding: byte {exc.start} is not valid UTF-8; re-encode the file")
+        why = f"bad encoding: byte {exc.start} is not valid UTF-8; re-encode the file"
+        return ReadItem(line=number, error=why)
     text = text.strip()
     if not text:
         return None  # blank lines (often a trailing one) are not records
@@ -172,7 +175,7 @@ def load_trajectories(path: str | Path) -> tuple[list[Trajectory], list[ReadItem
     return good, bad
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Row conversion
 
 
@@ -187,34 +190,39 @@ def _guess_format(row: Any) -> str | None:
     return None
 
 
-def convert_row(row: Any, *, default_id: str, line: int | None = None) -> tuple[dict[str, Any], str, list[str]]:
+def convert_row(
+    row: Any, *, default_id: str, line: int | None = None
+) -> tuple[dict[str, Any], str, list[str]]:
     """Convert one parsed row into a record dict in our format. Returns ``(record, format, notes)``."""
     if not isinstance(row, dict):
         raise _RowError(f"bad shape: a row must be a JSON object, not {_json_type(row)}")
     if "schema_version" in row:
         version = row["schema_version"]
         if version != SCHEMA_VERSION:
-            raise _RowError(f"unsupported schema version: {version!r}; this ToolGym reads {SCHEMA_VERSION!r} records")
+            raise _RowError(
+                f"unsupported schema version: {version!r}; this ToolGym reads {SCHEMA_VERSION!r} records"
+            )
         return row, "toolgym", []
     if "messages" in row:
         messages = row["messages"]
     elif "prompt" in row and "completion" in row:  # TRL conversational prompt-completion rows
         prompt, completion = row["prompt"], row["completion"]
         if not isinstance(prompt, list) or not isinstance(completion, list):
-            raise _RowError("bad shape: 'prompt' and 'completion' must both be lists of messages (conversational "
-                            "format); plain-text prompt-completion rows hold no tool calls")
+            raise _RowError("bad shape: 'prompt' and 'completion' must both be lists of messages "
+                            "(conversational format); plain-text prompt-completion rows hold no tool calls")
         messages = prompt + completion
     else:
         keys = ", ".join(sorted(row)[:8]) or "(none)"
-        raise _RowError(f"unknown row shape: expected a ToolGym record (with schema_version) or a chat row with "
-                        f"'messages' (TRL / OpenAI fine-tuning); found keys {keys}")
+        raise _RowError(f"unknown row shape: expected a ToolGym record (with schema_version) or a chat row "
+                        f"with 'messages' (TRL / OpenAI fine-tuning); found keys {keys}")
     if not isinstance(messages, list):
         raise _RowError(f"bad shape: 'messages' must be a list, not {_json_type(messages)}")
     fmt = _guess_format(row) or "trl"
     notes: list[str] = []
     tools = _convert_tools(row)
     converted = _convert_messages(messages, notes)
-    if any(_has_dict_arguments(m) for m in messages if isinstance(m, dict)) or isinstance(row.get("tools"), str):
+    dict_arguments = any(_has_dict_arguments(m) for m in messages if isinstance(m, dict))
+    if dict_arguments or isinstance(row.get("tools"), str):
         fmt = "trl"
     elif fmt == "trl" and _has_calls(messages):
         fmt = "openai"
@@ -237,7 +245,9 @@ def convert_row(row: Any, *, default_id: str, line: int | None = None) -> tuple[
 def _has_dict_arguments(message: dict[str, Any]) -> bool:
     calls = message.get("tool_calls")
     return isinstance(calls, list) and any(
-        isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("arguments"), dict)
+        isinstance(c, dict)
+        and isinstance(c.get("function"), dict)
+        and isinstance(c["function"].get("arguments"), dict)
         for c in calls
     )
 
@@ -245,7 +255,8 @@ def _has_dict_arguments(message: dict[str, Any]) -> bool:
 def _has_calls(messages: list[Any]) -> bool:
     """Any tool call at all (asked once dict arguments are ruled out: these carry JSON strings)."""
     return any(
-        isinstance(m, dict) and (isinstance(m.get("tool_calls"), list) or isinstance(m.get("function_call"), dict))
+        isinstance(m, dict)
+        and (isinstance(m.get("tool_calls"), list) or isinstance(m.get("function_call"), dict))
         for m in messages
     )
 
@@ -263,7 +274,9 @@ def _convert_tools(row: dict[str, Any]) -> list[dict[str, Any]]:
         if group is None:
             continue
         if not isinstance(group, list):
-            raise _RowError(f"bad tools: '{key}' must be a list of function definitions, not {_json_type(group)}")
+            raise _RowError(
+                f"bad tools: '{key}' must be a list of function definitions, not {_json_type(group)}"
+            )
         for i, entry in enumerate(group):
             out.append(_convert_tool(entry, f"{key}[{i}]"))
     return out
@@ -281,9 +294,14 @@ def _convert_tool(entry: Any, where: str) -> dict[str, Any]:
     if params is None:
         params = {"type": "object", "properties": {}}
     if not isinstance(params, dict):
-        raise _RowError(f"bad tools: {where} ({fn['name']}) has 'parameters' that is not a JSON Schema object")
-    spec: dict[str, Any] = {"name": fn["name"], "description": fn.get("description") or "", "input_schema": params}
-    if isinstance(fn.get("return"), dict) and fn["return"].get("type") == "object":  # transformers' get_json_schema
+        raise _RowError(
+            f"bad tools: {where} ({fn['name']}) has 'parameters' that is not a JSON Schema object"
+        )
+    spec: dict[str, Any] = {
+        "name": fn["name"], "description": fn.get("description") or "", "input_schema": params
+    }
+    # transformers' get_json_schema adds the return type; an object return is an output schema
+    if isinstance(fn.get("return"), dict) and fn["return"].get("type") == "object":
         spec["output_schema"] = fn["return"]
     return spec
 
@@ -300,9 +318,13 @@ def _convert_messages(messages: list[Any], notes: list[str]) -> list[dict[str, A
         if role not in ("system", "user", "assistant", "tool", "function"):
             raise _RowError(f"bad message: message {i} has role {role!r}; expected system, developer, user, "
                             "assistant, tool or function")
-        notes.extend(f"message key {k!r}" for k in msg if k not in _MESSAGE_KEYS and k not in ("function_call",)
-                     and msg[k] is not None)
-        new: dict[str, Any] = {"role": "tool" if role == "function" else role, "content": _text(msg.get("content"), i)}
+        notes.extend(
+            f"message key {k!r}" for k, v in msg.items()
+            if k not in _MESSAGE_KEYS and k != "function_call" and v is not None
+        )
+        new: dict[str, Any] = {
+            "role": "tool" if role == "function" else role, "content": _text(msg.get("content"), i)
+        }
         if role == "assistant":
             calls = _convert_calls(msg, i)
             if calls:
@@ -351,13 +373,13 @@ def _convert_calls(msg: dict[str, Any], i: int) -> list[dict[str, Any]]:
             try:
                 args = _loads(args) if args.strip() else {}
             except (ValueError, RecursionError) as exc:
-                raise _RowError(f"bad arguments: message {i} call {k} ({fn['name']}): arguments are not valid JSON "
-                                f"({_short(exc)})") from None
+                raise _RowError(f"bad arguments: message {i} call {k} ({fn['name']}): arguments are not "
+                                f"valid JSON ({_short(exc)})") from None
         if args is None:
             args = {}
         if not isinstance(args, dict):
-            raise _RowError(f"bad arguments: message {i} call {k} ({fn['name']}): arguments must be a JSON object, "
-                            f"not {_json_type(args)}")
+            raise _RowError(f"bad arguments: message {i} call {k} ({fn['name']}): arguments must be a JSON "
+                            f"object, not {_json_type(args)}")
         call_id = tc.get("id")
         calls.append({
             "id": str(call_id) if call_id not in (None, "") else f"call_{i}_{k}",
@@ -379,7 +401,9 @@ def _text(content: Any, i: int) -> str | None:
                 parts.append(part["text"])
             else:
                 kind = part.get("type") if isinstance(part, dict) else _json_type(part)
-                raise _RowError(f"bad content: message {i} has a {kind!r} content part; ToolGym records hold text only")
+                raise _RowError(
+                    f"bad content: message {i} has a {kind!r} content part; ToolGym records hold text only"
+                )
         return "".join(parts)
     raise _RowError(f"bad content: message {i} content must be a string or a list of text parts, "
                     f"not {_json_type(content)}")

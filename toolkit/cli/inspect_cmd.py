@@ -20,15 +20,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "inspect",
         help="show one trajectory as a tree (messages, calls, results, subagents)",
-        description="Print one record of a JSONL dataset (ToolGym, TRL or OpenAI format) as a tree: messages with "
-                    "roles, calls with their arguments and results, subagents under their delegate call, and the "
-                    "scenario and expected outcome.",
+        description="Print one record of a JSONL dataset (ToolGym, TRL or OpenAI format) as a tree: "
+                    "messages with roles, calls with their arguments and results, subagents under their "
+                    "delegate call, and the scenario and expected outcome.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="JSONL dataset")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--index", type=int, default=None, metavar="N", help="0-based record index (default 0)")
+    where.add_argument("--index", type=int, default=None, metavar="N",
+                       help="0-based record index (default 0)")
     where.add_argument("--id", default=None, metavar="ID", help="record id")
     p.add_argument("--max-chars", type=int, default=200, metavar="N",
                    help="cut texts and results longer than N characters (0: never cut; default 200)")
@@ -85,7 +86,8 @@ def _header(traj: Trajectory) -> list[str]:
         e = traj.expected
         parts = []
         if e.calls is not None:
-            parts.append(f"{len(e.calls)} call(s)" + (": " + ", ".join(c.name for c in e.calls) if e.calls else ""))
+            names = ": " + ", ".join(c.name for c in e.calls) if e.calls else ""
+            parts.append(f"{len(e.calls)} call(s){names}")
         if e.answer_facts:
             parts.append("answer facts: " + "; ".join(e.answer_facts))
         if e.final_state is not None:
@@ -96,7 +98,8 @@ def _header(traj: Trajectory) -> list[str]:
                    + (f", line {traj.provenance.source_line}" if traj.provenance.source_line else ""))
     if traj.validation:
         failed = [s.stage for s in traj.validation.stages if not s.passed]
-        out.append("validation: " + ("passed" if traj.validation.passed else "failed at " + ", ".join(failed)))
+        verdict = "passed" if traj.validation.passed else "failed at " + ", ".join(failed)
+        out.append(f"validation: {verdict}")
     return out
 
 
@@ -118,7 +121,8 @@ def _conversation(tree: _Tree, traj: Trajectory, prefix: str, depth: int = 0) ->
     for n, (i, m) in enumerate(rows):
         last = n == len(rows) - 1 and not orphans
         if m.role == "tool":  # a second result, or one no call of this conversation asked for
-            tree.add(prefix, last, f"[{i}] tool (answers {m.tool_call_id!r}, unmatched): {tree.cut(m.content or '')}")
+            text = tree.cut(m.content or "")
+            tree.add(prefix, last, f"[{i}] tool (answers {m.tool_call_id!r}, unmatched): {text}")
             continue
         label = f"[{i}] {m.role}"
         if m.content:
@@ -128,8 +132,8 @@ def _conversation(tree: _Tree, traj: Trajectory, prefix: str, depth: int = 0) ->
         inner = tree.add(prefix, last, label)
         calls = m.tool_calls or []
         for k, tc in enumerate(calls):
-            call_prefix = tree.add(inner, k == len(calls) - 1,
-                                   f"call {tc.id}: {tc.function.name}({tree.cut(_args(tc.function.arguments))})")
+            signature = f"{tc.function.name}({tree.cut(_args(tc.function.arguments))})"
+            call_prefix = tree.add(inner, k == len(calls) - 1, f"call {tc.id}: {signature}")
             found = answers.get(tc.id)
             child = traj.subagents.get(tc.id)
             if found is None:
@@ -144,7 +148,8 @@ def _conversation(tree: _Tree, traj: Trajectory, prefix: str, depth: int = 0) ->
                 _conversation(tree, child, child_prefix, depth + 1)
     for n, k in enumerate(orphans):
         child = traj.subagents[k]
-        child_prefix = tree.add(prefix, n == len(orphans) - 1, f"subagent {child.id} under unknown call {k!r}")
+        label = f"subagent {child.id} under unknown call {k!r}"
+        child_prefix = tree.add(prefix, n == len(orphans) - 1, label)
         _conversation(tree, child, child_prefix, depth + 1)
 
 

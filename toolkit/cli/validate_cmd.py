@@ -12,7 +12,7 @@ EXAMPLE = """examples:
   toolgym validate data/train.jsonl
   toolgym validate data/train.jsonl --tools py:tools.calculator --json > report.json
   toolgym validate big.jsonl --workers 8
-  toolgym validate third_party.jsonl --tools "stdio:python -m mcp_server_time" --nondeterministic get_current_time
+  toolgym validate times.jsonl --tools "stdio:python -m mcp_server_time" --nondeterministic get_current_time
 
 exit status: 0 every record passed, 1 some record failed, 2 usage error (missing file, bad tool source)"""
 
@@ -22,30 +22,32 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "validate",
         help="check a trajectory dataset (schema, structure, arguments, results, subagents, replay)",
         description=(
-            "Validate a JSONL dataset of ToolGym records, TRL conversational rows or OpenAI chat fine-tuning rows. "
-            "Prints, per stage, how many records were checked and passed with the commonest failure reasons. "
-            "With --tools, every trajectory's calls are also replayed on fresh tools and compared with the recorded "
-            "results."
+            "Validate a JSONL dataset of ToolGym records, TRL conversational rows or OpenAI chat fine-tuning "
+            "rows. Prints, per stage, how many records were checked and passed with the commonest failure "
+            "reasons. With --tools, every trajectory's calls are also replayed on fresh tools and compared "
+            "with the recorded results."
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="JSONL dataset (one record per line)")
     p.add_argument("--tools", action="append", default=[], metavar="SOURCE",
-                   help="tool source to replay calls on (py:MODULE, stdio:COMMAND ARGS..., http(s) URL); repeatable")
+                   help="tool source to replay calls on (py:MODULE, stdio:COMMAND ARGS..., http(s) URL); "
+                        "repeatable")
     p.add_argument("--nondeterministic", action="append", default=[], metavar="TOOL",
-                   help="tool name or glob whose results replay compares by shape, not value; repeatable (tools "
-                        "whose spec says deterministic: false are compared by shape anyway)")
+                   help="tool name or glob whose results replay compares by shape, not value; repeatable "
+                        "(tools whose spec says deterministic: false are compared by shape anyway)")
     p.add_argument("--max-depth", type=int, default=DEFAULT_MAX_DEPTH, metavar="N",
                    help=f"deepest allowed subagent nesting (default {DEFAULT_MAX_DEPTH})")
     p.add_argument("--stages", default=None, metavar="LIST",
-                   help=f"comma-separated stages to run (default all: {','.join(STAGES)}; record always runs)")
+                   help=f"comma-separated stages to run (default all: {','.join(STAGES)}; record always "
+                        "runs)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="per-call time limit during replay (default 30)")
     p.add_argument("--concurrency", type=int, default=4, metavar="N",
                    help="trajectories replayed at once, each on its own fresh tools (default 4)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="processes for the static stages (default 1; worth it for files of many thousand records)")
+                   help="processes for the static stages (default 1; worth it for many thousand records)")
     p.add_argument("--json", action="store_true", help="print a machine-readable report instead of the table")
     return p
 

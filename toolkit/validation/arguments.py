@@ -98,7 +98,9 @@ class _Tools:
         self._path = path
         for spec in specs:
             if spec.name in self.specs:
-                self.problems.append(reason("duplicate tool", f"{where(path)}: tools lists {spec.name!r} twice"))
+                self.problems.append(reason(
+                    "duplicate tool", f"{where(path)}: tools lists {spec.name!r} twice"
+                ))
             self.specs.setdefault(spec.name, spec)
 
     def validator(self, name: str, which: str) -> Draft202012Validator | None:
@@ -152,7 +154,8 @@ def arguments_stage(
                     if tools.specs:
                         known = f"available: {', '.join(sorted(tools.specs))}"
                     else:
-                        known = "the conversation lists no tools; check against a source's tools with --tools SOURCE"
+                        known = ("the conversation lists no tools; check against a source's tools with "
+                                 "--tools SOURCE")
                     reasons.append(reason("unknown tool", f"{at}: no tool named {name!r} in tools ({known})"))
                     continue
                 validator = tools.validator(name, "input")
@@ -196,8 +199,8 @@ def results_stage(
             if problems:
                 reasons.append(reason(
                     "invalid result",
-                    f"{where(path, i)}: result of call {m.tool_call_id!r} to {name!r} does not match its output "
-                    "schema: " + "; ".join(problems),
+                    f"{where(path, i)}: result of call {m.tool_call_id!r} to {name!r} does not match its "
+                    "output schema: " + "; ".join(problems),
                 ))
         reasons.extend(tools.problems)
     return StageOutcome(stage="results", passed=not reasons, reasons=capped(reasons))

@@ -96,19 +96,27 @@ async def validate_trajectory(
 
 
 def static_report(
-    index: int, item: RecordInput, max_depth: int, fallback: Mapping[str, ToolSpec] | None, stages: frozenset[str]
+    index: int,
+    item: RecordInput,
+    max_depth: int,
+    fallback: Mapping[str, ToolSpec] | None,
+    stages: frozenset[str],
 ) -> tuple[RecordReport, Trajectory | None]:
     """One record's report after the static stages, and its trajectory if the ``record`` stage passed."""
     if isinstance(item, ReadItem):
         report = RecordReport(index=index, line=item.line, format=item.format)
         if item.record is None:
-            report.stages = [StageOutcome(stage="record", passed=False, reasons=[item.error or "unreadable line"])]
+            failed = StageOutcome(stage="record", passed=False, reasons=[item.error or "unreadable line"])
+            report.stages = [failed]
             return report, None
         data: Trajectory | Mapping[str, Any] = item.record
     else:
         report = RecordReport(index=index, format="toolgym")
         data = item
-    raw_id = data.id if isinstance(data, Trajectory) else data.get("id") if isinstance(data, Mapping) else None
+    if isinstance(data, Trajectory):
+        raw_id: Any = data.id
+    else:
+        raw_id = data.get("id") if isinstance(data, Mapping) else None
     report.id = raw_id if isinstance(raw_id, str) else None
     traj, report.stages = check_record(data, max_depth=max_depth, fallback_tools=fallback, stages=stages)
     return report, traj
@@ -122,8 +130,10 @@ async def _probe(registry_factory: Callable[[], ToolRegistry]) -> dict[str, Tool
     except UserError:
         raise
     except Exception as exc:
-        raise UserError(f"could not open the tool sources for replay: {type(exc).__name__}: {exc}; check that each "
-                        "source starts on its own with `toolgym tools SOURCE`") from None
+        raise UserError(
+            f"could not open the tool sources for replay: {type(exc).__name__}: {exc}; check that each "
+            "source starts on its own with `toolgym tools SOURCE`"
+        ) from None
 
 
 def _collect(
@@ -201,8 +211,10 @@ async def avalidate_records(
     checked = (static_report(i, item, max_depth, fallback_tools, wanted) for i, item in enumerate(records))
     reports, to_replay = _collect(checked, replaying)
     if to_replay:
-        await _replay_all(to_replay, registry_factory, nondeterministic=nondeterministic, concurrency=concurrency,
-                          max_depth=max_depth)
+        await _replay_all(
+            to_replay, registry_factory, nondeterministic=nondeterministic, concurrency=concurrency,
+            max_depth=max_depth,
+        )
     return ValidationReport(records=reports, source=source)
 
 

@@ -61,7 +61,8 @@ def compare_result(recorded: Message, result: ToolResult, *, deterministic: bool
     old, new = recorded.content or "", result.content
     if recorded.is_error is not None and recorded.is_error != result.is_error:
         state = "an error" if recorded.is_error else "a success"
-        return f"recorded {state} but replay gave {'an error' if result.is_error else 'a success'}: {_show(new)}"
+        got = "an error" if result.is_error else "a success"
+        return f"recorded {state} but replay gave {got}: {_show(new)}"
     old_json, old_value = _parse(old)
     new_json, new_value = _parse(new)
     if deterministic:
@@ -135,11 +136,17 @@ async def replay_trajectory(
 
 
 async def _replay(
-    node: Trajectory, path: tuple[str, ...], registry: ToolRegistry, nondet: Callable[[str], bool], max_depth: int
+    node: Trajectory,
+    path: tuple[str, ...],
+    registry: ToolRegistry,
+    nondet: Callable[[str], bool],
+    max_depth: int,
 ) -> str | None:
     if len(path) > max_depth:
         return None
-    answers = {m.tool_call_id: (i, m) for i, m in enumerate(node.messages) if m.role == "tool" and m.tool_call_id}
+    answers = {
+        m.tool_call_id: (i, m) for i, m in enumerate(node.messages) if m.role == "tool" and m.tool_call_id
+    }
     flagged = {t.name for t in node.tools if not t.deterministic}
     injected = node.metadata.get(INJECTED_FAILURES_KEY) or {}
     for m in node.messages:
@@ -157,7 +164,9 @@ async def _replay(
             if tc.id not in answers:
                 continue  # an unanswered call is the structure stage's finding; its effects still count
             i, recorded = answers[tc.id]
-            deterministic = not (name in flagged or nondet(name) or _registry_nondeterministic(registry, name))
+            deterministic = not (
+                name in flagged or nondet(name) or _registry_nondeterministic(registry, name)
+            )
             why = compare_result(recorded, result, deterministic=deterministic)
             if why:
                 hint = "" if not deterministic else (

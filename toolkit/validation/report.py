@@ -18,6 +18,8 @@ from toolkit.validation.stages import STAGES, reason_kind
 
 __all__ = ["RecordReport", "StageStats", "ValidationReport"]
 
+_HEADERS = ("stage", "checked", "passed", "failed", "still passing", "top failure reasons")
+
 
 @dataclass(kw_only=True)
 class RecordReport:
@@ -125,7 +127,8 @@ class ValidationReport:
             # Records skipped at this stage (after a failed record stage) are already out of the funnel.
             alive -= {r.index for r in self.records if not any(o.stage == stage for o in r.stages)}
             out.append(StageStats(
-                stage=stage, checked=checked, passed=passed, failed=checked - passed, still_passing=len(alive),
+                stage=stage, checked=checked, passed=passed, failed=checked - passed,
+                still_passing=len(alive),
                 top_reasons=sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:top],
             ))
         return out
@@ -152,8 +155,7 @@ class ValidationReport:
             rows.append((s.stage, s.checked, s.passed, s.failed, s.still_passing, top))
         head = f"{self.source}: " if self.source else ""
         lines = [
-            format_table(rows, ("stage", "checked", "passed", "failed", "still passing", "top failure reasons"),
-                         max_width=90),
+            format_table(rows, _HEADERS, max_width=90),
             "",
             f"{head}{self.passed}/{self.total} record(s) passed ({self.yield_rate:.1%})",
         ]
@@ -165,7 +167,8 @@ class ValidationReport:
                 first = next(o for o in r.stages if not o.passed)
                 label = f"line {r.line}" if r.line is not None else f"record {r.index}"
                 ident = f" ({r.id})" if r.id else ""
-                lines.append(f"  {label}{ident} [{first.stage}] {first.reasons[0] if first.reasons else 'failed'}")
+                why = first.reasons[0] if first.reasons else "failed"
+                lines.append(f"  {label}{ident} [{first.stage}] {why}")
             if len(failures) > examples:
                 lines.append(f"  … and {len(failures) - examples} more (use --json for all)")
         return "\n".join(lines)

@@ -18,7 +18,16 @@ from pydantic import ValidationError
 from toolkit.jsonschema_utils import inline_refs, validator_for
 from toolkit.records import StageOutcome, Trajectory, published_schema
 
-__all__ = ["STAGES", "STATIC_STAGES", "DEFAULT_MAX_DEPTH", "reason", "reason_kind", "walk", "where", "record_stage"]
+__all__ = [
+    "STAGES",
+    "STATIC_STAGES",
+    "DEFAULT_MAX_DEPTH",
+    "reason",
+    "reason_kind",
+    "walk",
+    "where",
+    "record_stage",
+]
 
 STATIC_STAGES = ("record", "structure", "arguments", "results", "subagents")
 STAGES = STATIC_STAGES + ("replay",)
@@ -83,8 +92,8 @@ def _tools_validator() -> Draft202012Validator:
 
 
 def _tools_problems(tools: Any) -> tuple[tuple[str, str], ...]:
-    # Most datasets repeat a few tool lists on every record, and the list (schemas and all) is often the larger
-    # part of a record: its verdict is cached by content.
+    # Most datasets repeat a few tool lists on every record, and the list (schemas and all) is often the
+    # larger part of a record: its verdict is cached by content.
     try:
         canonical = json.dumps(tools, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # not JSON (a record built in Python): check it uncached
@@ -107,7 +116,7 @@ def _check_tools(tools: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _split_tools(node: Any, path: tuple[str, ...], taken: list[tuple[tuple[str, ...], Any]]) -> Any:
-    """A shallow copy of a record with every conversation's ``tools`` taken out (into ``taken``, with paths)."""
+    """A shallow copy of a record with every conversation's ``tools`` moved into ``taken`` (with paths)."""
     if not isinstance(node, dict):
         return node
     out = dict(node)
@@ -115,7 +124,9 @@ def _split_tools(node: Any, path: tuple[str, ...], taken: list[tuple[tuple[str, 
         taken.append((path + ("tools",), out.pop("tools")))
     subagents = out.get("subagents")
     if isinstance(subagents, dict):
-        out["subagents"] = {k: _split_tools(v, path + ("subagents", str(k)), taken) for k, v in subagents.items()}
+        out["subagents"] = {
+            k: _split_tools(v, path + ("subagents", str(k)), taken) for k, v in subagents.items()
+        }
     return out
 
 

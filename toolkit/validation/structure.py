@@ -15,7 +15,7 @@ Rules, for the root conversation and every subagent conversation:
 
 from __future__ import annotations
 
-from toolkit.records import StageOutcome, Trajectory
+from toolkit.records import Message, StageOutcome, Trajectory
 from toolkit.validation.stages import DEFAULT_MAX_DEPTH, capped, reason, walk, where
 
 __all__ = ["structure_stage", "conversation_problems"]
@@ -28,8 +28,8 @@ def structure_stage(traj: Trajectory, *, max_depth: int = DEFAULT_MAX_DEPTH) -> 
         if len(path) > max_depth:
             reasons.append(reason(
                 "subagent too deep",
-                f"{where(path)} is nested {len(path)} levels deep; the limit is {max_depth} (raise it with --max-depth "
-                "if deeper delegation is intended)",
+                f"{where(path)} is nested {len(path)} levels deep; the limit is {max_depth} (raise it with "
+                "--max-depth if deeper delegation is intended)",
             ))
             continue
         if node.id in seen_ids and path:
@@ -63,83 +63,96 @@ def conversation_problems(node: Trajectory, path: tuple[str, ...] = ()) -> list[
     prev: str | None = None
     for i, m in enumerate(msgs):
         role = m.role
+        at = where(path, i)
         if m.tool_calls and role != "assistant":
-            out.append(reason("misplaced field", f"{where(path, i)}: a {role} message carries tool_calls"))
+            out.append(reason("misplaced field", f"{at}: a {role} message carries tool_calls"))
         if m.tool_call_id is not None and role != "tool":
-            out.append(reason("misplaced field", f"{where(path, i)}: a {role} message carries tool_call_id"))
+            out.append(reason("misplaced field", f"{at}: a {role} message carries tool_call_id"))
         if role != "system" and first_other is None:
             first_other = i
             if role != "user":
                 out.append(reason(
                     "bad role order",
-                    f"{where(path, i)}: the conversation must start with a user message (after an optional system "
+                    f"{at}: the conversation must start with a user message (after an optional system "
                     f"message), not {role}",
                 ))
         if role == "system":
             if i != 0:
-                out.append(reason("bad role order", f"{where(path, i)}: a system message may only come first"))
+                out.append(reason("bad role order", f"{at}: a system message may only come first"))
         elif role == "user":
             if prev == "tool":
                 out.append(reason(
-                    "bad role order", f"{where(path, i)}: tool results must be followed by an assistant message"
+                    "bad role order", f"{at}: tool results must be followed by an assistant message"
                 ))
             close(i, role)
         elif role == "assistant":
             if prev == "assistant":
                 out.append(reason(
                     "bad role order",
-                    f"{where(path, i)}: two assistant messages in a row; merge them or put the user's turn between",
+                    f"{at}: two assistant messages in a row; merge them or put the user's turn between",
                 ))
             close(i, role)
             if not m.tool_calls and not (m.content or "").strip():
-                out.append(reason("empty assistant message", f"{where(path, i)}: neither content nor tool calls"))
+                out.append(reason("empty assistant message", f"{at}: neither content nor tool calls"))
             for tc in m.tool_calls or []:
                 any_calls = True
                 if tc.id in call_at:
+                    first = call_at[tc.id]
                     out.append(reason(
-                        "duplicate call id", f"{where(path, i)}: call id {tc.id!r} was already used in message "
-                                             f"{call_at[tc.id]}"
+                        "duplicate call id", f"{at}: call id {tc.id!r} was already used in message {first}"
                     ))
                     continue
                 call_at[tc.id] = i
                 pending[tc.id] = (i, tc.function.name)
         elif role == "tool":
-            out.extend(_tool_message_problems(m, i, path, pending, call_at, answered, any_calls, node))
+            out.extend(_tool_message_problems(m, at, i, pending, call_at, answered, any_calls))
         prev = role
     close(len(msgs), "end of conversation")
     if msgs[-1].role != "assistant":
         out.append(reason(
             "bad role order",
-            f"{where(path, len(msgs) - 1)}: the conversation ends with a {msgs[-1].role} message; it must end with "
-            "the assistant's answer",
+            f"{where(path, len(msgs) - 1)}: the conversation ends with a {msgs[-1].role} message; it must "
+            "end with the assistant's answer",
         ))
     return out
 
 
 def _tool_message_problems(
-    m, i: int, path: tuple[str, ...], pending: dict[str, tuple[int, str]], call_at: dict[str, int],
-    answered: dict[str, int], any_calls: bool, node: Trajectory,
+    m: Message,
+    at: str,
+    i: int,
+    pending: dict[str, tuple[int, str]],
+    call_at: dict[str, int],
+    answered: dict[str, int],
+    any_calls: bool,
 ) -> list[str]:
     cid = m.tool_call_id
-    at = where(path, i)
     if cid is None:
         return [reason("tool message without call id", f"{at}: a tool message must carry tool_call_id")]
     if cid in answered:
-        answered_at = answered[cid]
-        return [reason("call answered twice", f"{at}: call {cid!r} was already answered in message {answered_at}")]
+        first = answered[cid]
+        return [reason("call answered twice", f"{at}: call {cid!r} was already answered in message {first}")]
     if cid in pending:
-        call_index, name = pending.pop(cid)
+        _, name = pending.pop(cid)
         answered[cid] = i
         if m.name is not None and m.name != name:
-            return [reason("tool name mismatch", f"{at}: the result names tool {m.name!r} but call {cid!r} was to "
-                                                 f"{name!r}")]
+            return [reason(
+                "tool name mismatch",
+                f"{at}: the result names tool {m.name!r} but call {cid!r} was to {name!r}",
+            )]
         return []
     if cid in call_at:
-        return [reason("late tool result", f"{at}: call {cid!r} (message {call_at[cid]}) is answered after a later "
-                                           "turn began")]
+        return [reason(
+            "late tool result",
+            f"{at}: call {cid!r} (message {call_at[cid]}) is answered after a later turn began",
+        )]
     if not any_calls:
-        return [reason("tool message without call", f"{at}: no assistant tool call precedes this tool message")]
-    return [reason("unknown call id", f"{at}: tool_call_id {cid!r} is not the id of any call in this conversation")]
+        return [reason(
+            "tool message without call", f"{at}: no assistant tool call precedes this tool message"
+        )]
+    return [reason(
+        "unknown call id", f"{at}: tool_call_id {cid!r} is not the id of any call in this conversation"
+    )]
 
 
 def _subagent_problems(node: Trajectory, path: tuple[str, ...]) -> list[str]:
@@ -153,8 +166,8 @@ def _subagent_problems(node: Trajectory, path: tuple[str, ...]) -> list[str]:
             known = ", ".join(sorted(calls)) or "none"
             out.append(reason(
                 "unknown subagent key",
-                f"{where(path)}: subagents key {key!r} is not the id of a call in this conversation (call ids: "
-                f"{known})",
+                f"{where(path)}: subagents key {key!r} is not the id of a call in this conversation "
+                f"(call ids: {known})",
             ))
         for spec in child.tools:
             mine = parent_tools.get(spec.name)

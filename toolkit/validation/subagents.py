@@ -76,13 +76,14 @@ def _delegation_problems(
         for name in used:
             out.append(reason(
                 "ungranted tool",
-                f"{at}: the child called {name!r}, which delegate call {call.id!r} did not grant (granted: {allowed})",
+                f"{at}: the child called {name!r}, which delegate call {call.id!r} did not grant "
+                f"(granted: {allowed})",
             ))
     if child.expected is not None and child.expected.calls and not child_calls:
         out.append(reason(
             "ungrounded subagent",
-            f"{at}: the child answered without calling any tool although {len(child.expected.calls)} call(s) were "
-            "expected; its report is not grounded in tool results",
+            f"{at}: the child answered without calling any tool although {len(child.expected.calls)} "
+            "call(s) were expected; its report is not grounded in tool results",
         ))
     final = child.final_answer()
     if answer is None:
@@ -91,12 +92,13 @@ def _delegation_problems(
         if not answer.is_error:
             out.append(reason(
                 "subagent without answer",
-                f"{at}: the child ends without a final answer, yet the parent's result for {call.id!r} is not an error",
+                f"{at}: the child ends without a final answer, yet the parent's result for {call.id!r} is "
+                "not an error",
             ))
     elif answer.content != final:
         out.append(reason(
             "subagent answer mismatch",
-            f"{at}: the parent's result for {call.id!r} is {clip_value(answer.content or '')} but the child's final "
-            f"answer is {clip_value(final)}; they must be identical",
+            f"{at}: the parent's result for {call.id!r} is {clip_value(answer.content or '')} but the "
+            f"child's final answer is {clip_value(final)}; they must be identical",
         ))
     return out
