@@ -163,7 +163,16 @@ def _check_one(
             "mid-token, so trained tokens differ from generated ones"
         )
     pres = get_presentation("json" if example.native else example.presentation)
-    for k, calls in example.assistant_calls.items():
+    # The record is the truth: compare each turn with the record's message, not with the example built from it
+    # (an example can carry damage, e.g. arguments null-filled by Arrow storage).
+    truth = [m for m in traj.messages if m.role == "assistant"]
+    if len(truth) != len(example.assistant_calls):
+        checks["masks"].failures.append(
+            f"{tid}: the example has {len(example.assistant_calls)} assistant turns, the record {len(truth)}"
+        )
+        return
+    for k, source_msg in zip(sorted(example.assistant_calls), truth):
+        calls = source_msg.calls()
         seg = trained.get(k)
         if seg is None:
             continue
@@ -175,7 +184,7 @@ def _check_one(
                 f"({text[seg.end - 20:seg.end]!r}); the model would never learn to stop"
             )
         body = text[seg.start:seg.end - len(stop)]
-        source = json.dumps([c.arguments for c in calls]) + (example.messages[k].get("content") or "")
+        source = json.dumps([c.arguments for c in calls]) + (source_msg.content or "")
         checks["no null leakage"].checked += 1
         if calls and _nulls(body) > _nulls(source):
             checks["no null leakage"].failures.append(
