@@ -21,7 +21,14 @@ from pydantic import BaseModel, Field
 Category = Literal["laptops", "monitors", "accessories", "networking"]
 Warehouse = Literal["berlin", "dublin", "warsaw"]
 Tier = Literal["retail", "business", "wholesale"]
-Sku = Annotated[str, Field(pattern=r"^[A-Z]{2,4}-\d{3}$", description="Product SKU, e.g. 'LAP-001'.")]
+Sku = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z]{2,4}-\d{3}$",
+        description="Product SKU, e.g. 'LAP-001'.",
+        examples=["LAP-001", "MON-010", "ACC-100", "NET-200"],  # clients (and ToolGym's synthesizer) use these
+    ),
+]
 
 _CATALOG = [
     {"sku": "LAP-001", "name": "Aero 14 laptop, 16 GB", "category": "laptops", "price_eur": 1199.0,
@@ -59,7 +66,7 @@ class ProductList(BaseModel):
 
 class QuoteLine(BaseModel):
     sku: Sku
-    quantity: int = Field(ge=1, le=1000)
+    quantity: int = Field(ge=1, le=1000, examples=[1, 3, 12, 60])
 
 
 class PricedLine(BaseModel):
@@ -97,7 +104,10 @@ def build_server() -> MCPServer:
 
     @server.tool()
     def search_products(
-        query: Annotated[str, Field(max_length=80, description="Words to find in product names; '' for all.")] = "",
+        query: Annotated[
+            str, Field(max_length=80, description="Words to find in product names; '' for all.",
+                       examples=["laptop", "monitor", "dock", "keyboard"])
+        ] = "",
         category: Annotated[Category | None, Field(description="Only this category.")] = None,
         in_stock_only: Annotated[bool, Field(description="Only products with stock in some warehouse.")] = False,
         limit: Annotated[int, Field(ge=1, le=20, description="Most products to return.")] = 10,
@@ -139,7 +149,7 @@ def build_server() -> MCPServer:
     @server.tool()
     def reserve_stock(
         sku: Sku,
-        quantity: Annotated[int, Field(ge=1, le=500, description="Units to hold.")],
+        quantity: Annotated[int, Field(ge=1, le=500, description="Units to hold.", examples=[1, 2, 5])],
         warehouse: Annotated[Warehouse, Field(description="Warehouse to reserve from.")],
     ) -> Reservation:
         """Hold units of a product in one warehouse for an order; fails if that warehouse has too few."""
