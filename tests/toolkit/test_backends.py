@@ -385,6 +385,18 @@ async def test_stop_strings_cut_the_answer(
     assert cut.text == full.text[: full.text.find(stop)] and cut.finish_reason == "stop"
 
 
+async def test_a_prompt_longer_than_the_context_fails_alone(
+    allow_model_requests: None, tiny_model: Any, smollm2_tokenizer: Any
+) -> None:
+    backend = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer, batch_size=2)
+    with anyio.fail_after(60):
+        long, short = await backend.generate([
+            ask("word " * 1100, decoding=Decoding(max_tokens=4)), ask("Hi", decoding=Decoding(max_tokens=4)),
+        ])
+    assert long.error_kind == "bad_request" and "exceeds the model's context of 1024" in (long.error or "")
+    assert short.ok and short.usage.completion_tokens >= 1
+
+
 def test_prompts_use_the_chat_template_and_refuse_tools_it_would_drop(
     tiny_model: Any, smollm2_tokenizer: Any
 ) -> None:

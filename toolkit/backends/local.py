@@ -133,10 +133,21 @@ class LocalBackend:
             return await anyio.to_thread.run_sync(self._generate_sync, list(requests), prompts)
 
     def _generate_sync(self, requests: list[ChatRequest], prompts: list[str]) -> list[ChatResponse]:
+        results: list[ChatResponse | None] = [None] * len(requests)
+        context = getattr(getattr(self.model, "config", None), "max_position_embeddings", None)
         groups: dict[Decoding, list[int]] = {}
         for i, request in enumerate(requests):
+            if isinstance(context, int):
+                # A prompt that cannot fit is this sample's failure, recorded, not a crash of the whole batch.
+                n = len(self.tokenizer(prompts[i], add_special_tokens=False)["input_ids"])
+                if n + request.decoding.max_tokens > context:
+                    results[i] = ChatResponse(
+                        error=f"prompt of {n} tokens plus max_tokens {request.decoding.max_tokens} exceeds the "
+                        f"model's context of {context} tokens",
+                        error_kind="bad_request", usage=Usage(prompt_tokens=n),
+                    )
+                    continue
             groups.setdefault(request.decoding, []).append(i)
-        results: list[ChatResponse | None] = [None] * len(requests)
         for decoding, indices in groups.items():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
