@@ -39,7 +39,7 @@ def test_seeded_calendars_are_deterministic_and_free_of_conflicts():
     for seed in range(5):
         env.reset(seed=seed)
         events = env.snapshot()["events"]
-        assert 14 <= len(events) <= 20
+        assert 14 <= len(events) <= 23
         assert sum(e["status"] == "cancelled" for e in events) == 2
         confirmed = [e for e in events if e["status"] == "confirmed"]
         for a, b in combinations(confirmed, 2):
@@ -124,6 +124,22 @@ def test_cancel_event_marks_it_and_frees_the_time(env):
     assert "already cancelled" in err(env, "cancel_event", event_id=a["event_id"])
     assert not create(env, title="Takes the slot", attendees=[ALICE]).is_error
     assert "ids look like 'evt-007'" in err(env, "cancel_event", event_id="evt-999")
+
+
+def test_attendees_can_be_added_when_free_and_removed(env):
+    event = create(env, title="Planning", attendees=[ALICE, BEN]).structured
+    create(env, title="Chloe elsewhere", start="2026-03-20T10:30", end="2026-03-20T11:30", attendees=[CHLOE])
+    busy = err(env, "add_attendees", event_id=event["event_id"], attendees=[CHLOE])
+    assert "chloe.martin@example.com is already booked in" in busy and "'Chloe elsewhere'" in busy
+    added = ok(env, "add_attendees", event_id=event["event_id"], attendees=["Dana@Example.com", ALICE])
+    assert added["attendees"] == [ALICE, BEN, "dana@example.com"]
+    removed = ok(env, "remove_attendees", event_id=event["event_id"], attendees=[BEN])
+    assert removed["attendees"] == [ALICE, "dana@example.com"]
+    assert "not attending" in err(env, "remove_attendees", event_id=event["event_id"], attendees=[BEN])
+    everyone = [ALICE, "dana@example.com"]
+    assert "at least one attendee" in err(env, "remove_attendees", event_id=event["event_id"], attendees=everyone)
+    ok(env, "cancel_event", event_id=event["event_id"])
+    assert "is cancelled" in err(env, "add_attendees", event_id=event["event_id"], attendees=[CHLOE])
 
 
 def test_sql_metacharacters_are_data(env):

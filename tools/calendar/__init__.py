@@ -283,6 +283,50 @@ class CalendarEnvironment(Environment):
             return _event(self._store.get(row["id"]))  # type: ignore[arg-type]
 
     @tool
+    def add_attendees(self, event_id: str, attendees: list[str]) -> Event:
+        """Invite more people to an event; each must be free at the event's time.
+
+        Args:
+            event_id: The event, e.g. "evt-007".
+            attendees: Email addresses to add (people already invited are left as they are).
+        """
+        people = _emails(attendees, "attendees")
+        with self._store.lock:
+            row = self._existing(event_id)
+            if row["status"] == "cancelled":
+                raise ToolError(f"{row['id']} {row['title']!r} is cancelled; attendees cannot be added")
+            new = [p for p in people if p not in row["attendees"]]
+            if len(row["attendees"]) + len(new) > MAX_ATTENDEES:
+                raise ToolError(f"an event may have at most {MAX_ATTENDEES} attendees")
+            self._check_free(new, _utc(row["start_utc"]), _utc(row["end_utc"]), exclude=row["id"])
+            self._store.db.executemany("INSERT INTO attendees (event_id, email) VALUES (?, ?)",
+                                       [(row["id"], p) for p in new])  # fmt: skip
+            self._store.db.commit()
+            return _event(self._store.get(row["id"]))  # type: ignore[arg-type]
+
+    @tool
+    def remove_attendees(self, event_id: str, attendees: list[str]) -> Event:
+        """Take people off an event's attendee list (at least one attendee must remain).
+
+        Args:
+            event_id: The event, e.g. "evt-007".
+            attendees: Email addresses to remove; each must be attending.
+        """
+        people = _emails(attendees, "attendees")
+        with self._store.lock:
+            row = self._existing(event_id)
+            missing = [p for p in people if p not in row["attendees"]]
+            if missing:
+                raise ToolError(f"{', '.join(missing)} not attending {row['id']}; attendees: "
+                                f"{', '.join(row['attendees'])}")  # fmt: skip
+            if len(set(row["attendees"]) - set(people)) < 1:
+                raise ToolError("an event needs at least one attendee; cancel the event instead")
+            self._store.db.executemany("DELETE FROM attendees WHERE event_id = ? AND email = ?",
+                                       [(row["id"], p) for p in people])  # fmt: skip
+            self._store.db.commit()
+            return _event(self._store.get(row["id"]))  # type: ignore[arg-type]
+
+    @tool
     def find_free_slots(
         self,
         date: str,

@@ -136,5 +136,27 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
                 "day_text": _day_text(date.fromisoformat(day)), "first_id": first["id"],
                 "first_title": first["title"]}  # fmt: skip
 
-    return {"free_window": free_window, "conflict_window": conflict_window, "move_target": move_target,
+    def invitee(rng: random.Random, slots: dict[str, Any]) -> dict[str, Any]:
+        """A confirmed event and a person not on it who is free at its time (``busy: false``)."""
+        return _invitee(rng, busy=False)
+
+    def busy_invitee(rng: random.Random, slots: dict[str, Any]) -> dict[str, Any]:
+        """A confirmed event and a person not on it who is booked elsewhere then (``conflict_title``)."""
+        return _invitee(rng, busy=True)
+
+    def _invitee(rng: random.Random, *, busy: bool) -> dict[str, Any]:
+        events = _confirmed(store)
+        for _ in range(50):
+            event = rng.choice(events)
+            for person in rng.sample(emails, k=len(emails)):
+                if person in event["attendees"]:
+                    continue
+                clash = store.conflict([person], event["start_utc"], event["end_utc"], event["id"])
+                if (clash is not None) == busy:
+                    extra = {"conflict_id": clash["id"], "conflict_title": clash["title"]} if clash else {}
+                    return {"event_id": event["id"], "event_title": event["title"], "email": person,
+                            "name": _NAMES[person], **extra}  # fmt: skip
+        raise NoSlotValue("no such invitee")
+
+    return {"free_window": free_window, "invitee": invitee, "busy_invitee": busy_invitee, "conflict_window": conflict_window, "move_target": move_target,
             "move_conflict": move_conflict, "first_meeting": first_meeting}  # fmt: skip
