@@ -621,7 +621,8 @@ def render_tasks(
             task_seed = rng.randrange(1_000_000)
             task = render_template(template, env, task_id=f"{suite.name}/{template.id}/{seed}-{i}",
                                    suite=suite.name, seed=task_seed, rng=rng)  # fmt: skip
-            key = json.dumps([task.turns, [c.model_dump() for c in task.gold_calls]], sort_keys=True, default=str)
+            calls = [c.model_dump() for c in task.gold_calls]
+            key = json.dumps([task.turns, calls], sort_keys=True, default=str)
             if key not in seen:
                 break
         seen.add(key)

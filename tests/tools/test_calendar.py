@@ -137,7 +137,8 @@ def test_attendees_can_be_added_when_free_and_removed(env):
     assert removed["attendees"] == [ALICE, "dana@example.com"]
     assert "not attending" in err(env, "remove_attendees", event_id=event["event_id"], attendees=[BEN])
     everyone = [ALICE, "dana@example.com"]
-    assert "at least one attendee" in err(env, "remove_attendees", event_id=event["event_id"], attendees=everyone)
+    last = err(env, "remove_attendees", event_id=event["event_id"], attendees=everyone)
+    assert "at least one attendee" in last
     ok(env, "cancel_event", event_id=event["event_id"])
     assert "is cancelled" in err(env, "add_attendees", event_id=event["event_id"], attendees=[CHLOE])
 

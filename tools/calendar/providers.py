@@ -158,5 +158,6 @@ def slot_providers(store: CalendarStore) -> dict[str, Callable[[random.Random, d
                             "name": _NAMES[person], **extra}  # fmt: skip
         raise NoSlotValue("no such invitee")
 
-    return {"free_window": free_window, "invitee": invitee, "busy_invitee": busy_invitee, "conflict_window": conflict_window, "move_target": move_target,
+    return {"free_window": free_window, "invitee": invitee, "busy_invitee": busy_invitee,
+            "conflict_window": conflict_window, "move_target": move_target,
             "move_conflict": move_conflict, "first_meeting": first_meeting}  # fmt: skip

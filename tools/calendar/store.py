@@ -191,8 +191,8 @@ class CalendarStore:
         return [(r[0], r[1]) for r in rows]
 
     def seed(self, seed: int) -> None:
-        """Deterministic initial events for ``seed``: 14-23 events (up to 3 of them concurrent with another one,
-        for other people), two of them cancelled."""
+        """Deterministic initial events for ``seed``: 14-23 events (up to 3 of them concurrent with another
+        one, for other people), two of them cancelled."""
         rng = random.Random(f"calendar/{seed}")
         titles = rng.sample(_TITLES, k=rng.randint(14, 20))
         emails = [e for _, e in PEOPLE]
@@ -217,7 +217,8 @@ class CalendarStore:
             people = sorted(rng.sample(others, k=min(2, len(others))))
             if spare and people and self.conflict(people, row["start_utc"], row["end_utc"]) is None:
                 self.insert(title=spare.pop(0), start_utc=row["start_utc"], end_utc=row["end_utc"],
-                            tz=row["timezone"], attendees=people, location=rng.choice(_LOCATIONS))  # fmt: skip
+                            tz=row["timezone"], attendees=people,
+                            location=rng.choice(_LOCATIONS))  # fmt: skip
         ids = [r[0] for r in self.db.execute("SELECT id FROM events ORDER BY id")]
         for event_id in rng.sample(ids, k=2):
             self.db.execute("UPDATE events SET status = 'cancelled', cancel_reason = ? WHERE id = ?",
