@@ -140,10 +140,11 @@ class LocalBackend:
             if isinstance(context, int):
                 # A prompt that cannot fit is this sample's failure, recorded, not a crash of the whole batch.
                 n = len(self.tokenizer(prompts[i], add_special_tokens=False)["input_ids"])
-                if n + request.decoding.max_tokens > context:
+                budget = request.decoding.max_tokens
+                if n + budget > context:
                     results[i] = ChatResponse(
-                        error=f"prompt of {n} tokens plus max_tokens {request.decoding.max_tokens} exceeds the "
-                        f"model's context of {context} tokens",
+                        error=f"prompt of {n} tokens plus max_tokens {budget} exceeds the model's context of "
+                        f"{context} tokens",
                         error_kind="bad_request", usage=Usage(prompt_tokens=n),
                     )
                     continue
