@@ -108,6 +108,14 @@ async def test_malformed_call_step_is_a_tool_call_parse_error() -> None:
     assert reply.tool_call_parse_error and reply.tool_calls == []
 
 
+def test_decoding_settings_are_validated_and_hashable() -> None:
+    assert Decoding().greedy and Decoding(stop=["\n"]).stop == ("\n",)
+    assert hash(Decoding(stop=["a", "b"])) == hash(Decoding(stop=("a", "b")))
+    for bad in ({"temperature": -1}, {"max_tokens": 0}, {"top_p": 1.5}, {"stop": [""]}):
+        with pytest.raises(UserError):
+            Decoding(**bad)  # type: ignore[arg-type]
+
+
 # ---- kill switch -------------------------------------------------------------------------------------------
 
 

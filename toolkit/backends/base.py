@@ -69,8 +69,11 @@ class Decoding:
             raise UserError(f"max_tokens must be positive, got {self.max_tokens}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise UserError(f"top_p must lie in (0, 1], got {self.top_p}")
-        if isinstance(self.stop, str):
-            object.__setattr__(self, "stop", (self.stop,))
+        # Stored as a tuple so settings stay hashable (backends batch requests by their decoding settings).
+        stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
+        if not all(isinstance(s, str) and s for s in stop):
+            raise UserError(f"stop sequences must be non-empty strings, got {self.stop!r}")
+        object.__setattr__(self, "stop", stop)
 
     @property
     def greedy(self) -> bool:
