@@ -11,10 +11,10 @@ import pytest
 
 import tools.files as files_suite
 from toolkit.environment import Task, get_suite
-from toolkit.errors import UserError
+from toolkit.errors import ToolError, UserError
 from toolkit.jsonschema_utils import validation_errors
 from toolkit.templates import load_templates, render_tasks
-from tools.files import LIMITS, FilesEnvironment
+from tools.files import LIMITS, FileStore, FilesEnvironment
 
 
 @pytest.fixture
@@ -218,6 +218,18 @@ def test_closing_removes_the_root_and_dropping_an_environment_does_too():
     del dropped
     gc.collect()
     assert not root.exists()
+
+
+def test_a_standalone_store_offers_the_same_tools_as_plain_methods_and_cleans_up():
+    store = FileStore()
+    root = store.root
+    assert store.write_file("x.md", "hi")["created"] and "x.md" in {r["id"] for r in store.snapshot()["files"]}
+    store.reset()
+    assert "x.md" not in {r["id"] for r in store.snapshot()["files"]}
+    with pytest.raises(ToolError, match="'..' is not allowed"):
+        store.read_file("../x")
+    store.close()
+    assert store.closed and not root.exists()
 
 
 def test_the_snapshot_lists_every_file_with_its_content_hash(env):
