@@ -1,10 +1,10 @@
 """MCP call throughput over one stdio session: sequential calls vs 16 calls in flight, same calls.
 
-The server (this file, run with ``--serve``) answers each call after an async sleep of ``--latency-ms`` (20 ms by
-default), the stand-in for a tool that waits on I/O. Sequential calls pay that latency one after another; with
-calls in flight over the same session the waits overlap, so the ratio measures request pipelining through
-:class:`toolkit.mcp_tools.MCPToolset` (target: at least 4x with 16 in flight). Every result is checked, so a fast
-wrong answer cannot count.
+The server (this file, run with ``--serve``) answers each call after an async sleep of ``--latency-ms`` (20 ms
+by default), the stand-in for a tool that waits on I/O. Sequential calls pay that latency one after another;
+with calls in flight over the same session the waits overlap, so the ratio measures request pipelining through
+:class:`toolkit.mcp_tools.MCPToolset` (target: at least 4x with 16 in flight). Every result is checked, so a
+fast wrong answer cannot count.
 
     python bench/mcp_concurrency.py [--calls 320] [--concurrency 16] [--latency-ms 20]
 """
@@ -70,10 +70,11 @@ async def measure(calls: int, concurrency: int, latency_ms: float) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--calls", type=int, default=320, help="calls per mode (default: 320)")
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once (default: 16)")
-    parser.add_argument("--latency-ms", type=float, default=20.0, help="server-side latency per call (default: 20)")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="server latency per call (default 20)")
     parser.add_argument("--serve", action="store_true", help="run as the benchmark's MCP server (internal)")
     args = parser.parse_args()
     if args.serve:

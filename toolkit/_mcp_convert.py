@@ -61,8 +61,8 @@ def tool_to_spec(tool: Tool, *, server: str) -> ToolSpec:
             raise UserError(f"{where} with an unusable {label} schema: {exc}") from None
         if schema.get("type", "object") != "object":
             raise UserError(
-                f"{where} whose {label} schema has type {schema.get('type')!r}; MCP requires an object schema "
-                "at the root (wrap the value in an object property)"
+                f"{where} whose {label} schema has type {schema.get('type')!r}; MCP requires an object "
+                "schema at the root (wrap the value in an object property)"
             )
     meta = tool.meta or {}
     return ToolSpec(
@@ -92,7 +92,7 @@ def _b64_size(data: str) -> int:
 
 
 def _summarise_block(block: ContentBlock) -> str:
-    """Text for one content block; binary blocks are described, never inlined (they would flood the context)."""
+    """Text for one content block; binary blocks are described, never inlined (they would flood a context)."""
     if isinstance(block, TextContent):
         return block.text
     if isinstance(block, ImageContent | AudioContent):
@@ -141,7 +141,7 @@ def result_to_mcp(result: ToolResult) -> CallToolResult:
     if result.truncated:
         meta[META_TRUNCATED] = True
     return CallToolResult(
-        # An empty text block is still sent when there is structured content, or the client would show the JSON.
+        # An empty text block is still sent with structured content, or clients would show the JSON instead.
         content=[TextContent(text=result.content)] if result.content or result.structured is not None else [],
         structured_content=result.structured,
         is_error=result.is_error,

@@ -1,9 +1,9 @@
 """Connections to one MCP server: start, watch, retire and restart them without leaking processes.
 
 Every connection is owned by one background task, because the SDK's ``Client`` opens task groups that must be
-closed by the task that opened them; callers in any task borrow the current connection. A connection that broke
-(the server exited, the HTTP session died) or timed out is *retired*: no new call goes to it, it is closed once
-its last in-flight call returns, and the next call gets a freshly started server or session.
+closed by the task that opened them; callers in any task borrow the current connection. A connection that
+broke (the server exited, the HTTP session died) or timed out is *retired*: no new call goes to it, it is
+closed once its last in-flight call returns, and the next call gets a freshly started server or session.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class Connection:
 
 
 class ConnectionPool:
-    """The current connection to one server, restarted on demand. Lives inside a task group owned by the toolset."""
+    """The current connection to one server, restarted on demand; lives in a task group the toolset owns."""
 
     def __init__(self, server_name: str, connector: Connector, lister: Lister, *, connect_timeout: float):
         self.server_name = server_name
@@ -174,7 +174,8 @@ class ConnectionPool:
     async def _start(self) -> Connection:
         if self._tg is None:
             raise UserError(
-                f"MCP toolset {self.server_name!r} is not open; use `async with toolset:` (or a ToolRegistry) first"
+                f"MCP toolset {self.server_name!r} is not open; "
+                "use `async with toolset:` (or a ToolRegistry) first"
             )
         self._generation += 1
         conn = Connection(self._generation)
@@ -192,7 +193,7 @@ class ConnectionPool:
     def _describe_start_failure(self, conn: Connection) -> str:
         leaves = _leaves(conn.error) if conn.error is not None else []
         for err in leaves:
-            if isinstance(err, UserError):  # a bad tool listing: its message already names the tool and the fix
+            if isinstance(err, UserError):  # a bad tool listing: the message names the tool and the fix
                 return str(err)
         reason = "; ".join(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__ for e in leaves)
         tail = conn.stderr_tail()
@@ -201,7 +202,7 @@ class ConnectionPool:
         return msg + "\nCheck the command or URL, and that the server starts and answers on its own."
 
     async def _own(self, conn: Connection) -> None:
-        """Open the session, list the tools, hold the session until told to stop, then close it — all in one task."""
+        """Open the session, list the tools, hold the session until told to stop, close it; in one task."""
         with anyio.CancelScope() as scope:
             scope.deadline = anyio.current_time() + self._connect_timeout
             try:
@@ -214,7 +215,7 @@ class ConnectionPool:
                     conn.client = client
                     conn.ready.set()
                     await conn.stop.wait()
-            except Exception as exc:  # noqa: BLE001 - boundary with an untrusted server: record, never propagate
+            except Exception as exc:  # noqa: BLE001 - untrusted server boundary: record, never propagate
                 if conn.client is None:
                     conn.error = exc
                 else:
@@ -243,4 +244,4 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 class StartError(UserError):
-    """A server or session could not be (re)started, or listed unusable tools; the message says why and the fix."""
+    """A server or session could not be (re)started, or listed unusable tools; the message says why."""

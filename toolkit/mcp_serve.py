@@ -18,7 +18,6 @@ from typing import Any
 
 import anyio
 from mcp.server import Server
-from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
@@ -43,17 +42,18 @@ logger = logging.getLogger(__name__)
 SERVER_VERSION = "0.1.0"
 
 SERVE_LIMITS = CallLimits(timeout=300.0, max_result_chars=50_000_000)
-"""Limits a served toolset runs under by default: loose, because every client applies its own limits (ToolGym's
-:class:`~toolkit.mcp_tools.MCPToolset` caps with the same rule as a direct call, so results stay identical)."""
+"""Limits a served toolset runs under by default: loose, because every client applies its own limits
+(ToolGym's :class:`~toolkit.mcp_tools.MCPToolset` caps with the same rule as a direct call, so results stay
+identical)."""
 
 
 @dataclass
 class _Served:
     """The toolset behind a server.
 
-    Managed (``build_mcp_server``): opened by the first session that needs it (the server's lifespan), closed by
-    the last. Unmanaged (``serve_stdio``/``serve_http``/``running_http_server``): opened by the caller beforehand,
-    in the caller's task, so a bad source fails before any client connects, as one clean error.
+    Managed (``build_mcp_server``): opened by the first session that needs it (the server's lifespan), closed
+    by the last. Unmanaged (``serve_stdio``/``serve_http``/``running_http_server``): opened by the caller
+    beforehand, in the caller's task, so a bad source fails before any client connects, as one clean error.
     """
 
     toolset: Toolset
@@ -104,16 +104,16 @@ def _build(
         finally:
             await served.exit()
 
-    async def list_tools(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
+    async def list_tools(ctx: Any, params: PaginatedRequestParams | None) -> ListToolsResult:
         return ListToolsResult(tools=served.tools)
 
-    async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
+    async def call_tool(ctx: Any, params: CallToolRequestParams) -> CallToolResult:
         if params.name not in served.names:
             # The spec's answer to an unknown name is a protocol error, not a tool result.
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
         try:
             result = await toolset.call_tool(params.name, params.arguments or {}, limits=limits)
-        except Exception as exc:  # noqa: BLE001 - a toolset breaking its no-raise contract must not kill the server
+        except Exception as exc:  # noqa: BLE001 - a toolset breaking its no-raise contract must not kill us
             logger.exception("toolset %r raised from call_tool(%r)", toolset.name, params.name)
             result = ToolResult.error("exception", f"{type(exc).__name__}: {exc}")
         return result_to_mcp(result)
@@ -134,13 +134,17 @@ def _build(
 
 
 def build_mcp_server(
-    toolset: Toolset, *, name: str = "toolgym", limits: CallLimits | None = None, instructions: str | None = None
+    toolset: Toolset,
+    *,
+    name: str = "toolgym",
+    limits: CallLimits | None = None,
+    instructions: str | None = None,
 ) -> Server[Any]:
     """An MCP server exposing every tool of ``toolset``.
 
     The toolset is opened when the first session starts (the server's lifespan) and closed after the last.
-    ``limits`` apply to each call the server makes into the toolset (default :data:`SERVE_LIMITS`: loose, since
-    clients apply their own limits on top).
+    ``limits`` apply to each call the server makes into the toolset (default :data:`SERVE_LIMITS`: loose,
+    since clients apply their own limits on top).
     """
     return _build(toolset, name=name, limits=limits, instructions=instructions)[0]
 
@@ -154,8 +158,8 @@ async def serve_stdio(toolset: Toolset, *, name: str = "toolgym", limits: CallLi
             try:
                 await server.run(read_stream, write_stream, server.create_initialization_options())
             finally:
-                # While serving, fd 1 points at stderr (the SDK diverts it); text that tools printed is still in
-                # sys.stdout's buffer and must be flushed there now, not onto the wire once fd 1 is restored.
+                # While serving, fd 1 points at stderr (the SDK diverts it); text that tools printed is still
+                # in sys.stdout's buffer: flush it there now, not onto the wire once fd 1 is restored.
                 sys.stdout.flush()
 
 
@@ -168,7 +172,8 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         reason = exc.strerror or exc
-        raise UserError(f"cannot listen on {host}:{port}: {reason}; pick another --port (0 = any free one)") from None
+        hint = "pick another --port (0 = any free one)"
+        raise UserError(f"cannot listen on {host}:{port}: {reason}; {hint}") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -176,9 +181,15 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @asynccontextmanager
 async def _http_server(
-    target: Toolset | Server[Any] | MCPServer, *, host: str, port: int, path: str, name: str, limits: CallLimits | None
+    target: Toolset | Server[Any] | MCPServer,
+    *,
+    host: str,
+    port: int,
+    path: str,
+    name: str,
+    limits: CallLimits | None,
 ) -> AsyncIterator[tuple[Any, socket.socket, str]]:
-    """A uvicorn server for ``target``, the socket bound for it now (so the URL is known before it serves), the URL."""
+    """A uvicorn server for ``target``, its socket (bound now: the URL is known before it serves), the URL."""
     import uvicorn
 
     if not path.startswith("/"):
@@ -190,10 +201,13 @@ async def _http_server(
             target, served = _build(toolset, name=name, limits=limits, managed=False)
             await served.load()
         if not isinstance(target, Server | MCPServer):
-            raise UserError(f"cannot serve {type(target).__name__} over HTTP; pass a Toolset, Server or MCPServer")
+            kind = type(target).__name__
+            raise UserError(f"cannot serve {kind} over HTTP; pass a Toolset, Server or MCPServer")
         app = target.streamable_http_app(streamable_http_path=path, host=host)
         sock = stack.enter_context(_bind(host, port))
-        config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app, log_config=None, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+        )
         url_host = f"[{host}]" if ":" in host else host
         yield uvicorn.Server(config), sock, f"http://{url_host}:{sock.getsockname()[1]}{path}"
 
@@ -211,10 +225,11 @@ async def running_http_server(
     """Run a streamable-HTTP MCP server in this event loop for the duration of the block; yields its URL.
 
     ``port=0`` picks a free port. The socket is bound before the server starts, so the URL is usable at once:
-    early connections wait in the listen backlog rather than failing. A toolset is opened before the block starts
-    and closed after it ends.
+    early connections wait in the listen backlog rather than failing. A toolset is opened before the block
+    starts and closed after it ends.
     """
-    async with _http_server(target, host=host, port=port, path=path, name=name, limits=limits) as (server, sock, url):
+    http = _http_server(target, host=host, port=port, path=path, name=name, limits=limits)
+    async with http as (server, sock, url):
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])
             try:
@@ -235,9 +250,11 @@ async def serve_http(
 ) -> None:
     """Serve ``toolset`` over streamable HTTP until interrupted.
 
-    The toolset is opened first (a bad source fails here, before anything listens); ``on_ready`` then gets the URL.
+    The toolset is opened first (a bad source fails here, before anything listens); ``on_ready`` then gets the
+    URL.
     """
-    async with _http_server(toolset, host=host, port=port, path=path, name=name, limits=limits) as (server, sock, url):
+    http = _http_server(toolset, host=host, port=port, path=path, name=name, limits=limits)
+    async with http as (server, sock, url):
         if on_ready is not None:
             on_ready(url)
         await server.serve([sock])

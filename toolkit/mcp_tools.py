@@ -1,15 +1,16 @@
 """MCP servers as tool sources: :class:`MCPToolset` over stdio, streamable HTTP, or an in-process server.
 
-Everything a server does wrong becomes data, not an exception or a hang: a tool error is a ``tool_error`` result,
-a server that dies mid-call is a ``crash`` result, one that does not answer in time is a ``timeout`` result, and
-the next call runs on a freshly started server (stdio) or a fresh session (HTTP, in-process). Many calls may be
-in flight at once over one session. Tool listings are untrusted: schemas are bounded and checked when the
-toolset opens, and a bad one is a :class:`~toolkit.errors.UserError` naming the tool.
+Everything a server does wrong becomes data, not an exception or a hang: a tool error is a ``tool_error``
+result, a server that dies mid-call is a ``crash`` result, one that does not answer in time is a ``timeout``
+result, and the next call runs on a freshly started server (stdio) or a fresh session (HTTP, in-process). Many
+calls may be in flight at once over one session. Tool listings are untrusted: schemas are bounded and checked
+when the toolset opens, and a bad one is a :class:`~toolkit.errors.UserError` naming the tool.
 """
 
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -53,6 +54,14 @@ __all__ = ["MCPToolset"]
 
 logger = logging.getLogger(__name__)
 
+_TRANSPORT_ERRORS = (
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    anyio.EndOfStream,
+    OSError,
+    httpx2.HTTPError,
+)
+
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """Largest single HTTP (SSE) message accepted from a server; bigger results fail as ``crash``."""
 
@@ -61,18 +70,20 @@ class MCPToolset(Toolset):
     """The tools of one MCP server. Build with :meth:`stdio`, :meth:`http` or :meth:`in_process`.
 
     Use as an async context manager (or inside a :class:`~toolkit.toolsets.ToolRegistry`): opening starts the
-    server, lists its tools (following pagination) and checks their schemas; closing stops the server, its whole
-    process tree included.
+    server, lists its tools (following pagination) and checks their schemas; closing stops the server, its
+    whole process tree included.
     """
 
-    def __init__(self, connector: Connector, *, name: str, connect_timeout: float = 30.0):
+    def __init__(self, connector: Connector, *, name: str, kind: str, connect_timeout: float = 30.0):
         if connect_timeout <= 0:
             raise UserError(f"connect_timeout must be positive, got {connect_timeout!r}")
         self.name = name
+        self.kind = kind
+        """``stdio``, ``http`` or ``in-process``."""
         self._pool = ConnectionPool(name, connector, self._list_all, connect_timeout=connect_timeout)
         self._stack: AsyncExitStack | None = None
 
-    # -- constructors -------------------------------------------------------------------------------------------
+    # -- constructors ----------------------------------------------------------------------------------------
 
     @classmethod
     def stdio(
@@ -87,23 +98,26 @@ class MCPToolset(Toolset):
     ) -> MCPToolset:
         """A server started as a subprocess (no shell) speaking MCP over its stdin/stdout.
 
-        ``env`` is merged over the MCP SDK's minimal inherited environment (``HOME``, ``PATH``, ``USER``, ...);
-        pass ``env=dict(os.environ)`` to hand the server everything. The server's stderr is kept and quoted in
-        crash reports.
+        ``env`` is merged over the MCP SDK's minimal inherited environment (``HOME``, ``PATH``, ``USER``,
+        ...); pass ``env=dict(os.environ)`` to hand the server everything. The server's stderr is kept and
+        quoted in crash reports.
         """
         if not command or not isinstance(command, str):
             raise UserError(f"MCP stdio command must be a non-empty string, got {command!r}")
         if isinstance(args, str):
-            raise UserError(f"MCP stdio args must be a list of strings, not the string {args!r}; split it first")
+            raise UserError(
+                f"MCP stdio args must be a list of strings, not the string {args!r}; split it first"
+            )
         params = StdioServerParameters(
             command=command, args=list(args), env=dict(env) if env is not None else None, cwd=cwd
         )
 
         async def connect(stack: AsyncExitStack, conn: Connection) -> Any:
-            return watched(stdio_client(params, errlog=conn.open_stderr()), conn.mark_dead)  # type: ignore[arg-type]
+            transport = stdio_client(params, errlog=conn.open_stderr())  # type: ignore[arg-type]
+            return watched(transport, conn.mark_dead)
 
-        label = name or " ".join(["stdio:" + command, *args])
-        return cls(connect, name=label, connect_timeout=connect_timeout)
+        label = name or "stdio:" + shlex.join([command, *args])
+        return cls(connect, name=label, kind="stdio", connect_timeout=connect_timeout)
 
     @classmethod
     def http(
@@ -125,10 +139,12 @@ class MCPToolset(Toolset):
                 headers=fixed_headers, timeout=httpx2.Timeout(connect_timeout, read=300.0)
             )
             await stack.enter_async_context(http_client)
-            transport = streamable_http_client(url, http_client=http_client, max_sse_event_size=max_message_bytes)
+            transport = streamable_http_client(
+                url, http_client=http_client, max_sse_event_size=max_message_bytes
+            )
             return watched(transport, conn.mark_dead)
 
-        return cls(connect, name=name or url, connect_timeout=connect_timeout)
+        return cls(connect, name=name or url, kind="http", connect_timeout=connect_timeout)
 
     @classmethod
     def in_process(cls, server: Server[Any] | MCPServer, *, name: str | None = None) -> MCPToolset:
@@ -142,9 +158,9 @@ class MCPToolset(Toolset):
         async def connect(stack: AsyncExitStack, conn: Connection) -> Any:
             return server
 
-        return cls(connect, name=name or f"in-process:{server.name}")
+        return cls(connect, name=name or f"in-process:{server.name}", kind="in-process")
 
-    # -- lifecycle ----------------------------------------------------------------------------------------------
+    # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def open(self) -> None:
         if self._stack is not None:
@@ -169,7 +185,7 @@ class MCPToolset(Toolset):
         finally:
             self._pool.attach(None)
 
-    # -- tools --------------------------------------------------------------------------------------------------
+    # -- tools -----------------------------------------------------------------------------------------------
 
     async def list_tools(self) -> list[ToolSpec]:
         conn = await self._pool.acquire()  # a StartError is a UserError: the listing is unusable
@@ -183,10 +199,10 @@ class MCPToolset(Toolset):
             page = await client.list_tools(cursor=cursor)
             for tool in page.tools:
                 if tool.name in specs:
-                    raise UserError(f"MCP server {self.name!r} lists tool {tool.name!r} twice; fix the server")
+                    raise UserError(f"MCP server {self.name!r} lists tool {tool.name!r} twice; fix it")
                 specs[tool.name] = tool_to_spec(tool, server=self.name)
             if len(specs) > MAX_TOOLS:
-                raise UserError(f"MCP server {self.name!r} offers more than {MAX_TOOLS} tools; serve a subset")
+                raise UserError(f"MCP server {self.name!r} offers over {MAX_TOOLS} tools; serve a subset")
             cursor = page.next_cursor
             if cursor is None:
                 return list(specs.values())
@@ -204,10 +220,12 @@ class MCPToolset(Toolset):
             try:
                 conn = await self._pool.acquire()
             except StartError as exc:
-                return ToolResult.error("crash", f"MCP server {self.name!r} is down and could not be restarted: {exc}")
+                why = f"MCP server {self.name!r} is down and could not be restarted: {exc}"
+                return ToolResult.error("crash", why)
         if starting.cancelled_caught:
             return ToolResult.error(
-                "timeout", f"MCP server {self.name!r} did not (re)start within the call's {limits.timeout:g} s limit"
+                "timeout",
+                f"MCP server {self.name!r} did not (re)start within the call's {limits.timeout:g} s limit",
             )
         conn.inflight += 1
         try:
@@ -223,32 +241,35 @@ class MCPToolset(Toolset):
         request = CallToolRequest(params=CallToolRequestParams(name=name, arguments=arguments))
         try:
             with anyio.CancelScope(deadline=deadline) as guard:
-                # The session's raw request, not Client.call_tool: ToolGym checks structured results against the
-                # output schema itself, so that a result the server truncated on purpose is not "malformed".
+                # The session's raw request, not Client.call_tool: ToolGym checks structured results against
+                # the output schema itself, so a result the server truncated on purpose is not "malformed".
                 raw = await conn.client.session.send_request(request, CallToolResult)
         except MCPError as exc:
             return self._protocol_error(conn, name, exc, limits)
         except ValidationError as exc:
-            return ToolResult.error("malformed_result", f"tool {name!r} sent a result that is not valid MCP: {exc}")
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError, httpx2.HTTPError) as exc:
+            why = f"tool {name!r} sent a result that is not valid MCP: {exc}"
+            return ToolResult.error("malformed_result", why)
+        except _TRANSPORT_ERRORS as exc:
             return self._crash(conn, name, f"the transport broke ({type(exc).__name__}: {exc})")
         except Exception as exc:  # noqa: BLE001 - boundary with an untrusted server: a call never raises
             logger.debug("MCP call %s on %s failed", name, self.name, exc_info=True)
             return self._crash(conn, name, f"unexpected client failure ({type(exc).__name__}: {exc})")
         if guard.cancelled_caught:
             conn.retire()
-            fresh = "server" if self.name.startswith("stdio:") else "session"
+            fresh = "server process" if self.kind == "stdio" else "session"
             return ToolResult.error(
                 "timeout",
-                f"tool {name!r} did not answer within {limits.timeout:g} s; the call was cancelled and the next "
-                f"call will use a fresh {fresh}",
+                f"tool {name!r} did not answer within {limits.timeout:g} s; the call was cancelled and the "
+                f"next call will use a fresh {fresh}",
             )
         result = result_from_mcp(raw)
         spec = next((s for s in conn.specs if s.name == name), None)
-        if spec is not None and spec.output_schema is not None and not result.is_error and not result.truncated:
+        checkable = not (result.is_error or result.truncated)
+        if spec is not None and spec.output_schema is not None and checkable:
             problem = _output_problem(spec, result)
             if problem:
-                return ToolResult.error("malformed_result", f"tool {name!r} broke its output schema: {problem}")
+                why = f"tool {name!r} broke its output schema: {problem}"
+                return ToolResult.error("malformed_result", why)
         return result
 
     def _crash(self, conn: Connection, name: str, why: str) -> ToolResult:

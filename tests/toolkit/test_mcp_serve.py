@@ -79,7 +79,8 @@ async def assert_same_tools(direct: Toolset, served: Toolset) -> None:
 
 def test_a_python_tool_and_the_same_tool_served_in_process_are_identical():
     async def main_() -> None:
-        async with python_tools() as direct, MCPToolset.in_process(build_mcp_server(python_tools())) as served:
+        served = MCPToolset.in_process(build_mcp_server(python_tools()))
+        async with python_tools() as direct, served:
             await assert_same_tools(direct, served)
 
     run(main_)
@@ -130,7 +131,8 @@ def test_a_python_tool_and_the_same_tool_through_serve_mcp_over_http_are_identic
 
 def test_a_timeout_inside_the_served_tool_and_at_the_client_are_both_timeout_results():
     async def main_() -> None:
-        async with python_tools() as direct, MCPToolset.in_process(build_mcp_server(python_tools())) as served:
+        served = MCPToolset.in_process(build_mcp_server(python_tools()))
+        async with python_tools() as direct, served:
             short = CallLimits(timeout=0.2)
             results = [await ts.call_tool("slow", {"ms": 5000}, limits=short) for ts in (direct, served)]
         assert [(r.is_error, r.error_kind) for r in results] == [(True, "timeout")] * 2
@@ -187,7 +189,8 @@ def test_serving_on_a_port_already_in_use_is_a_user_error_naming_the_port():
             busy.bind(("127.0.0.1", 0))
             busy.listen(1)
             port = busy.getsockname()[1]
-            with pytest.raises(UserError, match=rf"cannot listen on 127\.0\.0\.1:{port}: .*pick another --port"):
+            problem = rf"cannot listen on 127\.0\.0\.1:{port}: .*pick another --port"
+            with pytest.raises(UserError, match=problem):
                 async with running_http_server(python_tools(), port=port):
                     pass
 

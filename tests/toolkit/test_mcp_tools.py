@@ -1,4 +1,4 @@
-"""MCP servers as tool sources: real servers over stdio, streamable HTTP and in-process, misbehaving on purpose."""
+"""MCP servers as tool sources: real servers over stdio, streamable HTTP and in-process; some misbehave."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def time_server() -> MCPToolset:
     return MCPToolset.stdio(TIME_SERVER[0], TIME_SERVER[1:])
 
 
-# -- the third-party time server over stdio -----------------------------------------------------------------------
+# -- the third-party time server over stdio ------------------------------------------------------------------
 
 
 def test_the_third_party_time_server_lists_its_tools_with_input_and_output_schemas():
@@ -103,7 +103,9 @@ def test_bad_arguments_and_unknown_tools_on_the_time_server_are_error_results_no
         assert "timezone" in wrong_type.content
         assert bad_zone.is_error and "Mars/Olympus" in bad_zone.content
         assert unknown.error_kind == "unknown_tool"
-        assert unknown.content == "Unknown tool 'get_weather'. Available tools: get_current_time, convert_time."
+        assert unknown.content == (
+            "Unknown tool 'get_weather'. Available tools: get_current_time, convert_time."
+        )
 
     run(main)
 
@@ -119,7 +121,7 @@ def test_a_stdio_source_string_joins_a_registry_with_other_sources():
     run(main)
 
 
-# -- HTTP and in-process ---------------------------------------------------------------------------------------------
+# -- HTTP and in-process -------------------------------------------------------------------------------------
 
 
 def test_a_server_over_streamable_http_lists_and_calls_its_tools():
@@ -184,7 +186,7 @@ def test_an_in_process_server_is_reached_without_any_transport():
     run(main)
 
 
-# -- schemas and listings --------------------------------------------------------------------------------------------
+# -- schemas and listings ------------------------------------------------------------------------------------
 
 
 def test_schemas_with_ref_oneof_and_nested_arrays_of_objects_are_kept_verbatim():
@@ -229,7 +231,8 @@ def test_a_server_whose_pagination_never_ends_is_refused_with_a_clear_error():
 
 def test_an_absurdly_deep_schema_is_refused_with_an_error_naming_the_tool():
     async def main() -> None:
-        with pytest.raises(UserError, match=r"offers tool 'absurd' with an unusable input schema: .*deeper than 64"):
+        problem = r"offers tool 'absurd' with an unusable input schema: .*deeper than 64"
+        with pytest.raises(UserError, match=problem):
             async with MCPToolset.in_process(schema_server.build_server(absurd=True)):
                 pass
 
@@ -246,7 +249,7 @@ def test_tools_marked_non_deterministic_in_their_meta_are_flagged():
     run(main)
 
 
-# -- results ---------------------------------------------------------------------------------------------------------
+# -- results -------------------------------------------------------------------------------------------------
 
 
 def test_a_result_that_breaks_its_declared_output_schema_is_a_malformed_result():
@@ -254,7 +257,9 @@ def test_a_result_that_breaks_its_declared_output_schema_is_a_malformed_result()
         async with MCPToolset.in_process(schema_server.build_server()) as ts:
             result = await ts.call_tool("bad_output", {}, limits=LIMITS)
         assert (result.is_error, result.error_kind) == (True, "malformed_result")
-        assert result.content == "tool 'bad_output' broke its output schema: n: 'seven' is not of type 'integer'"
+        assert result.content == (
+            "tool 'bad_output' broke its output schema: n: 'seven' is not of type 'integer'"
+        )
 
     run(main)
 
@@ -271,7 +276,8 @@ def test_text_blocks_are_joined_and_binary_blocks_summarised_not_inlined():
 def test_a_ten_megabyte_result_is_capped_and_flagged_truncated():
     async def main() -> None:
         async with faulty() as ts:
-            result = await ts.call_tool("huge", {"chars": 10_000_000}, limits=CallLimits(timeout=20, max_result_chars=1000))
+            limits = CallLimits(timeout=20, max_result_chars=1000)
+            result = await ts.call_tool("huge", {"chars": 10_000_000}, limits=limits)
         assert result.truncated and not result.is_error
         assert result.content == "x" * 1000 + "\n[truncated: result exceeded 1000 characters]"
         assert result.structured is None
@@ -292,7 +298,7 @@ def test_a_tool_that_raises_is_an_error_result_and_the_server_keeps_serving():
     run(main)
 
 
-# -- crashes, hangs, restarts, processes --------------------------------------------------------------------------
+# -- crashes, hangs, restarts, processes ---------------------------------------------------------------------
 
 
 def test_a_server_killed_mid_call_gives_a_crash_result_and_the_next_call_runs_on_a_new_process():
@@ -341,7 +347,8 @@ def test_sixteen_calls_are_in_flight_at_once_over_one_stdio_session():
 
 def test_a_command_that_does_not_exist_is_a_user_error_naming_it():
     async def main() -> None:
-        with pytest.raises(UserError, match=r"could not connect to MCP server 'stdio:no-such-mcp-server'.*No such file"):
+        problem = r"could not connect to MCP server 'stdio:no-such-mcp-server'.*No such file"
+        with pytest.raises(UserError, match=problem):
             async with MCPToolset.stdio("no-such-mcp-server", []):
                 pass
 

@@ -1,4 +1,4 @@
-"""`toolgym serve-mcp SOURCE` — serve any tool source (Python tools, or another MCP server) as an MCP server."""
+"""`toolgym serve-mcp SOURCE`: serve any tool source (Python tools, another MCP server) as an MCP server."""
 
 from __future__ import annotations
 
@@ -34,14 +34,21 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("source", metavar="SOURCE", help="py:MODULE[:ATTR], stdio:COMMAND ARGS..., or an http(s) URL")
-    p.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="how clients connect (default: stdio)")
+    p.add_argument(
+        "source", metavar="SOURCE", help="py:MODULE[:ATTR], stdio:COMMAND ARGS..., or an http(s) URL"
+    )
+    p.add_argument(
+        "--transport", choices=("stdio", "http"), default="stdio", help="how clients connect (default: stdio)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port; 0 picks a free one (default: 8000)")
     p.add_argument("--path", default="/mcp", help="HTTP endpoint path (default: /mcp)")
     p.add_argument("--name", default="toolgym", help="server name announced to clients (default: toolgym)")
     p.add_argument(
-        "--timeout", type=float, default=SERVE_LIMITS.timeout, help="seconds one tool call may run (default: %(default)s)"
+        "--timeout",
+        type=float,
+        default=SERVE_LIMITS.timeout,
+        help="seconds one tool call may run (default: %(default)s)",
     )
     return p
 
@@ -60,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(f"serving {args.source} at {url}", file=sys.stderr, flush=True)
 
-    anyio.run(
-        partial(serve_http, toolset, args.host, args.port, args.path, name=args.name, limits=limits, on_ready=ready)
-    )
+    serve = partial(serve_http, toolset, args.host, args.port, args.path, name=args.name, limits=limits)
+    anyio.run(partial(serve, on_ready=ready))
     return 0

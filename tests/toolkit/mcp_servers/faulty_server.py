@@ -70,7 +70,7 @@ def build_server() -> MCPServer:
 
     @server.tool()
     async def barrier(n: int) -> int:
-        """Answer only once ``n`` calls are waiting here at the same time (or after 10 s, with what arrived)."""
+        """Answer once ``n`` calls are waiting here at the same time (or after 10 s, with what arrived)."""
         if "event" not in gate:
             gate["event"] = anyio.Event()
         event = gate["event"]

@@ -46,7 +46,9 @@ def create_toolset() -> PythonToolset:
         return a + b
 
     @ts.tool
-    def place_order(lines: list[Line], priority: Literal["low", "high"] = "low", note: str | None = None) -> Receipt:
+    def place_order(
+        lines: list[Line], priority: Literal["low", "high"] = "low", note: str | None = None
+    ) -> Receipt:
         """Place an order of several lines.
 
         Args:
@@ -54,7 +56,8 @@ def create_toolset() -> PythonToolset:
             priority: How urgent it is.
             note: Free text for the warehouse.
         """
-        return Receipt(total_items=sum(line.qty for line in lines), skus=[line.sku for line in lines], priority=priority)
+        total = sum(line.qty for line in lines)
+        return Receipt(total_items=total, skus=[line.sku for line in lines], priority=priority)
 
     @ts.tool
     def greet(name: str) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 from mcp.server import Server
-from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
@@ -97,14 +96,14 @@ def _tools(absurd: bool) -> list[Tool]:
         ),
     ]
     tools += [
-        Tool(name=f"page_tool_{i}", description=f"Filler tool {i}.", input_schema={"type": "object", "properties": {}})
+        Tool(name=f"page_tool_{i}", description=f"Filler tool {i}.", input_schema={"type": "object"})
         for i in range(5)
     ]
     if absurd:
         deep: dict[str, Any] = {"type": "string"}
         for _ in range(40):
             deep = {"type": "object", "properties": {"x": deep}}
-        tools.append(Tool(name="absurd", description="Nested 40 objects (80 schema levels) deep.", input_schema=deep))
+        tools.append(Tool(name="absurd", description="80 schema levels deep.", input_schema=deep))
     return tools
 
 
@@ -112,12 +111,12 @@ def build_server(*, page_size: int = 3, absurd: bool = False) -> Server[Any]:
     tools = _tools(absurd)
     names = {t.name for t in tools}
 
-    async def list_tools(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
+    async def list_tools(ctx: Any, params: PaginatedRequestParams | None) -> ListToolsResult:
         start = int(params.cursor) if params is not None and params.cursor else 0
         end = start + page_size
         return ListToolsResult(tools=tools[start:end], next_cursor=str(end) if end < len(tools) else None)
 
-    async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
+    async def call_tool(ctx: Any, params: CallToolRequestParams) -> CallToolResult:
         args = params.arguments or {}
         if params.name not in names:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
