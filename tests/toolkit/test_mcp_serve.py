@@ -25,6 +25,7 @@ from toolkit.specs import ToolResult
 from toolkit.toolsets import CallLimits, Toolset
 
 REPO = Path(__file__).resolve().parents[2]
+SERVERS = Path(__file__).parent / "mcp_servers"
 SOURCE = "py:tests.toolkit.mcp_servers.roundtrip_tools"
 LIMITS = CallLimits(timeout=10.0)
 ENV = {"PYTHONPATH": str(REPO)}
@@ -161,6 +162,19 @@ def test_serving_an_mcp_server_again_over_http_bridges_it_unchanged():
             ours = [s.signature() for s in await direct.list_tools()]
         assert theirs == ours
         assert result.structured["timezone"] == "UTC"
+
+    run(main_)
+
+
+def test_a_crash_behind_a_bridge_reaches_the_client_as_a_crash_and_the_bridge_recovers():
+    async def main_() -> None:
+        inner = MCPToolset.stdio(sys.executable, [str(SERVERS / "faulty_server.py")])
+        async with running_http_server(inner) as url, MCPToolset.http(url) as bridged:
+            crashed = await bridged.call_tool("crash", {}, limits=LIMITS)
+            after = await bridged.call_tool("echo", {"text": "back"}, limits=LIMITS)
+        assert (crashed.is_error, crashed.error_kind) == (True, "crash")
+        assert "faulty server: about to die" in crashed.content
+        assert after.content == "back"
 
     run(main_)
 
