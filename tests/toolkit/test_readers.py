@@ -68,7 +68,9 @@ def test_arguments_that_are_not_json_make_that_line_fail_with_its_number_and_the
     items = _items("openai.jsonl")
     assert [i.ok for i in items] == [True, True, False, True]
     assert items[2].line == 3
-    assert items[2].error.startswith("bad arguments: message 1 call 0 (deposit): arguments are not valid JSON")
+    assert items[2].error.startswith(
+        "bad arguments: message 1 call 0 (deposit): arguments are not valid JSON"
+    )
 
 
 def test_a_torn_last_line_is_reported_as_truncated_and_earlier_lines_are_still_read(tmp_path):
@@ -98,13 +100,16 @@ def test_a_line_that_is_not_utf8_is_reported_and_the_next_line_is_read(tmp_path)
     [
         ('[1, 2]', "bad shape: a row must be a JSON object, not an array"),
         ('{"query": "x", "answers": []}', "unknown row shape: expected a ToolGym record"),
-        ('{"schema_version": "toolgym.trajectory/9", "id": "x", "messages": []}', "unsupported schema version"),
+        ('{"schema_version": "toolgym.trajectory/9", "id": "x", "messages": []}',
+         "unsupported schema version"),
         ('{"messages": [{"role": "user", "content": NaN}]}', "bad JSON: non-standard JSON constant NaN"),
-        ('{"messages": [{"role": "narrator", "content": "x"}]}', "bad message: message 0 has role 'narrator'"),
-        ('{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}', "bad content: message 0 has a "
-                                                                                  "'image_url' content part"),
+        ('{"messages": [{"role": "narrator", "content": "x"}]}',
+         "bad message: message 0 has role 'narrator'"),
+        ('{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}',
+         "bad content: message 0 has a 'image_url' content part"),
         ('{"messages": [], "tools": "[{"}', "bad tools: 'tools' is a string but not valid JSON"),
-        ('{"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "[1]"}}]}]}',
+        ('{"messages": [{"role": "assistant", "tool_calls": '
+         '[{"function": {"name": "f", "arguments": "[1]"}}]}]}',
          "bad arguments: message 0 call 0 (f): arguments must be a JSON object, not an array"),
     ],
 )
@@ -116,7 +121,8 @@ def test_rows_of_the_wrong_shape_are_reported_with_the_problem(line, expected):
 
 def test_text_content_parts_are_joined_and_developer_messages_become_system_messages():
     row = {"messages": [{"role": "developer", "content": "Be brief."},
-                        {"role": "user", "content": [{"type": "text", "text": "Hi "}, {"type": "text", "text": "you"}]},
+                        {"role": "user",
+                         "content": [{"type": "text", "text": "Hi "}, {"type": "text", "text": "you"}]},
                         {"role": "assistant", "content": "Hello."}]}
     traj = parse_line(json.dumps(row), 1).to_trajectory()
     assert [(m.role, m.content) for m in traj.messages] == [("system", "Be brief."), ("user", "Hi you"),

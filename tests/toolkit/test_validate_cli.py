@@ -25,8 +25,8 @@ def test_validate_exits_0_and_prints_the_stage_table_when_every_record_passes(ca
     assert code == 0
     header = out.splitlines()[0].split()
     assert header[:4] == ["stage", "checked", "passed", "failed"]
-    assert [line.split()[0] for line in out.splitlines()[2:7]] == ["record", "structure", "arguments", "results",
-                                                                    "subagents"]
+    stages = [line.split()[0] for line in out.splitlines()[2:7]]
+    assert stages == ["record", "structure", "arguments", "results", "subagents"]
     assert "6/6 record(s) passed (100.0%)" in out
 
 
@@ -97,7 +97,8 @@ def test_max_depth_option_allows_deeper_delegation(capsys):
         (["validate", str(DATA / "good.jsonl"), "--nondeterministic", "x"], "add --tools SOURCE"),
         (["validate", str(DATA / "good.jsonl"), "--max-depth", "-1"], "--max-depth must be 0 or more"),
         (["validate", str(DATA / "good.jsonl"), "--stages", "replay"], "replay stage needs tools"),
-        (["validate", str(DATA / "good.jsonl"), "--stages", "record,vibes"], "unknown validation stage(s) vibes"),
+        (["validate", str(DATA / "good.jsonl"), "--stages", "record,vibes"],
+         "unknown validation stage(s) vibes"),
         (["inspect", str(DATA / "good.jsonl"), "--index", "6"], "--index 6 is out of range"),
         (["inspect", str(DATA / "good.jsonl"), "--id", "nope"], "no record with id 'nope'"),
     ],
@@ -157,7 +158,8 @@ def test_inspect_shows_a_subagent_keyed_by_an_unknown_call_at_the_end(capsys):
 
 def test_inspect_of_an_unreadable_line_exits_1_with_the_reason(capsys):
     code, out, _ = _run(capsys, "inspect", str(DATA / "truncated.jsonl"), "--index", "2")
-    assert code == 1 and out.startswith("line 3 cannot be shown: truncated line: the last line has no newline")
+    assert code == 1
+    assert out.startswith("line 3 cannot be shown: truncated line: the last line has no newline")
 
 
 def test_help_of_both_commands_shows_examples(capsys):

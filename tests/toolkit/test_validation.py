@@ -55,31 +55,42 @@ def test_good_records_pass_every_static_stage():
     assert all(s.checked == 6 and s.failed == 0 for s in report.stage_stats())
 
 
-BAD_CASES = [
-    ("dangling-call", "structure", "dangling tool call: message 1: call 'c2' to 'deposit' is not answered"),
-    ("unknown-call-id", "structure", "unknown call id: message 3: tool_call_id 'c9' is not the id of any call"),
-    ("wrong-argument-type", "arguments", "invalid arguments: message 2, call 'c1' to 'deposit': amount: 'five' is "
-                                         "not of type 'integer'"),
-    ("missing-required-argument", "arguments", "invalid arguments: message 2, call 'c1' to 'deposit': (root): "
-                                               "'account' is a required property"),
-    ("unknown-tool", "arguments", "unknown tool: message 2, call 'c1': no tool named 'withdraw'"),
-    ("subagent-key-not-a-call", "structure", "unknown subagent key: conversation: subagents key 'ghost' is not the "
-                                             "id of a call"),
-    ("too-deep", "structure", "subagent too deep: subagent d1/d1/d1/d1 is nested 4 levels deep; the limit is 3"),
-    ("child-used-ungranted-tool", "subagents", "ungranted tool: subagent d1: the child called 'deposit', which "
-                                               "delegate call 'd1' did not grant (granted: balance)"),
-    ("child-answered-without-tools", "subagents", "ungrounded subagent: subagent d1: the child answered without "
-                                                  "calling any tool"),
+BAD_CASES = [  # record id in bad.jsonl, the stage that must fail, the start of the reason it must give
+    ("dangling-call", "structure",
+     "dangling tool call: message 1: call 'c2' to 'deposit' is not answered"),
+    ("unknown-call-id", "structure",
+     "unknown call id: message 3: tool_call_id 'c9' is not the id of any call"),
+    ("wrong-argument-type", "arguments",
+     "invalid arguments: message 2, call 'c1' to 'deposit': amount: 'five' is not of type 'integer'"),
+    ("missing-required-argument", "arguments",
+     "invalid arguments: message 2, call 'c1' to 'deposit': (root): 'account' is a required property"),
+    ("unknown-tool", "arguments",
+     "unknown tool: message 2, call 'c1': no tool named 'withdraw'"),
+    ("subagent-key-not-a-call", "structure",
+     "unknown subagent key: conversation: subagents key 'ghost' is not the id of a call"),
+    ("too-deep", "structure",
+     "subagent too deep: subagent d1/d1/d1/d1 is nested 4 levels deep; the limit is 3"),
+    ("child-used-ungranted-tool", "subagents",
+     "ungranted tool: subagent d1: the child called 'deposit', which delegate call 'd1' did not grant "
+     "(granted: balance)"),
+    ("child-answered-without-tools", "subagents",
+     "ungrounded subagent: subagent d1: the child answered without calling any tool"),
     ("parent-content-differs", "subagents",
-     "subagent answer mismatch: subagent d1: the parent's result for 'd1' is 'Bob has 30.' but the child's final "
-     "answer is \"Bob's balance is now 3.\""),
-    ("result-breaks-output-schema", "results", "invalid result: message 3: result of call 'c1' to 'deposit' does not "
-                                               "match its output schema: balance: 'five' is not of type 'integer'"),
-    ("ends-with-tool-message", "structure", "bad role order: message 3: the conversation ends with a tool message"),
-    ("answered-twice", "structure", "call answered twice: message 4: call 'c1' was already answered in message 3"),
-    ("role-not-allowed", "record", "schema violation: messages/1/role: 'bot' is not one of"),
-    ("tool-without-call", "structure", "tool message without call: message 1: no assistant tool call precedes"),
-    ("duplicate-call-id", "structure", "duplicate call id: message 1: call id 'c1' was already used"),
+     "subagent answer mismatch: subagent d1: the parent's result for 'd1' is 'Bob has 30.' but the child's "
+     "final answer is \"Bob's balance is now 3.\""),
+    ("result-breaks-output-schema", "results",
+     "invalid result: message 3: result of call 'c1' to 'deposit' does not match its output schema: balance: "
+     "'five' is not of type 'integer'"),
+    ("ends-with-tool-message", "structure",
+     "bad role order: message 3: the conversation ends with a tool message"),
+    ("answered-twice", "structure",
+     "call answered twice: message 4: call 'c1' was already answered in message 3"),
+    ("role-not-allowed", "record",
+     "schema violation: messages/1/role: 'bot' is not one of"),
+    ("tool-without-call", "structure",
+     "tool message without call: message 1: no assistant tool call precedes"),
+    ("duplicate-call-id", "structure",
+     "duplicate call id: message 1: call id 'c1' was already used"),
 ]
 
 
@@ -140,24 +151,28 @@ def test_a_subagent_is_checked_against_its_own_tools():
     child["tools"] = [t for t in child["tools"] if t["name"] != "deposit"]
     rec["messages"][2]["tool_calls"][0]["function"]["arguments"]["tools"] = ["balance"]
     failed = _reasons(validate_records([rec]), "delegate")
-    assert failed["arguments"] == ["unknown tool: subagent d1, message 2, call 'k1': no tool named 'deposit' in tools "
-                                   "(available: balance)"]
+    assert failed["arguments"] == [
+        "unknown tool: subagent d1, message 2, call 'k1': no tool named 'deposit' in tools "
+        "(available: balance)"
+    ]
 
 
 def test_an_invalid_tool_schema_is_reported_not_raised():
     rec = copy.deepcopy(GOOD["single-deposit"])
     rec["tools"][0]["input_schema"] = {"type": "object", "properties": {"amount": {"type": "integr"}}}
     failed = _reasons(validate_records([rec]), "single-deposit")
-    assert failed["arguments"][0].startswith("invalid tool schema: conversation: tool 'deposit' has an invalid input "
-                                             "schema")
+    assert failed["arguments"][0].startswith(
+        "invalid tool schema: conversation: tool 'deposit' has an invalid input schema"
+    )
 
 
 def test_arguments_are_checked_with_formats():
     rec = copy.deepcopy(GOOD["single-deposit"])
     rec["tools"][0]["input_schema"]["properties"]["account"]["format"] = "email"
     failed = _reasons(validate_records([rec]), "single-deposit")
-    assert failed["arguments"] == ["invalid arguments: message 2, call 'c1' to 'deposit': account: 'alice' is not a "
-                                   "'email'"]
+    assert failed["arguments"] == [
+        "invalid arguments: message 2, call 'c1' to 'deposit': account: 'alice' is not a 'email'"
+    ]
 
 
 def test_tool_schemas_with_refs_are_checked_including_recursive_ones():
@@ -167,7 +182,8 @@ def test_tool_schemas_with_refs_are_checked_including_recursive_ones():
         "properties": {"account": {"$ref": "#/$defs/name"}, "amount": {"type": "integer"},
                        "tree": {"$ref": "#/$defs/n"}},
         "$defs": {"name": {"type": "string", "minLength": 3},
-                  "n": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
+                  "n": {"type": "object",
+                        "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}},
     }
     rec["messages"][2]["tool_calls"][0]["function"]["arguments"] = {"account": "al", "amount": 5,
                                                                     "tree": {"kids": [{"kids": 3}]}}
@@ -225,8 +241,9 @@ def test_replay_passes_for_recorded_results_on_fresh_python_tools():
 def test_replay_fails_for_a_tampered_result_and_names_the_call():
     report = validate_file(DATA / "tampered.jsonl", sources=[LEDGER])
     assert _reasons(report, "tampered-balance")["replay"] == [
-        "replay mismatch: message 5: call 'c3' to 'balance': at (root): recorded '13' but replay gave '12' (if "
-        "'balance' legitimately varies between calls, mark it non-deterministic: --nondeterministic balance)"
+        "replay mismatch: message 5: call 'c3' to 'balance': at (root): recorded '13' but replay gave '12' "
+        "(if 'balance' legitimately varies between calls, mark it non-deterministic: --nondeterministic "
+        "balance)"
     ]
 
 
@@ -244,8 +261,8 @@ def test_a_non_deterministic_tool_is_compared_by_shape_not_value():
     wrong["messages"][2]["content"] = '{"ticket": 7, "subject": "missing deposit"}'
     failed = _reasons(validate_records([wrong], registry_factory=_ledger_registry), "ticket")
     assert failed["replay"] == [
-        "replay mismatch: message 2: call 't1' to 'open_ticket': shape differs at ticket (non-deterministic tool, "
-        "compared by shape): recorded a number but replay gave a string"
+        "replay mismatch: message 2: call 't1' to 'open_ticket': shape differs at ticket (non-deterministic "
+        "tool, compared by shape): recorded a number but replay gave a string"
     ]
 
 
@@ -253,21 +270,25 @@ def test_an_error_result_must_replay_as_an_error():
     rec = copy.deepcopy(GOOD["error-recovery"])
     rec["messages"][2]["is_error"] = False
     failed = _reasons(validate_records([rec], registry_factory=_ledger_registry), "error-recovery")
-    assert failed["replay"][0].startswith("replay mismatch: message 2: call 'c1' to 'balance': recorded a success but "
-                                          "replay gave an error")
+    assert failed["replay"][0].startswith(
+        "replay mismatch: message 2: call 'c1' to 'balance': recorded a success but replay gave an error"
+    )
 
 
 def test_calls_whose_failure_was_injected_at_synthesis_are_not_replayed():
     rec = copy.deepcopy(GOOD["single-deposit"])
     rec["messages"][3:4] = [
         {"role": "tool", "tool_call_id": "c1", "content": "Error: the tool timed out.", "is_error": True},
-        {"role": "assistant", "tool_calls": [{"id": "c2", "type": "function",
-                                              "function": {"name": "deposit", "arguments": {"account": "alice",
-                                                                                            "amount": 5}}}]},
+        {"role": "assistant", "tool_calls": [{
+            "id": "c2", "type": "function",
+            "function": {"name": "deposit", "arguments": {"account": "alice", "amount": 5}},
+        }]},
         {"role": "tool", "tool_call_id": "c2", "content": '{"account":"alice","balance":5}'},
     ]
     failed = _reasons(validate_records([rec], registry_factory=_ledger_registry), "single-deposit")
-    assert failed["replay"][0].startswith("replay mismatch: message 3: call 'c1' to 'deposit': recorded an error")
+    assert failed["replay"][0].startswith(
+        "replay mismatch: message 3: call 'c1' to 'deposit': recorded an error"
+    )
     rec["metadata"] = {"injected_failures": {"c1": "timeout"}}  # the synthesizer's note: c1 never ran
     assert validate_records([rec], registry_factory=_ledger_registry).ok
 
@@ -276,7 +297,9 @@ def test_a_subagent_replays_its_calls_in_place_of_the_delegate_call():
     rec = copy.deepcopy(GOOD["delegate"])
     rec["subagents"]["d1"]["messages"][3]["content"] = '{"account": "bob", "balance": 4}'
     failed = _reasons(validate_records([rec], registry_factory=_ledger_registry), "delegate")
-    assert failed["replay"][0].startswith("replay mismatch: subagent d1, message 3: call 'k1' to 'deposit': at balance")
+    assert failed["replay"][0].startswith(
+        "replay mismatch: subagent d1, message 3: call 'k1' to 'deposit': at balance"
+    )
 
 
 def test_validate_trajectory_uses_an_already_open_registry():
@@ -346,8 +369,10 @@ def test_replay_over_mcp_server_time_passes_when_its_time_tool_is_marked_nondete
 def test_replay_over_mcp_server_time_fails_on_the_changed_time_when_not_marked():
     report = validate_file(DATA / "time.jsonl", sources=[TIME_SERVER])
     failed = _reasons(report, "time-paris")["replay"][0]
-    assert failed.startswith("replay mismatch: message 2: call 'c1' to 'get_current_time': at datetime: recorded "
-                             "'2025-03-14T09:26:53+01:00' but replay gave")
+    assert failed.startswith(
+        "replay mismatch: message 2: call 'c1' to 'get_current_time': at datetime: recorded "
+        "'2025-03-14T09:26:53+01:00' but replay gave"
+    )
     assert failed.endswith("--nondeterministic get_current_time)")
     assert _reasons(report, "time-bad-zone") == {}  # the error text is the same every time
 
@@ -357,8 +382,8 @@ def test_replay_over_mcp_server_time_catches_a_result_of_the_wrong_shape():
     report = validate_file(DATA / "time_wrong_shape.jsonl", sources=[TIME_SERVER],
                            nondeterministic=["get_current_time"])
     assert _reasons(report, "time-missing-keys")["replay"] == [
-        "replay mismatch: message 2: call 'c1' to 'get_current_time': shape differs at (root) (non-deterministic "
-        "tool, compared by shape): replay adds key(s) day_of_week, is_dst"
+        "replay mismatch: message 2: call 'c1' to 'get_current_time': shape differs at (root) "
+        "(non-deterministic tool, compared by shape): replay adds key(s) day_of_week, is_dst"
     ]
 
 
