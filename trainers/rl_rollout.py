@@ -28,7 +28,7 @@ from toolkit.presentations import get_presentation
 from toolkit.specs import ToolCall, ToolSpec
 from trainers.rl_env import CallRecord, ToolGymEnv, calls_of, environment_class, invoke, snapshot_of, suite_env_of
 
-__all__ = ["Turn", "Episode", "ToolRollout", "TASK_KEY"]
+__all__ = ["Turn", "Episode", "ToolRollout", "TASK_KEY", "GenerateFn"]
 
 TASK_KEY = "toolgym_task"
 """Key of the prompt's user message that carries the task JSON (``rollout_func`` receives only the prompts)."""
@@ -280,9 +280,13 @@ def _stop_ids(tokenizer: Any, trainer: Any) -> set[int]:
 
 
 def _model_generator(trainer: Any) -> GenerateFn:
-    """Sample from the trainer's policy with its sampling settings (left-padded batch; ZeRO-3 params gathered)."""
+    """Sample from the trainer's policy exactly as TRL's own transformers path does (its ``generation_config``:
+    temperature, top-p/k, stop tokens; ZeRO-3 parameters gathered, FSDP parameters summoned), per turn."""
     if trainer is None:
         raise UserError("ToolRollout needs the trainer (or a generate function) to produce completions")
+    import contextlib
+    import copy
+
     import torch
     from trl.models import unwrap_model_for_generation
 
@@ -295,17 +299,18 @@ def _model_generator(trainer: Any) -> GenerateFn:
         device = trainer.accelerator.device
         ids = torch.tensor([[pad_id] * (width - len(b)) + b for b in batch], device=device)
         mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
-        kwargs: dict[str, Any] = {"do_sample": True, "temperature": trainer.temperature, "top_p": trainer.top_p,
-                                  "max_new_tokens": max(budgets), "eos_token_id": stop, "pad_token_id": pad_id}  # fmt: skip
-        if trainer.top_k:
-            kwargs["top_k"] = trainer.top_k
-        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
-                                         gather_deepspeed3_params=trainer.args.ds3_gather_for_generation) as model, \
-                torch.no_grad():  # fmt: skip
-            out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
-        new = out[:, width:].tolist()
+        config = copy.deepcopy(trainer.generation_config)
+        config.max_new_tokens = max(budgets)
+        dist = getattr(trainer, "_dist", None)  # FSDP: gather full parameters for generation, as TRL does
+        summon = dist.summon_full_params(trainer.model_wrapped, recurse=False) if dist else contextlib.nullcontext()
+        with unwrap_model_for_generation(
+            trainer.model_wrapped, trainer.accelerator, gather_deepspeed3_params=trainer.args.ds3_gather_for_generation,
+            generation_kwargs=trainer.generation_kwargs,
+            gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
+        ) as model, torch.no_grad(), summon:  # fmt: skip
+            out = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
         result = []
-        for row, budget in zip(new, budgets, strict=True):
+        for row, budget in zip(out[:, width:].tolist(), budgets, strict=True):
             row = row[:budget]
             end = next((i for i, t in enumerate(row) if t in stop), None)
             result.append(row[: end + 1] if end is not None else row)

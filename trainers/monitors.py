@@ -1,0 +1,120 @@
+"""Reward-hacking monitors, logged every step, and the reward curves drawn at the end of a run.
+
+The monitors watch for the ways a tool-calling policy games its reward (training.md §5.6) — each is the share of the
+step's rollouts that did it:
+
+* ``monitor/over_cap_rate`` — tried to call past the per-episode call cap (calls were refused);
+* ``monitor/repeated_call_rate`` — made the same call (name and arguments) twice;
+* ``monitor/ungrounded_answer_rate`` — answered a task that needs tools without one successful call of a gold tool;
+* ``monitor/lenient_only_win_rate`` — solved the task, but some turn was readable only by the lenient parser (a win
+  that a strict runtime would not have executed);
+* ``monitor/format_failure_rate`` — wrote call syntax nobody can read, or ran out of tokens mid-turn;
+* ``monitor/pass_rate`` and ``monitor/calls_per_episode`` for context.
+
+They reach TRL's logs through a reward function of weight 0 (``monitors``): TRL hands every reward function a
+``log_metric`` callback, and its value column is constant, so it changes no advantage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from trainers.rewards import episodes_from_kwargs
+from trainers.rl_rollout import Episode
+
+__all__ = ["MONITORS", "monitor_values", "monitor_function", "plot_reward_curves"]
+
+MONITORS = (
+    "monitor/over_cap_rate",
+    "monitor/repeated_call_rate",
+    "monitor/ungrounded_answer_rate",
+    "monitor/lenient_only_win_rate",
+    "monitor/format_failure_rate",
+    "monitor/pass_rate",
+    "monitor/calls_per_episode",
+)
+
+
+def _ungrounded(ep: Episode) -> bool:
+    if not ep.task.gold_calls or not (ep.final_answer or "").strip():
+        return False
+    gold = {c.name for c in ep.task.gold_calls}
+    return not any(c.name in gold and not c.is_error for c in ep.executed_calls)
+
+
+def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
+    """Each monitor's value over a batch of episodes (shares of rollouts; 0 for an empty batch)."""
+    n = len(episodes)
+    if n == 0:
+        return dict.fromkeys(MONITORS, 0.0)
+
+    def share(pred: Callable[[Episode], bool]) -> float:
+        return sum(1 for ep in episodes if pred(ep)) / n
+
+    return {
+        "monitor/over_cap_rate": share(lambda ep: any(c.refused for c in ep.calls)),
+        "monitor/repeated_call_rate": share(lambda ep: len({c.key() for c in ep.executed_calls})
+                                            != len(ep.executed_calls)),  # fmt: skip
+        "monitor/ungrounded_answer_rate": share(_ungrounded),
+        "monitor/lenient_only_win_rate": share(lambda ep: ep.grade.passed and not all(t.strict_ok for t in ep.turns)),
+        "monitor/format_failure_rate": share(lambda ep: any(t.lenient_error or t.truncated for t in ep.turns)),
+        "monitor/pass_rate": share(lambda ep: ep.grade.passed),
+        "monitor/calls_per_episode": sum(len(ep.calls) for ep in episodes) / n,
+    }
+
+
+def monitor_function(presentation: str = "json") -> Callable[..., list[float]]:
+    """A TRL reward function (give it weight 0) that logs :func:`monitor_values` through ``log_metric``."""
+
+    def monitors(prompts: list[Any], completions: list[Any], log_metric: Any = None, **kwargs: Any) -> list[float]:
+        episodes = episodes_from_kwargs(completions, kwargs, presentation)
+        if log_metric is not None:
+            for name, value in monitor_values(episodes).items():
+                log_metric(name, value)
+        return [0.0] * len(episodes)
+
+    return monitors
+
+
+def plot_reward_curves(log_history: Sequence[dict[str, Any]], out_dir: str | Path) -> list[Path]:
+    """One PNG per reward component and monitor (mean per logged step), plus the total reward, in ``out_dir``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for row in log_history:
+        step = row.get("step")
+        if step is None:
+            continue
+        for key, value in row.items():
+            name = None
+            if key.startswith("rewards/") and key.endswith("/mean") and not key.startswith("rewards/monitors/"):
+                name = "reward_" + key[len("rewards/"):-len("/mean")]
+            elif key == "reward":
+                name = "reward_total"
+            elif key.startswith("monitor/"):
+                name = key.replace("/", "_")
+            if name is not None and isinstance(value, (int, float)):
+                xs, ys = series.setdefault(name, ([], []))
+                xs.append(float(step))
+                ys.append(float(value))
+    paths = []
+    for name, (xs, ys) in sorted(series.items()):
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.plot(xs, ys, marker="o", linewidth=1.5)
+        ax.set_xlabel("step")
+        ax.set_ylabel(name.replace("_", " "))
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths.append(path)
+    return paths
