@@ -330,16 +330,33 @@ def test_templates_cover_every_kind_and_render_to_tasks_whose_gold_calls_replay_
         assert env.snapshot() == task.gold_end_state, task.id
 
 
-def test_rendered_gold_calls_replay_to_the_same_results_against_the_stdio_server():
-    """A task rendered in-process means the same thing against `stdio:python -m tools.tracker`."""
+def test_the_seed_redraws_priorities_and_todo_owners_but_keeps_ids_statuses_and_unassigned_issues():
+    seed0, seed7 = TrackerEnvironment().snapshot()["issues"], TrackerEnvironment()
+    seed7.reset(seed=7)
+    varied = seed7.snapshot()["issues"]
+    same = ("id", "title", "status", "labels", "comments")
+    assert [{k: i[k] for k in same} for i in varied] == [{k: i[k] for k in same} for i in seed0]
+    assert [i["id"] for i in varied if i["assignee"] is None] == [i["id"] for i in seed0 if i["assignee"] is None]
+    assert [i["priority"] for i in varied] != [i["priority"] for i in seed0]
+    again = TrackerEnvironment()
+    again.reset(seed=7)
+    assert again.snapshot()["issues"] == varied
+
+
+def test_rendered_gold_calls_replay_to_the_same_results_against_a_stdio_server_with_the_task_seed():
+    """A task rendered in-process means the same thing against `stdio:python -m tools.tracker --seed SEED`."""
     env = TrackerEnvironment()
     rendered = render_tasks("tracker", env, n=4, seed=4, kinds=["chain", "error"])
     tasks = [next(t for t in rendered if t.kind == kind) for kind in ("chain", "error")]  # one server each
+    assert all(t.seed != 0 for t in tasks)
 
     async def main() -> None:
         for task in tasks:
             env.reset(task)
-            async with MCPToolset.stdio(sys.executable, ["-m", "tools.tracker"], cwd=REPO) as served:
+            args = ["-m", "tools.tracker", "--seed", str(task.seed)]
+            async with MCPToolset.stdio(sys.executable, args, cwd=REPO) as served:
+                listed = await served.call_tool("search_issues", {"limit": 50}, limits=LIMITS)
+                assert listed.structured == env.call("search_issues", {"limit": 50}).structured
                 for call in task.gold_calls:
                     want = env.call(call.name, call.arguments)
                     got = await served.call_tool(call.name, call.arguments, limits=LIMITS)

@@ -26,8 +26,8 @@ class TrackerEnvironment(TrackerTools, Environment):
     suite = "tracker"
 
     def _build_state(self, seed: int, setup: dict[str, Any]) -> None:
-        # Fixed seed data (templates name real issues); `seed` is kept for the record.
-        self._load_seed()
+        # The same state `python -m tools.tracker --seed SEED` serves.
+        self._load_seed(seed)
 
     def state_tables(self) -> dict[str, list[dict[str, Any]]]:
         tables = super().state_tables()

@@ -33,9 +33,9 @@ INSTRUCTIONS = (
 _READ_ONLY = {"list_projects", "search_issues", "get_issue"}
 
 
-def build_server(service: TrackerService | None = None) -> MCPServer:
-    """An ``MCPServer`` whose tools act on ``service`` (a fresh seeded one when omitted)."""
-    service = service if service is not None else TrackerService()
+def build_server(service: TrackerService | None = None, *, seed: int = 0) -> MCPServer:
+    """An ``MCPServer`` whose tools act on ``service`` (when omitted: a fresh one seeded with ``seed``)."""
+    service = service if service is not None else TrackerService(seed)
     server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, version="1.0.0", log_level="WARNING")
     for name in TOOL_NAMES:
         read_only = name in _READ_ONLY

@@ -13,6 +13,7 @@ the model the same text.
 from __future__ import annotations
 
 import copy
+import random
 import re
 from datetime import date
 from typing import Annotated, Any
@@ -74,10 +75,23 @@ def _id_order(issue_id: str) -> tuple[str, int]:
 class TrackerTools:
     """Issue-tracker tools over ``self.projects`` / ``self.issues``; call :meth:`_load_seed` before use."""
 
-    def _load_seed(self) -> None:
-        """Replace all state with a fresh copy of the seed data."""
+    def _load_seed(self, seed: int = 0) -> None:
+        """Replace all state with a fresh copy of the seed data, varied by ``seed``.
+
+        Seed 0 is the data as written in :mod:`tools.tracker.data`. Other seeds keep every id, title, status and
+        unassigned issue, but redraw the priority of open issues and the assignee of assigned ``todo`` issues, so
+        "the most urgent unassigned issue" or "who owns OPS-1" must be looked up, not remembered.
+        """
         self.projects: dict[str, dict[str, Any]] = {p["key"]: copy.deepcopy(p) for p in PROJECTS}
         self.issues: dict[str, dict[str, Any]] = {i["id"]: copy.deepcopy(i) for i in ISSUES}
+        if not seed:
+            return
+        rng = random.Random(seed)
+        for issue in self.issues.values():
+            if issue["status"] != "done":
+                issue["priority"] = rng.choice(list(_PRIORITY_RANK))
+            if issue["status"] == "todo" and issue["assignee"] is not None:
+                issue["assignee"] = rng.choice(self.projects[issue["project"]]["members"])
 
     # ------------------------------------------------------------------------------------------- helpers
     def _project(self, key: Any) -> dict[str, Any]:
@@ -293,7 +307,7 @@ class TrackerTools:
 
 
 class TrackerService(TrackerTools):
-    """The tracker's state and tools as a plain object (what the MCP server wraps)."""
+    """The tracker's state and tools as a plain object (what the MCP server wraps); ``seed`` as in environments."""
 
-    def __init__(self) -> None:
-        self._load_seed()
+    def __init__(self, seed: int = 0) -> None:
+        self._load_seed(seed)
