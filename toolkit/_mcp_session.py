@@ -107,7 +107,9 @@ class Connection:
         return self.client is not None and not (self.retired or self.dead)
 
     def mark_dead(self) -> None:
+        """The server stopped talking: route new calls elsewhere and release this session's resources."""
         self.dead = True
+        self.retire()
 
     def retire(self) -> None:
         """No new calls; close as soon as the calls still running have returned."""

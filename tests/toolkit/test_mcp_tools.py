@@ -273,6 +273,7 @@ def test_text_blocks_are_joined_and_binary_blocks_summarised_not_inlined():
     run(main)
 
 
+@pytest.mark.slow
 def test_a_ten_megabyte_result_is_capped_and_flagged_truncated():
     async def main() -> None:
         async with faulty() as ts:
