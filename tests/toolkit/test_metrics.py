@@ -13,6 +13,7 @@ from toolkit.metrics import (
     GoldCall,
     OneOf,
     abstention_scores,
+    argument_scores,
     call_schema_problems,
     flip_rate,
     match_call,
@@ -451,3 +452,28 @@ def test_multi_call_score_does_not_depend_on_prediction_order(pred: list[ToolCal
 @given(st.text(max_size=30))
 def test_standardize_string_is_idempotent(text: str) -> None:
     assert standardize_string(standardize_string(text)) == standardize_string(text)
+
+
+# ---- argument-level partial credit ----------------------------------------------------------------------
+
+
+def test_argument_scores_give_partial_credit_per_parameter() -> None:
+    gold = trip(city="Rome", stops=["Pisa"], note="window seat")
+    pred = trip(city="rome", stops=["Siena"], options={"seat": "aisle"})
+    s = argument_scores(pred, gold, BOOK)
+    # city right (lenient), stops wrong, options extra, note missing:
+    # precision = 1 correct / 3 given, recall = 1 correct / 3 needed (city, stops, note), F1 = 1/3
+    assert (s.correct, s.wrong, s.extra, s.missing) == (("city",), ("stops",), ("options",), ("note",))
+    assert (s.precision, s.recall, s.f1) == (pytest.approx(1 / 3), pytest.approx(1 / 3), pytest.approx(1 / 3))
+    assert argument_scores(pred, gold, BOOK, strict=True).correct == ()
+
+
+def test_argument_scores_follow_match_call_on_types_defaults_and_names() -> None:
+    # height 5.0 for an integer is wrong; the default unit spelled out is not extra. Given: 3, correct: 2.
+    # Needed: base and height (required) plus unit (omittable, but given) = 3 -> precision = recall = 2/3.
+    s = argument_scores(area(base=10, height=5.0, unit="units"), area(base=10, height=5), AREA)
+    assert (s.correct, s.wrong, s.extra, s.missing) == (("base", "unit"), ("height",), (), ())
+    assert (s.precision, s.recall) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    wrong_tool = argument_scores(weather(city="Paris"), area(base=10, height=5), AREA)
+    assert (wrong_tool.precision, wrong_tool.recall, wrong_tool.f1) == (0.0, 0.0, 0.0)
+    assert argument_scores(weather(), weather()).f1 == 1.0

@@ -4,6 +4,7 @@ These are the evaluator's scores and the RL reward's definitions. See ``docs/eva
 source.
 """
 
+from toolkit.metrics.arguments import ArgumentScores, argument_scores
 from toolkit.metrics.ast_match import CallMatch, GoldCall, OneOf, as_gold, match_call, standardize_string
 from toolkit.metrics.multi import CallsMatch, match_calls, specs_by_name
 from toolkit.metrics.relevance import AbstentionScores, abstention_scores, no_call_correct, relevance_correct
@@ -12,12 +13,14 @@ from toolkit.metrics.validity import SchemaValidity, call_schema_problems, schem
 
 __all__ = [
     "AbstentionScores",
+    "ArgumentScores",
     "CallMatch",
     "CallsMatch",
     "GoldCall",
     "OneOf",
     "SchemaValidity",
     "abstention_scores",
+    "argument_scores",
     "as_gold",
     "call_schema_problems",
     "flip_rate",
