@@ -109,6 +109,14 @@ def test_usage_errors_exit_2_with_a_message_that_names_the_problem(capsys, argv,
     assert message in err
 
 
+def test_validate_shows_progress_on_stderr_unless_quiet(capsys):
+    _, out, err = _run(capsys, "validate", str(DATA / "good.jsonl"), "--tools", LEDGER)
+    assert "validate [" in err and "replay [" in err and "6/6" in err
+    assert "[" not in out.splitlines()[-1]
+    _, _, err = _run(capsys, "validate", str(DATA / "good.jsonl"), "--tools", LEDGER, "--quiet")
+    assert err == ""
+
+
 def test_an_empty_file_is_a_usage_error(capsys, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")

@@ -49,6 +49,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="processes for the static stages (default 1; worth it for many thousand records)")
     p.add_argument("--json", action="store_true", help="print a machine-readable report instead of the table")
+    p.add_argument("--quiet", action="store_true", help="no progress bars on stderr")
     return p
 
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         stages=stages,
         concurrency=args.concurrency,
         workers=args.workers,
+        progress=not args.quiet,
     )
     if report.total == 0:
         raise UserError(f"{args.file} holds no records (it is empty or only blank lines)")

@@ -15,13 +15,14 @@ so one report shows all of a record's problems.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from toolkit.errors import UserError
+from toolkit.progress import Progress
 from toolkit.readers import ReadItem, read_records
 from toolkit.records import StageOutcome, Trajectory, Validation
 from toolkit.sources import ToolSource, open_registry, parse_source
@@ -136,8 +137,12 @@ async def _probe(registry_factory: Callable[[], ToolRegistry]) -> dict[str, Tool
         ) from None
 
 
+def _bar(progress: bool, label: str, total: int, unit: str) -> Progress | None:
+    return Progress(total, label, unit=unit) if progress else None
+
+
 def _collect(
-    checked: Iterable[tuple[RecordReport, Trajectory | None]], replaying: bool
+    checked: Iterable[tuple[RecordReport, Trajectory | None]], replaying: bool, bar: Progress | None = None
 ) -> tuple[list[RecordReport], list[tuple[RecordReport, Trajectory]]]:
     reports: list[RecordReport] = []
     to_replay: list[tuple[RecordReport, Trajectory]] = []
@@ -145,6 +150,10 @@ def _collect(
         reports.append(report)
         if replaying and traj is not None:
             to_replay.append((report, traj))
+        if bar is not None:
+            bar.advance(ok=report.passed)
+    if bar is not None:
+        bar.close()
     return reports, to_replay
 
 
@@ -155,17 +164,24 @@ async def _replay_all(
     nondeterministic: Collection[str],
     concurrency: int,
     max_depth: int,
+    progress: bool = False,
 ) -> None:
     rule = nondeterminism_rule(nondeterministic)
     limiter = anyio.CapacityLimiter(concurrency)
+    bar = _bar(progress, "replay", len(to_replay), "trajectories")
 
     async def one(report: RecordReport, traj: Trajectory) -> None:
         async with limiter:
-            report.stages.append(await _replay_fresh(traj, factory, rule, max_depth))
+            outcome = await _replay_fresh(traj, factory, rule, max_depth)
+            report.stages.append(outcome)
+            if bar is not None:
+                bar.advance(ok=outcome.passed)
 
     async with anyio.create_task_group() as tg:
         for report, traj in to_replay:
             tg.start_soon(one, report, traj)
+    if bar is not None:
+        bar.close()
 
 
 async def _replay_fresh(
@@ -196,12 +212,14 @@ async def avalidate_records(
     stages: Collection[str] | None = None,
     concurrency: int = 4,
     source: str | None = None,
+    progress: bool = False,
 ) -> ValidationReport:
     """Validate records (trajectories, record dicts, or :class:`ReadItem` lines from a file).
 
     With ``registry_factory`` (a zero-argument callable returning an *unopened* :class:`ToolRegistry`, e.g.
     ``lambda: open_registry(["py:mytools"])``) every record that parses is also replayed, on its own fresh
     registry, ``concurrency`` records at a time. The factory's tools also stand in for records that list none.
+    ``progress`` draws progress bars on stderr (the static stages only when ``records`` has a length).
     """
     _check_options(max_depth, concurrency)
     wanted = _check_stages(stages)
@@ -209,13 +227,19 @@ async def avalidate_records(
     if replaying and fallback_tools is None:
         fallback_tools = await _probe(registry_factory)
     checked = (static_report(i, item, max_depth, fallback_tools, wanted) for i, item in enumerate(records))
-    reports, to_replay = _collect(checked, replaying)
+    reports, to_replay = _collect(checked, replaying, _static_bar(progress, records))
     if to_replay:
         await _replay_all(
             to_replay, registry_factory, nondeterministic=nondeterministic, concurrency=concurrency,
-            max_depth=max_depth,
+            max_depth=max_depth, progress=progress,
         )
     return ValidationReport(records=reports, source=source)
+
+
+def _static_bar(progress: bool, records: Iterable[RecordInput]) -> Progress | None:
+    if not progress or not isinstance(records, Sized):
+        return None
+    return _bar(progress, "validate", len(records), "records")
 
 
 def validate_records(records: Iterable[RecordInput], **kwargs: Any) -> ValidationReport:
@@ -245,10 +269,12 @@ def _run_static(
     stages: Collection[str] | None = None,
     concurrency: int = 4,
     source: str | None = None,
+    progress: bool = False,
 ) -> ValidationReport:
     _check_options(max_depth, concurrency)
     wanted = _check_stages(stages) & frozenset(STATIC_STAGES)
-    reports = [static_report(i, item, max_depth, fallback_tools, wanted)[0] for i, item in enumerate(records)]
+    checked = (static_report(i, item, max_depth, fallback_tools, wanted) for i, item in enumerate(records))
+    reports, _ = _collect(checked, False, _static_bar(progress, records))
     return ValidationReport(records=reports, source=source)
 
 
@@ -258,12 +284,14 @@ def validate_file(
     sources: Sequence[str | ToolSource] = (),
     timeout: float | None = None,
     workers: int = 1,
+    progress: bool = False,
     **kwargs: Any,
 ) -> ValidationReport:
     """Validate a JSONL dataset; with ``sources`` (``py:...``, ``stdio:...``, URLs) replay it on fresh tools.
 
     ``workers`` > 1 runs the static stages on that many processes (worth it from some thousands of records).
-    Other keyword arguments are those of :func:`avalidate_records`.
+    ``progress`` draws progress bars on stderr. Other keyword arguments are those of
+    :func:`avalidate_records`.
     """
     parsed = [s if isinstance(s, ToolSource) else parse_source(s) for s in sources]
     items = read_records(path)  # lazy: a large file is checked line by line, not loaded whole
@@ -273,8 +301,27 @@ def validate_file(
     if workers < 1:
         raise UserError(f"workers must be at least 1, not {workers}")
     if workers == 1:
-        return validate_records(items, source=str(path), **kwargs)
-    return _validate_file_parallel(Path(path), workers, **kwargs)
+        lines = _Counted(items, _count_records(Path(path))) if progress else items
+        return validate_records(lines, source=str(path), progress=progress, **kwargs)
+    return _validate_file_parallel(Path(path), workers, progress=progress, **kwargs)
+
+
+class _Counted:
+    """A lazy iterable of lines that knows how many there are (for a progress bar's total)."""
+
+    def __init__(self, items: Iterable[ReadItem], total: int):
+        self._items, self._total = items, total
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __iter__(self) -> Iterator[ReadItem]:
+        return iter(self._items)
+
+
+def _count_records(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def _validate_file_parallel(
@@ -287,6 +334,7 @@ def _validate_file_parallel(
     fallback_tools: Mapping[str, ToolSpec] | None = None,
     stages: Collection[str] | None = None,
     concurrency: int = 4,
+    progress: bool = False,
 ) -> ValidationReport:
     from toolkit.validation.parallel import check_file_parallel
 
@@ -301,8 +349,9 @@ def _validate_file_parallel(
                               stages=wanted & frozenset(STATIC_STAGES), keep_records=replaying)
     # Records that passed `record` in a worker are valid, so rebuilding their trajectories here cannot fail.
     checked = ((r, Trajectory.model_validate(rec) if rec is not None else None) for r, rec in raw)
-    reports, to_replay = _collect(checked, replaying)
+    bar = _bar(progress, "validate", _count_records(path), "records")
+    reports, to_replay = _collect(checked, replaying, bar)
     if to_replay:
         anyio.run(lambda: _replay_all(to_replay, registry_factory, nondeterministic=nondeterministic,
-                                      concurrency=concurrency, max_depth=max_depth))
+                                      concurrency=concurrency, max_depth=max_depth, progress=progress))
     return ValidationReport(records=reports, source=str(path))
