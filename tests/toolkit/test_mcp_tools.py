@@ -329,6 +329,26 @@ def test_a_server_that_never_answers_gives_a_timeout_result_and_is_replaced():
     run(main)
 
 
+def test_a_crash_ends_every_call_in_flight_on_that_server_as_a_crash_not_a_hang():
+    async def main() -> None:
+        results: dict[int, Any] = {}
+        async with faulty() as ts:
+
+            async def slow(i: int) -> None:
+                results[i] = await ts.call_tool("sleep_ms", {"ms": 60_000}, limits=CallLimits(timeout=60))
+
+            async with anyio.create_task_group() as tg:
+                for i in range(7):
+                    tg.start_soon(slow, i)
+                await anyio.wait_all_tasks_blocked()
+                results[7] = await ts.call_tool("crash", {}, limits=LIMITS)
+            after = await ts.call_tool("echo", {"text": "recovered"}, limits=LIMITS)
+        assert [results[i].error_kind for i in range(8)] == ["crash"] * 8
+        assert after.content == "recovered"
+
+    run(main)
+
+
 def test_sixteen_calls_are_in_flight_at_once_over_one_stdio_session():
     async def main() -> None:
         results: list[Any] = []
