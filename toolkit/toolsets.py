@@ -93,9 +93,9 @@ class ToolRegistry:
     async def open(self) -> None:
         if self._open:
             return
-        for ts in self.toolsets:
-            await ts.open()
         try:
+            for ts in self.toolsets:  # inside the try: a source that fails to open must not leak the others
+                await ts.open()
             for ts in self.toolsets:
                 for spec in await ts.list_tools():
                     if spec.name in self._specs:

@@ -121,6 +121,17 @@ def test_a_stdio_source_string_joins_a_registry_with_other_sources():
     run(main)
 
 
+def test_a_registry_whose_second_source_fails_to_start_stops_the_first_server():
+    async def main() -> None:
+        sources = ["stdio:" + " ".join(TIME_SERVER), "stdio:no-such-mcp-server"]
+        with pytest.raises(UserError, match="no-such-mcp-server"):
+            async with open_registry(sources):
+                pass
+        # the autouse fixture then checks that the time server's process is gone
+
+    run(main)
+
+
 # -- HTTP and in-process -------------------------------------------------------------------------------------
 
 
