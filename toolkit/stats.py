@@ -7,6 +7,9 @@
   percentile interval from a **two-stage cluster bootstrap**: resample tools with replacement, then each drawn
   tool's tasks with replacement. Tasks that share a tool are correlated, so resampling tasks alone understates
   the uncertainty.
+* :func:`newcombe_paired_interval` — the analytic alternative for one binary outcome per task and no clustering:
+  Newcombe's (1998) square-and-add interval for a paired difference of proportions (his method 10), built from
+  the two Wilson intervals and the phi correlation of the paired outcomes.
 * :func:`mcnemar_exact` / :func:`mcnemar_test` — the exact McNemar test: a two-sided exact binomial test
   (p = 1/2) on the discordant pairs (b = only arm A right, c = only arm B right).
 * :func:`binomial_test`, :func:`sign_test`, :func:`holm_adjust` — building blocks for per-model win/loss
@@ -41,6 +44,7 @@ __all__ = [
     "wilson_interval",
     "bootstrap_interval",
     "paired_difference",
+    "newcombe_paired_interval",
     "binomial_test",
     "sign_test",
     "mcnemar_exact",
@@ -246,6 +250,40 @@ def paired_difference(
         n_resamples=n_resamples,
         seed=seed,
     )
+
+
+def newcombe_paired_interval(
+    a: Mapping[Hashable, bool], b: Mapping[Hashable, bool], *, confidence: float = 0.95
+) -> Interval:
+    """Newcombe's square-and-add interval for P(A right) − P(B right) from paired binary outcomes.
+
+    With r tasks both right, s only A, t only B, u neither (n in all): p1 = (r+s)/n, p2 = (r+t)/n, Wilson
+    intervals (l1, u1) and (l2, u2), and phi = C / sqrt((r+s)(t+u)(r+t)(s+u)) where C = ru − st − n/2 when
+    ru − st > n/2, C = ru − st when that is negative, else 0. Then the interval is
+    ``p1 − p2 − sqrt((p1−l1)² − 2·phi·(p1−l1)(u2−p2) + (u2−p2)²)`` to
+    ``p1 − p2 + sqrt((p2−l2)² − 2·phi·(p2−l2)(u1−p1) + (u1−p1)²)``.
+    """
+    if set(a) != set(b):
+        only = sorted(map(str, set(a) ^ set(b)))[:5]
+        raise UserError(f"a paired interval needs the same tasks in both arms; unpaired task ids: {only}")
+    if not a:
+        raise UserError("no tasks to compare")
+    r = sum(1 for t in a if a[t] and b[t])
+    s = sum(1 for t in a if a[t] and not b[t])
+    t_ = sum(1 for t in a if b[t] and not a[t])
+    u = len(a) - r - s - t_
+    n = len(a)
+    w1, w2 = wilson_interval(r + s, n, confidence=confidence), wilson_interval(r + t_, n, confidence=confidence)
+    p1, p2 = w1.estimate, w2.estimate
+    margins = (r + s) * (t_ + u) * (r + t_) * (s + u)
+    cross = r * u - s * t_
+    c = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+    phi = c / math.sqrt(margins) if margins > 0 else 0.0
+    d1, e2 = p1 - w1.low, w2.high - p2
+    d2, e1 = p2 - w2.low, w1.high - p1
+    low = (p1 - p2) - math.sqrt(max(0.0, d1 * d1 - 2 * phi * d1 * e2 + e2 * e2))
+    high = (p1 - p2) + math.sqrt(max(0.0, d2 * d2 - 2 * phi * d2 * e1 + e1 * e1))
+    return Interval(p1 - p2, max(-1.0, low), min(1.0, high), confidence, "newcombe paired", n)
 
 
 def binomial_test(k: int, n: int, p: float = 0.5) -> float:

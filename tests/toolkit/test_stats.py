@@ -13,6 +13,7 @@ from toolkit.stats import (
     holm_adjust,
     mcnemar_exact,
     mcnemar_test,
+    newcombe_paired_interval,
     minimum_detectable_difference,
     paired_difference,
     required_tasks,
@@ -162,3 +163,22 @@ def test_bootstrap_interval_for_one_arm_accuracy_brackets_the_mean() -> None:
     assert ci.low == pytest.approx(0.61, abs=0.02) and ci.high == pytest.approx(0.79, abs=0.02)
     with pytest.raises(UserError, match="one cluster id per value"):
         bootstrap_interval(values, clusters=[0, 1], n_resamples=500)
+
+
+def test_newcombe_paired_interval_matches_the_hand_computed_bounds() -> None:
+    # r=12 both right, s=9 only A, t=2 only B, u=21 neither; n=44. p1 = 21/44 = 0.477273, p2 = 14/44 = 0.318182,
+    # difference 7/44 = 0.159091. Wilson: 21/44 -> [0.337550, 0.620645]; 14/44 -> [0.199993, 0.465569].
+    # ru - st = 252 - 18 = 234 > n/2 = 22, so C = 212; margins (r+s)(t+u)(r+t)(s+u) = 21*23*14*30 = 202860;
+    # phi = 212 / sqrt(202860) = 0.470693.
+    # low:  p1-l1 = 0.139723, u2-p2 = 0.147387; 0.019522 - 0.019386 + 0.021723 = 0.021859; sqrt 0.147848
+    #       -> 0.159091 - 0.147848 = 0.011243
+    # high: p2-l2 = 0.118189, u1-p1 = 0.143372; 0.013969 - 0.015952 + 0.020556 = 0.018573; sqrt 0.136283
+    #       -> 0.159091 + 0.136283 = 0.295374 (0.295372 before rounding the intermediates)
+    outcomes = [(True, True)] * 12 + [(True, False)] * 9 + [(False, True)] * 2 + [(False, False)] * 21
+    a = {i: x for i, (x, _) in enumerate(outcomes)}
+    b = {i: y for i, (_, y) in enumerate(outcomes)}
+    ci = newcombe_paired_interval(a, b)
+    assert ci.estimate == pytest.approx(7 / 44)
+    assert (ci.low, ci.high) == (pytest.approx(0.011243, abs=1e-6), pytest.approx(0.295372, abs=1e-6))
+    swapped = newcombe_paired_interval(b, a)
+    assert (swapped.low, swapped.high) == (pytest.approx(-ci.high), pytest.approx(-ci.low))
