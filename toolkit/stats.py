@@ -7,7 +7,7 @@
   percentile interval from a **two-stage cluster bootstrap**: resample tools with replacement, then each drawn
   tool's tasks with replacement. Tasks that share a tool are correlated, so resampling tasks alone understates
   the uncertainty.
-* :func:`newcombe_paired_interval` — the analytic alternative for one binary outcome per task and no clustering:
+* :func:`newcombe_paired_interval` — the analytic alternative for one binary outcome per task, unclustered:
   Newcombe's (1998) square-and-add interval for a paired difference of proportions (his method 10), built from
   the two Wilson intervals and the phi correlation of the paired outcomes.
 * :func:`mcnemar_exact` / :func:`mcnemar_test` — the exact McNemar test: a two-sided exact binomial test
@@ -273,7 +273,8 @@ def newcombe_paired_interval(
     t_ = sum(1 for t in a if b[t] and not a[t])
     u = len(a) - r - s - t_
     n = len(a)
-    w1, w2 = wilson_interval(r + s, n, confidence=confidence), wilson_interval(r + t_, n, confidence=confidence)
+    w1 = wilson_interval(r + s, n, confidence=confidence)
+    w2 = wilson_interval(r + t_, n, confidence=confidence)
     p1, p2 = w1.estimate, w2.estimate
     margins = (r + s) * (t_ + u) * (r + t_) * (s + u)
     cross = r * u - s * t_
