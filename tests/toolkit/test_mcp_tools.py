@@ -418,3 +418,23 @@ def test_calling_a_toolset_that_is_not_open_is_a_usage_error():
 def test_stdio_arguments_given_as_one_string_are_refused():
     with pytest.raises(UserError, match="split it first"):
         MCPToolset.stdio(sys.executable, "-m mcp_server_time")  # type: ignore[arg-type]
+
+
+def test_a_closed_toolset_can_be_opened_again_on_a_fresh_session():
+    async def main() -> None:
+        ts = MCPToolset.in_process(schema_server.build_server())
+        for _ in range(2):
+            async with ts:
+                result = await ts.call_tool("page_tool_1", {}, limits=LIMITS)
+            assert result.content == "page_tool_1 ok"
+        with pytest.raises(UserError, match="not open"):
+            await ts.list_tools()
+
+    run(main)
+
+
+def test_in_process_wants_an_mcp_server_object_and_says_what_to_do_with_a_toolset():
+    from toolkit.python_tools import PythonToolset
+
+    with pytest.raises(UserError, match="for a Python toolset use it directly"):
+        MCPToolset.in_process(PythonToolset())  # type: ignore[arg-type]
