@@ -167,7 +167,8 @@ def test_bootstrap_interval_for_one_arm_accuracy_brackets_the_mean() -> None:
 
 def test_newcombe_paired_interval_matches_the_hand_computed_bounds() -> None:
     # r=12 both right, s=9 only A, t=2 only B, u=21 neither; n=44.
-    # p1 = 21/44 = 0.477273, p2 = 14/44 = 0.318182, difference 7/44 = 0.159091. Wilson: 21/44 -> [0.337550, 0.620645]; 14/44 -> [0.199993, 0.465569].
+    # p1 = 21/44 = 0.477273, p2 = 14/44 = 0.318182, difference 7/44 = 0.159091.
+    # Wilson: 21/44 -> [0.337550, 0.620645]; 14/44 -> [0.199993, 0.465569].
     # ru - st = 252 - 18 = 234 > n/2 = 22, so C = 212; margins (r+s)(t+u)(r+t)(s+u) = 21*23*14*30 = 202860;
     # phi = 212 / sqrt(202860) = 0.470693.
     # low:  p1-l1 = 0.139723, u2-p2 = 0.147387; 0.019522 - 0.019386 + 0.021723 = 0.021859; sqrt 0.147848
