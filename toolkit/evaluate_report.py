@@ -34,6 +34,7 @@ from toolkit.stats import (
     bootstrap_interval,
     mcnemar_test,
     minimum_detectable_difference,
+    newcombe_paired_interval,
     paired_difference,
     wilson_interval,
 )
@@ -149,7 +150,8 @@ class Comparison:
 
     ``minimum_detectable_difference`` is the difference this many tasks could detect with 80% power at the
     observed discordance (NaN when the arms never disagree). With repeated trials the outcomes are per-task
-    success rates, and ``mcnemar`` is None (it needs one binary outcome per task).
+    success rates, and ``mcnemar`` is None (it needs one binary outcome per task). ``newcombe`` is the analytic
+    interval that ignores clustering, for reference (single trials only).
     """
 
     a: str
@@ -158,6 +160,7 @@ class Comparison:
     difference: PairedDifference
     mcnemar: McNemarResult | None
     minimum_detectable_difference: float
+    newcombe: Interval | None = None
 
 
 def compare(
@@ -174,10 +177,13 @@ def compare(
         clusters=clusters, n_resamples=n_resamples, seed=seed, confidence=confidence,
     )
     test: McNemarResult | None = None
+    newcombe: Interval | None = None
     mdd = math.nan
     if len(groups_a) == len(rows_a) and len(groups_b) == len(rows_b):
-        test = mcnemar_test({t: c == 1 for t, (_, c) in trials_a.items()},
-                            {t: c == 1 for t, (_, c) in trials_b.items()})
+        binary_a = {t: c == 1 for t, (_, c) in trials_a.items()}
+        binary_b = {t: c == 1 for t, (_, c) in trials_b.items()}
+        test = mcnemar_test(binary_a, binary_b)
+        newcombe = newcombe_paired_interval(binary_a, binary_b, confidence=confidence)
         discordance = test.n_discordant / test.n_tasks
         if discordance > 0:
             mdd = minimum_detectable_difference(test.n_tasks, discordance=discordance)
@@ -186,4 +192,4 @@ def compare(
         return str(rows[0].get("presentation")) if rows else "?"
 
     return Comparison(a=name(rows_a), b=name(rows_b), mode=mode, difference=diff, mcnemar=test,
-                      minimum_detectable_difference=mdd)
+                      minimum_detectable_difference=mdd, newcombe=newcombe)

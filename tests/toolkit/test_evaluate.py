@@ -178,6 +178,7 @@ async def test_summary_and_paired_comparison_from_written_files(tmp_path: Any) -
     # (json called Paris only for the parallel task) -> only-python 1 (parallel), only-json 1 (none)
     assert (c.mcnemar.b, c.mcnemar.c, c.mcnemar.p_value) == (1, 1, 1.0)
     assert c.difference.estimate == 0.0 and c.difference.n_clusters == 2
+    assert c.newcombe is not None and c.newcombe.low < 0 < c.newcombe.high
     assert (c.a, c.b) == ("python", "json")
 
 

@@ -189,6 +189,9 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"{c.a} minus {c.b} ({c.mode}), {d.n_tasks} paired task(s) over {d.n_clusters} tool(s)")
     print(f"  difference         {100 * d.estimate:+.1f} pp  95% CI [{100 * d.low:+.1f}, "
           f"{100 * d.high:+.1f}] (cluster bootstrap by tool, seed {d.seed}, {d.n_resamples} resamples)")
+    if c.newcombe is not None:
+        n = c.newcombe
+        print(f"  unclustered        95% CI [{100 * n.low:+.1f}, {100 * n.high:+.1f}] (Newcombe, for reference)")
     if m is None:
         print("  McNemar (exact)    n/a: repeated trials per task (the difference above is of success rates)")
     else:
