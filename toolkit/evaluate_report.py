@@ -150,8 +150,8 @@ class Comparison:
 
     ``minimum_detectable_difference`` is the difference this many tasks could detect with 80% power at the
     observed discordance (NaN when the arms never disagree). With repeated trials the outcomes are per-task
-    success rates, and ``mcnemar`` is None (it needs one binary outcome per task). ``newcombe`` is the analytic
-    interval that ignores clustering, for reference (single trials only).
+    success rates, and ``mcnemar`` is None (it needs one binary outcome per task). ``newcombe`` is the
+    analytic interval that ignores clustering, for reference (single trials only).
     """
 
     a: str

@@ -178,7 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (e.g. its timeout fired) before the answer was written
+            # the client gave up (e.g. its timeout fired) before the answer was written
+            self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

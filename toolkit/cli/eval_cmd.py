@@ -191,7 +191,7 @@ def _compare(args: argparse.Namespace) -> int:
           f"{100 * d.high:+.1f}] (cluster bootstrap by tool, seed {d.seed}, {d.n_resamples} resamples)")
     if c.newcombe is not None:
         n = c.newcombe
-        print(f"  unclustered        95% CI [{100 * n.low:+.1f}, {100 * n.high:+.1f}] (Newcombe, for reference)")
+        print(f"  unclustered        95% CI [{100 * n.low:+.1f}, {100 * n.high:+.1f}] (Newcombe, reference)")
     if m is None:
         print("  McNemar (exact)    n/a: repeated trials per task (the difference above is of success rates)")
     else:
