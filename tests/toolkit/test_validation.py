@@ -22,6 +22,7 @@ from toolkit.validation import (
     compare_result,
     json_shape,
     nondeterminism_rule,
+    same_shape,
     validate_file,
     validate_records,
     validate_trajectory,
@@ -351,6 +352,11 @@ def test_compare_result_rules():
 def test_json_shape_and_nondeterminism_patterns():
     assert json_shape({"x": 1, "y": [True]}) == json_shape({"x": 2.5, "y": [False, True]})
     assert json_shape({"x": 1}) != json_shape({"x": "1"})
+    # arrays: items compared by shape, lengths free, an empty array matches any array
+    assert same_shape({"hits": [{"id": 1}]}, {"hits": [{"id": 7}, {"id": 9.5}]})
+    assert same_shape({"hits": []}, {"hits": [{"id": 7}]})
+    assert not same_shape({"hits": [{"id": 1}]}, {"hits": [{"id": 1}, {"name": "x"}]})
+    assert not same_shape([[1]], [["a"]]) and not same_shape({"a": None}, {"a": 1})
     rule = nondeterminism_rule(["get_current_*", "roll"])
     assert rule("get_current_time") and rule("roll") and not rule("roller") and not rule("convert_time")
 

@@ -12,7 +12,13 @@ from toolkit.validation.pipeline import (
     validate_records,
     validate_trajectory,
 )
-from toolkit.validation.replay import compare_result, json_shape, nondeterminism_rule, replay_trajectory
+from toolkit.validation.replay import (
+    compare_result,
+    json_shape,
+    nondeterminism_rule,
+    replay_trajectory,
+    same_shape,
+)
 from toolkit.validation.report import RecordReport, StageStats, ValidationReport
 from toolkit.validation.stages import DEFAULT_MAX_DEPTH, STAGES, STATIC_STAGES
 
@@ -29,6 +35,7 @@ __all__ = [
     "json_shape",
     "nondeterminism_rule",
     "replay_trajectory",
+    "same_shape",
     "validate_file",
     "validate_records",
     "validate_trajectory",

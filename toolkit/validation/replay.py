@@ -23,7 +23,7 @@ from toolkit.specs import ToolResult
 from toolkit.toolsets import ToolRegistry
 from toolkit.validation.stages import DEFAULT_MAX_DEPTH, clip_value, reason, where
 
-__all__ = ["replay_trajectory", "compare_result", "json_shape", "nondeterminism_rule"]
+__all__ = ["replay_trajectory", "compare_result", "json_shape", "same_shape", "nondeterminism_rule"]
 
 
 def nondeterminism_rule(patterns: Collection[str] = ()) -> Callable[[str], bool]:
@@ -47,6 +47,30 @@ def json_shape(value: Any) -> Any:
     if value is None:
         return "null"
     return "string"
+
+
+def same_shape(a: Any, b: Any) -> bool:
+    """Whether two JSON values have the same shape: the same types (numbers are numbers) and object keys at
+    every level. An empty array matches any array, since its items' shape is unknown."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_shape(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        if not a or not b:
+            return True
+        # every item of each array has the shape of some item of the other; one item per distinct exact shape
+        # keeps this cheap on long arrays
+        left, right = _representatives(a), _representatives(b)
+        return all(any(same_shape(x, y) for y in right) for x in left) and all(
+            any(same_shape(y, x) for x in left) for y in right
+        )
+    return isinstance(a, (dict, list)) == isinstance(b, (dict, list)) and json_shape(a) == json_shape(b)
+
+
+def _representatives(items: list[Any]) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for item in items:
+        seen.setdefault(json.dumps(json_shape(item), sort_keys=True), item)
+    return list(seen.values())
 
 
 def _parse(text: str) -> tuple[bool, Any]:
@@ -75,7 +99,7 @@ def compare_result(recorded: Message, result: ToolResult, *, deterministic: bool
     if old_json != new_json:
         kinds = ("JSON" if old_json else "text", "JSON" if new_json else "text")
         return f"recorded {kinds[0]} {_show(old)} but replay gave {kinds[1]} {_show(new)}"
-    if old_json and json_shape(old_value) != json_shape(new_value):
+    if old_json and not same_shape(old_value, new_value):
         at, why = _difference(old_value, new_value, by_shape=True)
         return f"shape differs at {at} (non-deterministic tool, compared by shape): {why}"
     return None
@@ -95,7 +119,7 @@ def _difference(old: Any, new: Any, *, by_shape: bool, path: str = "(root)") -> 
                 [f"replay adds key(s) {', '.join(extra)}"] if extra else [])
             return path, "; ".join(bits)
         for key in old:
-            if (json_shape(old[key]) != json_shape(new[key])) if by_shape else (old[key] != new[key]):
+            if (not same_shape(old[key], new[key])) if by_shape else (old[key] != new[key]):
                 return _difference(old[key], new[key], by_shape=by_shape, path=_join(path, key))
     elif isinstance(old, list) and isinstance(new, list) and not by_shape:
         if len(old) != len(new):
