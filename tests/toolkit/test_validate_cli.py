@@ -141,7 +141,8 @@ def test_inspect_prints_a_tree_with_the_subagent_under_its_delegate_call(capsys)
     assert lines[call + 1].endswith("result [3]: Bob's balance is now 3.")
     assert lines[call + 2].endswith("subagent deleg-child (tools: deposit, balance)")
     assert any(line.endswith("call k1: deposit(account=\"bob\", amount=3)") for line in lines[call + 3:])
-    assert lines[-1] == "└─ [4] assistant: The helper reports bob's balance is now 3."
+    assert lines[-2] == "└─ [4] assistant: The helper reports bob's balance is now 3."
+    assert lines[-1].startswith("checks: record, structure, arguments, results, subagents passed")
 
 
 def test_inspect_truncates_long_results_and_shows_expected_calls(capsys):
@@ -161,7 +162,12 @@ def test_inspect_shows_a_subagent_keyed_by_an_unknown_call_at_the_end(capsys):
     lines = out.splitlines()
     orphan = lines.index("└─ subagent deleg-child under unknown call 'ghost'")
     assert lines[orphan - 1].startswith("├─ [4] assistant:")
-    assert lines[-1] == "   └─ [4] assistant: Bob's balance is now 3."
+    assert lines[-3] == "   └─ [4] assistant: Bob's balance is now 3."
+    assert lines[-2:] == [
+        "checks failed:",
+        "  [structure] unknown subagent key: conversation: subagents key 'ghost' is not the id of a call in "
+        "this conversation (call ids: d1)",
+    ]
 
 
 def test_inspect_of_an_unreadable_line_exits_1_with_the_reason(capsys):

@@ -9,6 +9,7 @@ from typing import Any
 from toolkit.errors import UserError
 from toolkit.readers import ReadItem, read_records
 from toolkit.records import Message, Trajectory
+from toolkit.validation import check_record
 
 EXAMPLE = """examples:
   toolgym inspect data/train.jsonl                 # the first record
@@ -175,4 +176,17 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"line {item.line} ({item.format})")
     print(render(traj, max_chars=args.max_chars))
+    print(_checks(item))
     return 0
+
+
+def _checks(item: ReadItem) -> str:
+    """The static validation stages' verdict on the shown record, so a failing record shows why."""
+    _, outcomes = check_record(item.record or {})
+    failed = [o for o in outcomes if not o.passed]
+    if not failed:
+        return f"checks: {', '.join(o.stage for o in outcomes)} passed (replay needs `toolgym validate --tools`)"
+    lines = ["checks failed:"]
+    for outcome in failed:
+        lines.extend(f"  [{outcome.stage}] {why}" for why in outcome.reasons)
+    return "\n".join(lines)
