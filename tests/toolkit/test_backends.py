@@ -437,3 +437,27 @@ async def test_bundled_smollm2_gguf_loads_offline_and_answers(allow_model_reques
         short = Decoding(max_tokens=4)
         replies = await backend.generate([ask("Say hello.", decoding=short), ask("2+2=", decoding=short)])
     assert all(r.text.strip() and r.usage.completion_tokens >= 1 for r in replies)
+
+
+async def test_evaluate_runs_a_local_model_through_every_presentation(
+    allow_model_requests: None, tiny_model: Any, smollm2_tokenizer: Any
+) -> None:
+    from toolkit.evaluate import EvalConfig, evaluate
+    from toolkit.records import Expected, FunctionCall, Message, Trajectory
+
+    task = Trajectory(
+        id="t0", tools=[WEATHER], messages=[Message(role="user", content="Weather in Paris?")],
+        expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": "Paris"})]),
+    )
+    backend = LocalBackend(model=tiny_model, tokenizer=smollm2_tokenizer)
+    hashes = {}
+    with anyio.fail_after(120):
+        for name in ("json", "mcp", "python"):
+            (result,) = await evaluate([task], backend, EvalConfig(presentation=name,
+                                                                   decoding=Decoding(max_tokens=6)))
+            (step,) = result.steps
+            hashes[name] = step.prompt_sha256
+            # SmolLM2's template cannot render tools, so json falls back to the prompted form; a random model
+            # never produces the gold call.
+            assert not result.native and not step.lenient.matched and step.completion_tokens >= 1
+    assert len(set(hashes.values())) == 3
