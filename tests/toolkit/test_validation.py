@@ -242,7 +242,7 @@ def test_replay_passes_for_recorded_results_on_fresh_python_tools():
 def test_replay_fails_for_a_tampered_result_and_names_the_call():
     report = validate_file(DATA / "tampered.jsonl", sources=[LEDGER])
     assert _reasons(report, "tampered-balance")["replay"] == [
-        "replay mismatch: message 5: call 'c3' to 'balance': at (root): recorded '13' but replay gave '12' "
+        "replay mismatch: message 5: call 'c3' to 'balance': at (root): recorded 13 but replay gave 12 "
         "(if 'balance' legitimately varies between calls, mark it non-deterministic: --nondeterministic "
         "balance)"
     ]
@@ -342,7 +342,7 @@ def test_compare_result_rules():
     same_json = ToolResult(content='{"b":[1,2],"a":1}')
     assert compare_result(rec, same_json, deterministic=True) is None  # key order and spacing do not matter
     other = ToolResult(content='{"a": 2.5, "b": [3]}')
-    assert compare_result(rec, other, deterministic=True) == "at a: recorded '1' but replay gave '2.5'"
+    assert compare_result(rec, other, deterministic=True) == "at a: recorded 1 but replay gave 2.5"
     assert compare_result(rec, other, deterministic=False) is None  # same types and keys
     text = Message(role="tool", tool_call_id="c", content="it is 9:00")
     assert compare_result(text, ToolResult(content="it is 10:00"), deterministic=False) is None

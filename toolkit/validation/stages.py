@@ -177,7 +177,8 @@ def _clip(text: str, limit: int = 160) -> str:
 
 
 def clip_value(value: Any, limit: int = 60) -> str:
-    """A short, single-line rendering of a value for a reason."""
+    """A short, single-line rendering of a value for a reason: strings quoted, other JSON values as JSON."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = text.replace("\n", "\\n")
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return repr(text) if isinstance(value, str) else text
