@@ -7,6 +7,7 @@ id) and the problem.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -91,19 +92,26 @@ def _tools_validator() -> Draft202012Validator:
     return validator_for(inline_refs({**tools, "$defs": schema["$defs"]}))
 
 
+_TOOLS_VERDICTS: dict[bytes, tuple[tuple[str, str], ...]] = {}
+_TOOLS_VERDICTS_MAX = 4096
+
+
 def _tools_problems(tools: Any) -> tuple[tuple[str, str], ...]:
     # Most datasets repeat a few tool lists on every record, and the list (schemas and all) is often the
-    # larger part of a record: its verdict is cached by content.
+    # larger part of a record: its verdict is cached by a digest of its content (not the content: tool lists
+    # can be large).
     try:
         canonical = json.dumps(tools, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # not JSON (a record built in Python): check it uncached
         return _check_tools(tools)
-    return _cached_tools_problems(canonical)
-
-
-@lru_cache(maxsize=1024)
-def _cached_tools_problems(canonical: str) -> tuple[tuple[str, str], ...]:
-    return _check_tools(json.loads(canonical))
+    key = hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
+    verdict = _TOOLS_VERDICTS.get(key)
+    if verdict is None:
+        verdict = _check_tools(tools)
+        if len(_TOOLS_VERDICTS) >= _TOOLS_VERDICTS_MAX:
+            _TOOLS_VERDICTS.clear()
+        _TOOLS_VERDICTS[key] = verdict
+    return verdict
 
 
 def _check_tools(tools: Any) -> tuple[tuple[str, str], ...]:
