@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.abc
 import httpx2
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client

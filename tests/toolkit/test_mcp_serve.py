@@ -15,7 +15,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from tests.toolkit.test_mcp_tools import TIME_SERVER, child_processes
+from tests.toolkit.mcp_servers.helpers import SERVERS, TIME_SERVER, child_processes
 from toolkit.cli import main
 from toolkit.errors import UserError
 from toolkit.mcp_serve import build_mcp_server, running_http_server
@@ -25,7 +25,6 @@ from toolkit.specs import ToolResult
 from toolkit.toolsets import CallLimits, Toolset
 
 REPO = Path(__file__).resolve().parents[2]
-SERVERS = Path(__file__).parent / "mcp_servers"
 SOURCE = "py:tests.toolkit.mcp_servers.roundtrip_tools"
 LIMITS = CallLimits(timeout=10.0)
 ENV = {"PYTHONPATH": str(REPO)}

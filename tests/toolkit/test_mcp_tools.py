@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,15 +13,14 @@ from mcp.server import Server
 from mcp.types import ListToolsResult, Tool
 
 from tests.toolkit.mcp_servers import faulty_server, schema_server
+from tests.toolkit.mcp_servers.helpers import SERVERS, TIME_SERVER, child_processes
 from toolkit.errors import UserError
 from toolkit.mcp_serve import running_http_server
 from toolkit.mcp_tools import MCPToolset
 from toolkit.sources import open_registry
 from toolkit.toolsets import CallLimits
 
-SERVERS = Path(__file__).parent / "mcp_servers"
 LIMITS = CallLimits(timeout=10.0)
-TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
 
 
 def run(fn: Callable[[], Awaitable[None]], *, within: float = 30.0) -> None:
@@ -32,22 +29,6 @@ def run(fn: Callable[[], Awaitable[None]], *, within: float = 30.0) -> None:
             await fn()
 
     anyio.run(bounded)
-
-
-def child_processes() -> list[tuple[int, str]]:
-    """(pid, state) of this process's children, zombies (state Z) included."""
-    me, out = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == me:
-            out.append((int(entry), fields[0]))
-    return out
 
 
 @pytest.fixture(autouse=True)

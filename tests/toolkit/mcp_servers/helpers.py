@@ -1,0 +1,27 @@
+"""Helpers shared by the MCP tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+SERVERS = Path(__file__).parent
+TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
+"""The third-party time server from PyPI, started with this interpreter."""
+
+
+def child_processes() -> list[tuple[int, str]]:
+    """(pid, state) of this process's children, zombies (state Z) included."""
+    me, out = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me:
+            out.append((int(entry), fields[0]))
+    return out
