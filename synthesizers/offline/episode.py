@@ -36,6 +36,8 @@ class Episode:
     subagents: dict[str, Trajectory] = field(default_factory=dict)
     injected: dict[str, str] = field(default_factory=dict)
     calls_made: list[ToolCall] = field(default_factory=list)
+    observer: Callable[[str, ToolResult], None] | None = None
+    """Told of every successful real result (a source learns which values exist)."""
     _n: int = 0
 
     def __post_init__(self) -> None:
@@ -90,6 +92,8 @@ class Episode:
                 if check and result.is_error != want_error:
                     state = "failed" if result.is_error else "succeeded"
                     raise ExecutionFailed(f"{call.name} {state} unexpectedly: {result.content[:160]}")
+                if self.observer is not None and not result.is_error:
+                    self.observer(call.name, result)
             self.calls_made.append(call)
             results.append(result)
             self.messages.append(Message(role="tool", tool_call_id=call_id, name=call.name, content=result.content,

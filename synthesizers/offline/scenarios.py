@@ -7,6 +7,7 @@ raises :class:`Unsupported`, recorded as a failure at the 'generated' stage so t
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -128,11 +129,79 @@ async def distractors(ctx: Ctx, ep: Episode, env: Environment | None) -> Draft:
 
 
 async def parallel(ctx: Ctx, ep: Episode, env: Environment | None) -> Draft:
-    return await single(ctx, ep, env, kind="parallel")
+    if ctx.universe.templates_of("parallel") and env is not None:
+        return await single(ctx, ep, env, kind="parallel")
+    return await _generic_parallel(ctx, ep, env)
 
 
 async def chain(ctx: Ctx, ep: Episode, env: Environment | None) -> Draft:
-    return await single(ctx, ep, env, kind="chain")
+    if ctx.universe.templates_of("chain") and env is not None:
+        return await single(ctx, ep, env, kind="chain")
+    return await _generic_chain(ctx, ep, env)
+
+
+async def _generic_parallel(ctx: Ctx, ep: Episode, env: Environment | None) -> Draft:
+    """Two or three calls to one tool with different arguments, asked for in one message."""
+    u = ctx.universe
+    spec = ctx.rng.choice([s for s in u.specs if s.input_schema.get("properties")] or u.specs)
+    calls: list[ToolCall] = []
+    texts: list[str] = []
+    for _ in range(12):
+        args = u.sample_args(spec, ctx.rng)
+        if all(args != c.arguments for c in calls):
+            calls.append(ToolCall(name=spec.name, arguments=args))
+            texts.append(arg_phrase(args, ctx.rng))
+        if len(calls) == ctx.rng.choice((2, 3)):
+            break
+    if len(calls) < 2:
+        raise Unsupported(f"could not draw two different argument sets for {spec.name}")
+    text, phrasing = request_for(spec, {}, ctx.rng)
+    ep.user(f"{text.rstrip('.?!')} — for each of these: " + "; ".join(texts) + ".")
+    results = await ep.act(calls)
+    ep.say(_answer(ep, _specs(u), list(zip(calls, results)), [], ctx.rng))
+    gold = [GoldCall(name=c.name, arguments=c.arguments) for c in calls]
+    return Draft(ep, gold=gold, phrasings=[phrasing, "generic:parallel"], env=env)
+
+
+async def _generic_chain(ctx: Ctx, ep: Episode, env: Environment | None) -> Draft:
+    """A finds a value, B needs it: call A, read the value from its real result, call B with it."""
+    u = ctx.universe
+    pairs = u.chain_pairs()
+    if not pairs:
+        raise Unsupported(f"{u.name} has no 'chain' templates and no tool whose results feed another's arguments")
+    a, b, field_name = ctx.rng.choice(pairs)
+    first = ToolCall(name=a.name, arguments=u.sample_args(a, ctx.rng))
+    text_a, phrasing = request_for(a, first.arguments, ctx.rng)
+    verb_b = request_for(b, {}, ctx.rng)[0].rstrip(".?!")
+    ep.user(f"{text_a.rstrip('.?!')}, then use the {field_name.replace('_', ' ')} you find: {verb_b[0].lower()}{verb_b[1:]}.")
+    [result_a] = await ep.act([first])
+    value = _first_value(result_a, field_name)
+    if value is None:
+        raise Unsupported(f"{a.name} returned no {field_name!r} to feed {b.name}")
+    second = ToolCall(name=b.name, arguments=u.sample_args(b, ctx.rng, **{field_name: value}))
+    [result_b] = await ep.act([second])
+    ep.say(_answer(ep, _specs(u), [(first, result_a), (second, result_b)], [str(value)], ctx.rng))
+    gold = [GoldCall(name=c.name, arguments=c.arguments) for c in (first, second)]
+    return Draft(ep, gold=gold, facts=[str(value)], phrasings=[phrasing, "generic:chain"], env=env)
+
+
+def _first_value(result: ToolResult, key: str) -> Any:
+    data: Any = result.structured
+    if data is None:
+        try:
+            data = json.loads(result.content)
+        except (ValueError, TypeError):
+            return None
+    stack = [data]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, dict):
+            if key in node and isinstance(node[key], (str, int)) and not isinstance(node[key], bool):
+                return node[key]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node[:20])
+    return None
 
 
 async def parallel_multi(ctx: Ctx, ep: Episode, env: Environment | None) -> Draft:
@@ -198,7 +267,8 @@ async def missing_argument(ctx: Ctx, ep: Episode, env: Environment | None) -> Dr
         first_turn, follow_up, missing = task.turns[0], task.turns[1], list(task.missing_arguments)
         phrasing = f"template:{template.id}"
     else:
-        task, phrasing = u.generic_task(ctx.rng, ctx.job_id)
+        needy = {s.name for s in u.specs if not s.input_schema.get("required")}
+        task, phrasing = u.generic_task(ctx.rng, ctx.job_id, exclude=needy)
         call = task.gold_calls[0]
         spec = _specs(u)[call.name]
         required = [r for r in spec.input_schema.get("required", []) if r in call.arguments]

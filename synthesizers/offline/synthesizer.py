@@ -80,7 +80,8 @@ class OfflineSynthesizer:
         ctx = Ctx(universe=universe, others=others, rng=rng, job_id=job.id, max_depth=self.max_delegate_depth,
                   distractors=self.distractors, system=self.system_prompt)
         async with universe.session() as (registry, env):
-            episode = Episode(registry=registry, tools=list(universe.specs), system=self.system_prompt)
+            episode = Episode(registry=registry, tools=list(universe.specs), system=self.system_prompt,
+                              observer=universe.observe if universe.suite is None else None)
             try:
                 draft = await build(ctx, episode, env)
             except Unsupported as exc:
