@@ -44,7 +44,7 @@ FORMATS = ("toolgym", "trl", "openai")
 
 # Message keys that OpenAI / TRL rows may carry and a ToolGym record has no place for. They are dropped, and
 # the dropped names are listed in the record's provenance so that the loss is visible.
-_MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "is_error"}
+_MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "is_error", "train", "weight"}
 # Row keys that become parts of the record; any other key of a row is kept in the record's metadata.
 _ROW_KEYS = {"messages", "prompt", "completion", "tools", "functions", "id"}
 
@@ -228,18 +228,31 @@ def convert_row(
         fmt = "openai"
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "id": str(row["id"]) if isinstance(row.get("id"), (str, int)) else default_id,
+        "id": _row_id(row, default_id),
         "messages": converted,
         "tools": tools,
         "provenance": {"generator": f"import:{fmt}", **({"source_line": line} if line is not None else {})},
     }
     if notes:
         record["provenance"]["extra"] = {"dropped": sorted(set(notes))}
-    # Other row-level fields (categories, source ids, parallel_tool_calls, ...) are kept, not lost.
-    metadata = {k: v for k, v in row.items() if k not in _ROW_KEYS}
+    # Other row-level fields (categories, source ids, parallel_tool_calls, ...) are kept, not lost; a row's
+    # own `metadata` object (as ToolGym's TRL export writes it) is merged rather than nested.
+    metadata = {k: v for k, v in row.items() if k not in _ROW_KEYS and k != "metadata"}
+    if isinstance(row.get("metadata"), dict):
+        metadata = {**row["metadata"], **metadata}
+    elif "metadata" in row:
+        metadata["metadata"] = row["metadata"]
     if metadata:
         record["metadata"] = metadata
     return record, fmt, notes
+
+
+def _row_id(row: dict[str, Any], default: str) -> str:
+    meta = row.get("metadata")
+    for value in (row.get("id"), meta.get("id") if isinstance(meta, dict) else None):
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return str(value)
+    return default
 
 
 def _has_dict_arguments(message: dict[str, Any]) -> bool:
@@ -330,6 +343,12 @@ def _convert_messages(messages: list[Any], notes: list[str]) -> list[dict[str, A
             if calls:
                 new["tool_calls"] = calls
                 pending = [(c["id"], c["function"]["name"]) for c in calls]
+            # OpenAI fine-tuning's per-message `weight` (0 or 1) is our `train` flag
+            train = msg.get("train", msg.get("weight"))
+            if train in (0, 1) and not isinstance(train, float):
+                new["train"] = bool(train)
+            elif train is not None:
+                notes.append("message key 'train'/'weight' (not 0, 1, true or false)")
         elif role in ("tool", "function"):
             call_id = msg.get("tool_call_id")
             name = msg.get("name")

@@ -50,10 +50,54 @@ def test_openai_rows_parse_string_arguments_and_keep_their_call_ids():
     assert (call.id, call.function.arguments) == ("call_abc", {"account": "alice", "amount": 5})
     assert traj.messages[3].tool_call_id == "call_abc"
     assert traj.metadata == {"parallel_tool_calls": False}
-    # the fine-tuning `weight` key has no place in a record: it is dropped, and the drop is recorded
-    assert traj.provenance.extra["dropped"] == ["message key 'weight'"]
+    assert traj.messages[4].train is True  # the fine-tuning `weight: 1`
     # an explicit id that answers nothing is kept as written, so validation can catch it
     assert items[3].to_trajectory().messages[2].tool_call_id == "call_z"
+
+
+def _conversation(traj):
+    """Roles, texts, calls and which call each result answers (by position, since ids may be regenerated).
+    Training formats have no error flag, so ``is_error`` is not compared."""
+    order = {tc.id: n for n, tc in enumerate(tc for m in traj.messages for tc in m.tool_calls or [])}
+    return [
+        (m.role, m.content or None, [(tc.function.name, tc.function.arguments) for tc in m.tool_calls or []],
+         order.get(m.tool_call_id))
+        for m in traj.messages
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["trl", "openai"])
+def test_our_own_trl_and_openai_exports_read_back_to_the_same_conversations(fmt):
+    from toolkit.exporters import export_openai, export_trl
+    from toolkit.records import Trajectory
+    from toolkit.validation import validate_records
+
+    export = export_trl if fmt == "trl" else export_openai
+    for line in (DATA / "good.jsonl").read_text().splitlines():
+        original = Trajectory.model_validate_json(line)
+        agents = [original, *original.subagents.values()]
+        rows = export(original)
+        items = [parse_line(json.dumps(row), n) for n, row in enumerate(rows, 1)]
+        back = [item.to_trajectory() for item in items]
+        assert [_conversation(t) for t in back] == [_conversation(t) for t in agents]
+        assert [[t.name for t in b.tools] for b in back] == [[t.name for t in a.tools] for a in agents]
+        assert validate_records(items).ok
+
+
+def test_openai_weight_and_our_train_flag_both_become_the_train_flag():
+    row = {"messages": [{"role": "user", "content": "Hi"},
+                        {"role": "assistant", "content": "Wrong.", "weight": 0},
+                        {"role": "user", "content": "Again"},
+                        {"role": "assistant", "content": "Right.", "train": True}]}
+    traj = parse_line(json.dumps(row), 1).to_trajectory()
+    assert [m.train for m in traj.messages] == [None, False, None, True]
+
+
+def test_message_keys_a_record_cannot_hold_are_dropped_and_listed():
+    row = {"messages": [{"role": "user", "content": "Hi"},
+                        {"role": "assistant", "content": "Hello.", "reasoning_content": "greet back"}]}
+    traj = parse_line(json.dumps(row), 1).to_trajectory()
+    assert traj.provenance.extra["dropped"] == ["message key 'reasoning_content'"]
 
 
 def test_legacy_openai_function_call_rows_become_a_linked_call_and_result():
