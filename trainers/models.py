@@ -97,6 +97,16 @@ def load_model(ref: ModelRef | str, *, dtype: Any = None, quantization_config: A
         kwargs["quantization_config"] = quantization_config
         kwargs["device_map"] = "auto"
     try:
-        return AutoModelForCausalLM.from_pretrained(ref.location, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(ref.location, **kwargs)
     except (OSError, ValueError) as exc:
         raise _wrap_load_error(ref, exc) from exc
+    if ref.gguf_file:
+        # The weights are dequantised on load, but the model still carries a GGUF "quantizer", which makes the
+        # Trainer refuse it and saved configs claim GGUF quantization. Neither is true of these float weights.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if getattr(model.config, "_is_quantized", False):
+            model.config._is_quantized = False
+        if getattr(model.config, "quantization_config", None) is not None:
+            del model.config.quantization_config
+    return model

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
+from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +165,19 @@ def _resume_path(cfg: SFTRunConfig) -> str | None:
     return str(path)
 
 
+@contextmanager
+def _known_vocabulary() -> Iterator[None]:
+    """PEFT looks for the base model's config.json to learn whether the vocabulary was resized, and warns when
+    it cannot (a GGUF base has none; offline there is no hub). ToolGym never resizes embeddings, so the answer
+    is known: the vocabulary is unchanged, which is what PEFT then assumes."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"Could not find a config file in .* - will assume that the vocabulary was not modified",
+            category=UserWarning,
+        )
+        yield
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -245,7 +261,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
 
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
     started = time.monotonic()
-    output = trainer.train(resume_from_checkpoint=resume_from)
+    with _known_vocabulary():
+        output = trainer.train(resume_from_checkpoint=resume_from)
     train_seconds = time.monotonic() - started
     final_eval = None
     if has_val:  # the trainer may have just evaluated at the last step; do not log the same point twice
@@ -255,7 +272,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
 
     stage(f"saving to {run_dir}")
     model_dir = run_dir / ("adapter" if cfg.lora else "model")
-    trainer.save_model(str(model_dir))
+    with _known_vocabulary():
+        trainer.save_model(str(model_dir))
     tokenizer.save_pretrained(str(model_dir))
     if cfg.merge and cfg.lora:
         merged = trainer.model.merge_and_unload()
