@@ -68,12 +68,11 @@ class Episode:
         return [c for c in self.calls if not c.refused]
 
     def turn_calls(self) -> list[list[ToolCall]]:
-        """The executed calls split per user turn (for ``missing_argument`` grading)."""
-        n = max([len(self.task.turns)] + [c.turn + 1 for c in self.calls])
-        out: list[list[ToolCall]] = [[] for _ in range(n)]
+        """The executed calls split per user turn the policy reached (for ``missing_argument`` grading)."""
+        out: list[list[ToolCall]] = [[] for _ in range(max([1] + [c.turn + 1 for c in self.calls]))]
         for c in self.executed_calls:
             out[c.turn].append(ToolCall(name=c.name, arguments=c.arguments))
-        return out[: max(1, max((c.turn + 1 for c in self.calls), default=1))]
+        return out
 
     @cached_property
     def grade(self) -> Grade:
@@ -233,8 +232,7 @@ class ToolRollout:
     def _append_external(self, s: _State, new: list[dict[str, Any]]) -> None:
         """Append template text after the assistant's end-of-turn token (tool results, a user follow-up, the next
         generation prompt) as environment tokens (mask 0). Ends the rollout when it would not fit."""
-        assistant, rest = new[0], new[1:]
-        before = self._render(s.history + [assistant], s.adapter, gen=False)
+        before = self._render(s.history + new[:1], s.adapter, gen=False)
         after = self._render(s.history + new, s.adapter, gen=True)
         cut = self._turn_end(before)
         if not after.startswith(before[:cut]):
@@ -249,7 +247,6 @@ class ToolRollout:
         s.history = s.history + new
         s.completion_ids += suffix
         s.env_mask += [0] * len(suffix)
-        del rest
 
     def _turn_end(self, rendered: str) -> int:
         """Character offset just after the last assistant turn's end-of-turn token in ``rendered``."""

@@ -136,3 +136,25 @@ def test_a_run_resumes_from_its_latest_checkpoint(tmp_path, model_dir, smol_toke
 def test_resume_latest_without_a_checkpoint_says_what_to_do(tmp_path, model_dir):
     with pytest.raises(UserError, match="found no checkpoint"):
         run_rl(_config(tmp_path, model_dir, resume="latest"))
+
+
+@pytest.mark.slow
+def test_an_sft_run_directory_is_trained_further_with_its_saved_template(tmp_path, model_dir, tiny_model,
+                                                                        smol_tokenizer):  # fmt: skip
+    from peft import LoraConfig, get_peft_model
+
+    from trainers.chat_templates import CHATML_TEMPLATE, TemplateChoice, save_template
+
+    sft = tmp_path / "sft"  # the layout `toolgym train sft` writes: adapter/, chat_template.jinja, template.json, run.json
+    peft_model = get_peft_model(tiny_model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear",
+                                                       task_type="CAUSAL_LM"))  # fmt: skip
+    peft_model.save_pretrained(sft / "adapter")
+    smol_tokenizer.save_pretrained(sft / "adapter")
+    save_template(sft, TemplateChoice(CHATML_TEMPLATE, "fallback:chatml"), {"presentation": "json", "native": False})
+    (sft / "run.json").write_text(json.dumps({"model": {"location": str(model_dir), "gguf_file": None}}))
+    cfg = _config(tmp_path, sft, max_steps=1)
+    result = run_rl(cfg, generate=half_right_policy(smol_tokenizer, cfg))
+    assert result.summary["model"]["sft_run"] == str(sft)
+    assert result.summary["template"]["source"] == f"sft-run:{sft}"
+    assert (result.run_dir / "chat_template.jinja").read_text() == CHATML_TEMPLATE
+    assert (result.run_dir / "adapter" / "adapter_model.safetensors").is_file()
