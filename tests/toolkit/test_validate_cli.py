@@ -117,6 +117,32 @@ def test_validate_shows_progress_on_stderr_unless_quiet(capsys):
     assert err == ""
 
 
+def test_write_saves_every_record_with_its_verdict_and_only_passed_keeps_a_clean_dataset(capsys, tmp_path):
+    annotated, clean = tmp_path / "annotated.jsonl", tmp_path / "clean.jsonl"
+    code, _, err = _run(capsys, "validate", str(DATA / "openai.jsonl"), "--quiet", "--write", str(annotated))
+    assert code == 1 and "wrote 3 record(s)" in err and "1 unreadable line(s) not written" in err
+    rows = [json.loads(x) for x in annotated.read_text().splitlines()]
+    assert [(r["id"], r["validation"]["passed"]) for r in rows] == [
+        ("openai-1", True), ("openai-2", True), ("openai-4", False)
+    ]
+    assert rows[2]["validation"]["stages"][1]["reasons"][0].startswith("unknown call id:")
+    code, _, _ = _run(capsys, "validate", str(DATA / "openai.jsonl"), "--quiet", "--write", str(clean),
+                      "--only-passed")
+    assert code == 1 and len(clean.read_text().splitlines()) == 2
+    code, out, _ = _run(capsys, "validate", str(clean), "--quiet")
+    assert code == 0 and "2/2 record(s) passed" in out
+
+
+def test_write_refuses_to_overwrite_the_input_and_only_passed_needs_write(capsys, tmp_path):
+    copy = tmp_path / "good.jsonl"
+    copy.write_text((DATA / "good.jsonl").read_text())
+    code, out, err = _run(capsys, "validate", str(copy), "--quiet", "--write", str(copy))
+    assert code == 2 and out == "" and "refusing to overwrite the file being validated" in err
+    assert copy.read_text() == (DATA / "good.jsonl").read_text()
+    code, _, err = _run(capsys, "validate", str(copy), "--only-passed")
+    assert code == 2 and "add --write OUT" in err
+
+
 def test_an_empty_file_is_a_usage_error(capsys, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")

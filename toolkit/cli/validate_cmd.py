@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UserError
 from toolkit.validation import DEFAULT_MAX_DEPTH, STAGES, validate_file
+from toolkit.validation.annotate import write_annotated
 
 EXAMPLE = """examples:
   toolgym validate data/train.jsonl
   toolgym validate data/train.jsonl --tools py:tools.calculator --json > report.json
   toolgym validate big.jsonl --workers 8
+  toolgym validate third_party.jsonl --tools py:mytools --write clean.jsonl --only-passed
   toolgym validate times.jsonl --tools "stdio:python -m mcp_server_time" --nondeterministic get_current_time
 
 exit status: 0 every record passed, 1 some record failed, 2 usage error (missing file, bad tool source)"""
@@ -50,6 +54,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="processes for the static stages (default 1; worth it for many thousand records)")
     p.add_argument("--json", action="store_true", help="print a machine-readable report instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bars on stderr")
+    p.add_argument("--write", default=None, metavar="OUT",
+                   help="also write the records, as ToolGym records, with their verdict in `validation`")
+    p.add_argument("--only-passed", action="store_true",
+                   help="with --write: write only the records that passed")
     return p
 
 
@@ -63,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
         stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     if stages and "replay" in stages and not args.tools:
         raise UserError("the replay stage needs tools to replay on; add --tools SOURCE")
+    if args.only_passed and not args.write:
+        raise UserError("--only-passed chooses what --write writes; add --write OUT")
+    if args.write and Path(args.write).resolve() == Path(args.file).resolve():
+        raise UserError(
+            f"refusing to overwrite the file being validated ({args.file}); write to another path"
+        )
     if args.nondeterministic and not args.tools:
         raise UserError("--nondeterministic only matters when replaying; add --tools SOURCE")
     report = validate_file(
@@ -79,4 +93,9 @@ def run(args: argparse.Namespace) -> int:
     if report.total == 0:
         raise UserError(f"{args.file} holds no records (it is empty or only blank lines)")
     print(report.to_json() if args.json else report.format_table())
+    if args.write:
+        done = write_annotated(args.file, report, args.write, only_passed=args.only_passed)
+        skipped = f", {done.left_out} failed record(s) left out" if args.only_passed else ""
+        print(f"wrote {done.written} record(s) to {args.write} ({done.unwritable} unreadable line(s) not "
+              f"written{skipped})", file=sys.stderr)
     return 0 if report.ok else 1

@@ -5,6 +5,7 @@
 the calls on fresh tools; only with tool sources). See ``docs/validation.md``.
 """
 
+from toolkit.validation.annotate import AnnotateResult, write_annotated
 from toolkit.validation.pipeline import (
     avalidate_records,
     check_record,
@@ -23,6 +24,7 @@ from toolkit.validation.report import RecordReport, StageStats, ValidationReport
 from toolkit.validation.stages import DEFAULT_MAX_DEPTH, STAGES, STATIC_STAGES
 
 __all__ = [
+    "AnnotateResult",
     "DEFAULT_MAX_DEPTH",
     "STAGES",
     "STATIC_STAGES",
@@ -39,4 +41,5 @@ __all__ = [
     "validate_file",
     "validate_records",
     "validate_trajectory",
+    "write_annotated",
 ]
