@@ -145,8 +145,11 @@ class Connection:
 class ConnectionPool:
     """The current connection to one server, restarted on demand; lives in a task group the toolset owns."""
 
-    def __init__(self, server_name: str, connector: Connector, lister: Lister, *, connect_timeout: float):
+    def __init__(
+        self, server_name: str, connector: Connector, lister: Lister, *, connect_timeout: float, mode: str = "auto"
+    ):
         self.server_name = server_name
+        self._mode = mode
         self._connector = connector
         self._lister = lister
         self._connect_timeout = connect_timeout
@@ -210,7 +213,7 @@ class ConnectionPool:
             try:
                 async with AsyncExitStack() as stack:
                     target = await self._connector(stack, conn)
-                    client = Client(target, cache=None, client_info=_CLIENT_INFO)
+                    client = Client(target, cache=None, client_info=_CLIENT_INFO, mode=self._mode)
                     await stack.enter_async_context(client)
                     conn.specs = await self._lister(client)
                     scope.deadline = math.inf  # connected: the connect timeout no longer applies

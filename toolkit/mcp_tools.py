@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx2
@@ -27,6 +27,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CONNECTION_CLOSED,
     INVALID_PARAMS,
+    INVALID_REQUEST,
     REQUEST_TIMEOUT,
     CallToolRequest,
     CallToolRequestParams,
@@ -61,6 +62,13 @@ _TRANSPORT_ERRORS = (
     httpx2.HTTPError,
 )
 
+_SESSION_GONE = ToolResult.error("crash", "the server no longer knows this session")
+"""Sentinel (compared by identity) for a request the server refused because it forgot the session."""
+
+ProtocolMode = Literal["auto", "legacy"]
+"""How a session starts: ``auto`` probes ``server/discover`` (2026 protocol) and falls back to the initialize
+handshake; ``legacy`` goes straight to the handshake, for older servers that mishandle the probe."""
+
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """Largest single HTTP (SSE) message accepted from a server; bigger results fail as ``crash``."""
 
@@ -73,13 +81,25 @@ class MCPToolset(Toolset):
     whole process tree included.
     """
 
-    def __init__(self, connector: Connector, *, name: str, kind: str, connect_timeout: float = 30.0):
+    def __init__(
+        self,
+        connector: Connector,
+        *,
+        name: str,
+        kind: str,
+        connect_timeout: float = 30.0,
+        protocol: ProtocolMode = "auto",
+    ):
         if connect_timeout <= 0:
             raise UserError(f"connect_timeout must be positive, got {connect_timeout!r}")
+        if protocol not in ("auto", "legacy"):
+            raise UserError(f"protocol must be 'auto' or 'legacy', got {protocol!r}")
         self.name = name
         self.kind = kind
         """``stdio``, ``http`` or ``in-process``."""
-        self._pool = ConnectionPool(name, connector, self._list_all, connect_timeout=connect_timeout)
+        self._pool = ConnectionPool(
+            name, connector, self._list_all, connect_timeout=connect_timeout, mode=protocol
+        )
         self._stack: AsyncExitStack | None = None
 
     # -- constructors ----------------------------------------------------------------------------------------
@@ -94,6 +114,7 @@ class MCPToolset(Toolset):
         cwd: str | Path | None = None,
         name: str | None = None,
         connect_timeout: float = 30.0,
+        protocol: ProtocolMode = "auto",
     ) -> MCPToolset:
         """A server started as a subprocess (no shell) speaking MCP over its stdin/stdout.
 
@@ -116,7 +137,7 @@ class MCPToolset(Toolset):
             return watched(transport, conn.mark_dead)
 
         label = name or "stdio:" + shlex.join([command, *args])
-        return cls(connect, name=label, kind="stdio", connect_timeout=connect_timeout)
+        return cls(connect, name=label, kind="stdio", connect_timeout=connect_timeout, protocol=protocol)
 
     @classmethod
     def http(
@@ -127,8 +148,13 @@ class MCPToolset(Toolset):
         name: str | None = None,
         connect_timeout: float = 30.0,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        protocol: ProtocolMode = "auto",
     ) -> MCPToolset:
-        """A server reached over streamable HTTP at ``url`` (e.g. ``http://127.0.0.1:8000/mcp``)."""
+        """A server reached over streamable HTTP at ``url`` (e.g. ``http://127.0.0.1:8000/mcp``).
+
+        ``headers`` go with every request (e.g. ``Authorization``). A session the server forgets (it restarted, or
+        expired the session while idle) is replaced and the call resent once: the server refused it unseen.
+        """
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise UserError(f"MCP HTTP url must start with http:// or https://, got {url!r}")
         fixed_headers = dict(headers or {})
@@ -143,7 +169,7 @@ class MCPToolset(Toolset):
             )
             return watched(transport, conn.mark_dead)
 
-        return cls(connect, name=name or url, kind="http", connect_timeout=connect_timeout)
+        return cls(connect, name=name or url, kind="http", connect_timeout=connect_timeout, protocol=protocol)
 
     @classmethod
     def in_process(cls, server: Server[Any] | MCPServer, *, name: str | None = None) -> MCPToolset:
@@ -215,27 +241,32 @@ class MCPToolset(Toolset):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], *, limits: CallLimits) -> ToolResult:
         deadline = anyio.current_time() + limits.timeout  # one limit for the whole call, restart included
-        with anyio.CancelScope(deadline=deadline) as starting:
+        for _attempt in range(2):
+            with anyio.CancelScope(deadline=deadline) as starting:
+                try:
+                    conn = await self._pool.acquire()
+                except StartError as exc:
+                    why = f"MCP server {self.name!r} is down and could not be restarted: {exc}"
+                    return ToolResult.error("crash", why)
+            if starting.cancelled_caught:
+                return ToolResult.error(
+                    "timeout",
+                    f"MCP server {self.name!r} did not (re)start within the call's {limits.timeout:g} s limit",
+                )
+            conn.inflight += 1
             try:
-                conn = await self._pool.acquire()
-            except StartError as exc:
-                why = f"MCP server {self.name!r} is down and could not be restarted: {exc}"
-                return ToolResult.error("crash", why)
-        if starting.cancelled_caught:
-            return ToolResult.error(
-                "timeout",
-                f"MCP server {self.name!r} did not (re)start within the call's {limits.timeout:g} s limit",
-            )
-        conn.inflight += 1
-        try:
-            result = await self._call_on(conn, name, arguments, limits, deadline)
-        finally:
-            conn.release()
-        return cap_result(result, limits.max_result_chars)
+                result = await self._call_on(conn, name, arguments, limits, deadline)
+            finally:
+                conn.release()
+            if result is not _SESSION_GONE:
+                return cap_result(result, limits.max_result_chars)
+        why = f"MCP server {self.name!r} dropped two fresh sessions in a row during the call to {name!r}"
+        return ToolResult.error("crash", why)
 
     async def _call_on(
         self, conn: Connection, name: str, arguments: dict[str, Any], limits: CallLimits, deadline: float
     ) -> ToolResult:
+        """One attempt; returns ``_SESSION_GONE`` when the server no longer knows the session (safe to resend)."""
         assert conn.client is not None  # acquire() only hands out connected sessions
         request = CallToolRequest(params=CallToolRequestParams(name=name, arguments=arguments))
         try:
@@ -279,6 +310,11 @@ class MCPToolset(Toolset):
 
     def _protocol_error(self, conn: Connection, name: str, exc: MCPError, limits: CallLimits) -> ToolResult:
         code, message = exc.error.code, exc.error.message
+        if code == INVALID_REQUEST and "session" in message.lower():
+            # HTTP 404 for our session id (the server restarted, or expired an idle session): the request was
+            # refused before any tool ran, so the call is resent once on a fresh session.
+            conn.retire()
+            return _SESSION_GONE
         if code == CONNECTION_CLOSED:
             return self._crash(conn, name, "the connection closed (the server exited or the transport broke)")
         if code == REQUEST_TIMEOUT:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -148,6 +150,40 @@ def test_a_stalled_call_over_http_times_out_and_the_next_call_runs_on_a_fresh_se
         assert (stalled.is_error, stalled.error_kind) == (True, "timeout")
         assert "0.5 s" in stalled.content
         assert after.content == "still here"
+
+    run(main)
+
+
+async def _serve_until(
+    port: int, stop: anyio.Event, stopped: anyio.Event, *, task_status: Any = anyio.TASK_STATUS_IGNORED
+) -> None:
+    try:
+        async with running_http_server(faulty_server.build_server(), port=port):
+            task_status.started()
+            await stop.wait()
+    finally:
+        stopped.set()  # uvicorn has shut down and the socket is closed
+
+
+@pytest.mark.parametrize("protocol", ["auto", "legacy"])
+def test_a_server_restarted_behind_the_same_url_is_used_again_without_an_error(protocol: str):
+    # auto negotiates the sessionless 2026 protocol; legacy holds a session that the new server does not know.
+    async def main() -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        first, second = (anyio.Event(), anyio.Event()), (anyio.Event(), anyio.Event())
+        async with anyio.create_task_group() as tg:
+            await tg.start(partial(_serve_until, port, *first))
+            ts = MCPToolset.http(f"http://127.0.0.1:{port}/mcp", protocol=protocol)  # type: ignore[arg-type]
+            async with ts:
+                before = await ts.call_tool("echo", {"text": "first"}, limits=LIMITS)
+                first[0].set()
+                await first[1].wait()
+                await tg.start(partial(_serve_until, port, *second))
+                after = await ts.call_tool("echo", {"text": "second"}, limits=LIMITS)
+            second[0].set()
+        assert (before.content, after.content, after.is_error) == ("first", "second", False)
 
     run(main)
 
