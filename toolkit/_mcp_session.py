@@ -146,7 +146,13 @@ class ConnectionPool:
     """The current connection to one server, restarted on demand; lives in a task group the toolset owns."""
 
     def __init__(
-        self, server_name: str, connector: Connector, lister: Lister, *, connect_timeout: float, mode: str = "auto"
+        self,
+        server_name: str,
+        connector: Connector,
+        lister: Lister,
+        *,
+        connect_timeout: float,
+        mode: str = "auto",
     ):
         self.server_name = server_name
         self._mode = mode

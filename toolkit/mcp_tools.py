@@ -152,8 +152,8 @@ class MCPToolset(Toolset):
     ) -> MCPToolset:
         """A server reached over streamable HTTP at ``url`` (e.g. ``http://127.0.0.1:8000/mcp``).
 
-        ``headers`` go with every request (e.g. ``Authorization``). A session the server forgets (it restarted, or
-        expired the session while idle) is replaced and the call resent once: the server refused it unseen.
+        ``headers`` go with every request (e.g. ``Authorization``). A session the server forgets (it restarted,
+        or expired the session while idle) is replaced and the call resent once: the server refused it unseen.
         """
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise UserError(f"MCP HTTP url must start with http:// or https://, got {url!r}")
@@ -251,7 +251,7 @@ class MCPToolset(Toolset):
             if starting.cancelled_caught:
                 return ToolResult.error(
                     "timeout",
-                    f"MCP server {self.name!r} did not (re)start within the call's {limits.timeout:g} s limit",
+                    f"MCP server {self.name!r} did not (re)start within the call's {limits.timeout:g} s",
                 )
             conn.inflight += 1
             try:
@@ -266,7 +266,7 @@ class MCPToolset(Toolset):
     async def _call_on(
         self, conn: Connection, name: str, arguments: dict[str, Any], limits: CallLimits, deadline: float
     ) -> ToolResult:
-        """One attempt; returns ``_SESSION_GONE`` when the server no longer knows the session (safe to resend)."""
+        """One attempt; ``_SESSION_GONE`` when the server no longer knows the session (safe to resend)."""
         assert conn.client is not None  # acquire() only hands out connected sessions
         request = CallToolRequest(params=CallToolRequestParams(name=name, arguments=arguments))
         try:
