@@ -134,8 +134,22 @@ class ToolRollout:
         generate = self.generate or _model_generator(trainer)
         stop_ids = _stop_ids(self.tokenizer, trainer)
         states = self._start(prompts)
-        while any(not s.done for s in states):
+        # Several processes (accelerate): generation under ZeRO-3 / FSDP gathers parameters collectively, so every
+        # rank takes part in every turn until all ranks are done; a finished rank generates one dummy token.
+        accelerator = getattr(trainer, "accelerator", None) if self.generate is None else None
+        synced = accelerator is not None and accelerator.num_processes > 1
+        while True:
             active = [s for s in states if not s.done]
+            if synced:
+                import torch
+
+                if accelerator.gather(torch.tensor([len(active)], device=accelerator.device)).sum().item() == 0:
+                    break
+                if not active:
+                    generate([[int(self.tokenizer.eos_token_id)]], [1])
+                    continue
+            elif not active:
+                break
             budgets = [self.max_completion_length - len(s.completion_ids) for s in active]
             new = generate([s.prompt_ids + s.completion_ids for s in active], budgets)
             for s, ids, budget in zip(active, new, budgets, strict=True):

@@ -158,3 +158,13 @@ def test_an_sft_run_directory_is_trained_further_with_its_saved_template(tmp_pat
     assert result.summary["template"]["source"] == f"sft-run:{sft}"
     assert (result.run_dir / "chat_template.jinja").read_text() == CHATML_TEMPLATE
     assert (result.run_dir / "adapter" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.parametrize(("name", "kind"), [("deepspeed_zero3.yaml", "DEEPSPEED"), ("fsdp.yaml", "FSDP")])
+def test_the_multi_gpu_launcher_configs_load_with_accelerates_parser(name, kind):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(SAMPLE.parent / "accelerate" / name))
+    assert config.distributed_type.name == kind and config.num_processes > 1
+    if kind == "DEEPSPEED":
+        assert config.deepspeed_config["zero_stage"] == 3
