@@ -94,6 +94,7 @@ class ChatExample:
 
     ``assistant_calls`` maps the index of each assistant message in ``messages`` to the canonical calls it makes
     (``[]`` for a plain answer), so a gate can check that what the template renders parses back to them.
+    ``untrained`` holds the assistant messages the record keeps out of the loss (``Message.train == False``).
     """
 
     messages: list[dict[str, Any]]
@@ -103,6 +104,8 @@ class ChatExample:
     tool_role: bool
     specs: list[ToolSpec] = field(default_factory=list)
     assistant_calls: dict[int, list[ToolCall]] = field(default_factory=dict)
+    untrained: frozenset[int] = frozenset()
+    """Indices of assistant messages the record marks ``train: false`` (shown to the model, never trained)."""
 
     def template_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``apply_chat_template`` besides the messages."""
@@ -271,6 +274,7 @@ def to_chat_messages(
         if msgs and msgs[0].role == "system":
             msgs = msgs[1:]
         out.append({"role": "system", "content": pres.system_prompt(specs, preamble=preamble)})
+    untrained: set[int] = set()
     pending: list[str] = []  # tool results waiting to become one user message (no tool role)
 
     def flush() -> None:
@@ -297,6 +301,8 @@ def to_chat_messages(
             continue
         calls = m.calls()
         calls_at[len(out)] = calls
+        if m.train is False:
+            untrained.add(len(out))
         if native:
             row = {"role": "assistant", "content": m.content or ""}
             if m.tool_calls:
@@ -311,7 +317,7 @@ def to_chat_messages(
     flush()
     return ChatExample(
         messages=out, tools=tools, presentation=presentation, native=native, tool_role=tool_role,
-        specs=specs, assistant_calls=calls_at,
+        specs=specs, assistant_calls=calls_at, untrained=frozenset(untrained),
     )
 
 

@@ -141,12 +141,12 @@ def _check_one(
         span = (pos, pos + len(content))
         cursor = span[1]
         seg = trained.get(j)
-        if msg["role"] == "assistant":
+        if msg["role"] == "assistant" and j not in example.untrained:
             if seg is None or not (seg.start <= span[0] and span[1] <= seg.end):
                 checks["masks"].failures.append(f"{tid}: assistant message {j} is not inside its trained span")
         elif any(s.start < span[1] and span[0] < s.end for s in trained.values()):
             checks["masks"].failures.append(f"{tid}: {msg['role']} message {j} text is trained: {content[:50]!r}")
-    assistants = sorted(example.assistant_calls)
+    assistants = sorted(set(example.assistant_calls) - example.untrained)
     if sorted(trained) != assistants:
         checks["masks"].failures.append(
             f"{tid}: trained spans cover messages {sorted(trained)}, assistant turns are {assistants}"

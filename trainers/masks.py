@@ -5,7 +5,7 @@ more through the template — ``messages[:k]`` with the generation prompt (where
 ``messages[:k+1]`` (where its turn ends) — and both must be prefixes of the full rendering (the *prefix
 property*; a template that re-renders earlier turns, e.g. by stripping old reasoning, is refused with the
 message index). The characters between the two are the assistant's: its text, its call text and its
-end-of-turn token. Whitespace the template puts *after* that token (ChatML's ``\\n``) is not trained: the model
+end-of-turn token (unless the record marks the turn ``train: false``). Whitespace the template puts *after* that token (ChatML's ``\\n``) is not trained: the model
 stops at the token.
 
 The full text is tokenized once, exactly as ``apply_chat_template(tokenize=True)`` would (no extra special
@@ -115,8 +115,10 @@ def render_segments(
             body = delta  # no end-of-turn token: train the whole turn; the gate reports the missing stop
         if cursor < len(head):
             segments.append(Segment(cursor, len(head), False))
-        segments.append(Segment(len(head), len(head) + len(body), True, k))
-        stops[k] = stop
+        trained = k not in example.untrained  # a record can keep a turn out of the loss (Message.train: false)
+        segments.append(Segment(len(head), len(head) + len(body), trained, k))
+        if trained:
+            stops[k] = stop
         cursor = len(head) + len(body)
     if cursor < len(full):
         segments.append(Segment(cursor, len(full), False))

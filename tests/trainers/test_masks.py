@@ -125,3 +125,19 @@ def test_max_length_keeps_the_start_and_says_it_cut(smol_tokenizer):
 def test_the_rendered_text_is_the_chat_format_rendering(smol_tokenizer):
     chat = to_chat(record(), "mcp", tokenizer=smol_tokenizer)
     assert tokenize_example(chat, smol_tokenizer).text == render_chat(chat, smol_tokenizer)
+
+
+@pytest.mark.parametrize("presentation", ["json", "python"])
+def test_a_turn_the_record_marks_train_false_is_shown_but_never_trained(smol_tokenizer, presentation):
+    traj = record()
+    traj.messages[2].train = False  # e.g. the deliberately wrong call of an error-recovery example
+    chat = to_chat(traj, presentation, tokenizer=smol_tokenizer)
+    out = tokenize_example(chat, smol_tokenizer)
+    runs = _runs(smol_tokenizer, out)
+    assert len(runs) == 2 and chat.messages[2]["content"] in out.text
+    assert all("Working on it." not in r for r in runs)
+    assert runs[-1] == "5.5, and a cat is a feline.<|im_end|>"
+    from trainers.gate import check_examples
+
+    report = check_examples(smol_tokenizer, [("r", traj, chat)], presentation=presentation)
+    assert report.ok, report.render()
