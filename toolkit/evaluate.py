@@ -4,7 +4,13 @@ Tasks are trajectory records with ``expected.calls``. Every assistant turn of th
 *decision point*: the model gets the gold history before that turn (teacher forcing), prompted through
 :func:`toolkit.chat_format.prompt_for` — the same skeleton for every presentation and the same rendering
 training uses — and its answer is compared with that turn's gold calls (a text turn means "no call").
-``steps="first"`` keeps only the first decision point (BFCL-style single turn).
+``steps="first"`` keeps only the first decision point (BFCL-style single turn). A request-only task imported from
+BFCL (:mod:`toolkit.bfcl`) carries its possible-answer lists in ``provenance.extra["bfcl_possible_answer"]``;
+they are the gold, scored by the same checker.
+
+``shots=K`` puts K solved examples before the task (:mod:`toolkit.evaluate_shots`); ``trials=N`` repeats every
+decision point N times with seeds ``seed, seed+1, ...`` (sampling only: greedy repeats are identical), one row per
+trial. Each row records the tool definitions' token cost (:mod:`toolkit.evaluate_tokens`).
 
 Each answer is read twice: strict (the documented format, exact values) and lenient (the shared leniency rules
 of :mod:`toolkit.presentations`, BFCL's string standardisation). A parse failure is a format failure, never a
@@ -21,20 +27,27 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from toolkit.backends.base import Backend, ChatRequest, ChatResponse, Decoding
 from toolkit.chat_format import prompt_for
 from toolkit.errors import UserError
+from toolkit.evaluate_shots import build_shots
+from toolkit.evaluate_tokens import tool_definition_tokens
 from toolkit.metrics import match_calls, no_call_correct
 from toolkit.presentations import get_presentation
 from toolkit.presentations.base import Presentation
 from toolkit.records import Trajectory
 from toolkit.specs import ToolCall, ToolSpec
 
-__all__ = ["EvalConfig", "StepParse", "StepResult", "TaskResult", "evaluate", "write_results", "read_results"]
+__all__ = [
+    "EvalConfig", "StepParse", "StepResult", "TaskResult", "evaluate", "write_results", "read_results",
+    "POSSIBLE_ANSWERS_KEY", "gold_tool_names",
+]
+
+POSSIBLE_ANSWERS_KEY = "bfcl_possible_answer"
 
 Mode = Literal["strict", "lenient"]
 
@@ -56,11 +69,25 @@ class EvalConfig:
     decoding: Decoding = field(default_factory=Decoding, metadata=_help("Decoding settings; greedy default."))
     batch_size: int = field(default=32, metadata=_help("Requests handed to the backend at once."))
     max_text_chars: int = field(default=4000, metadata=_help("Raw answer text kept per step in the results."))
+    shots: int = field(default=0, metadata=_help(
+        "Solved examples put before each task (in-context-learning baseline); never the task itself."))
+    shot_seed: int = field(default=0, metadata=_help("Seed of the choice of examples (same for every arm)."))
+    trials: int = field(default=1, metadata=_help(
+        "Runs per task (temperature > 0 needed for more than one); seeds decoding.seed + trial."))
 
     def __post_init__(self) -> None:
         get_presentation(self.presentation)
         if self.batch_size < 1:
             raise UserError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.shots < 0:
+            raise UserError(f"shots must be >= 0, got {self.shots}")
+        if self.trials < 1:
+            raise UserError(f"trials must be at least 1, got {self.trials}")
+        if self.trials > 1 and self.decoding.greedy:
+            raise UserError(
+                f"{self.trials} trials at temperature 0 would repeat one greedy answer {self.trials} times, so "
+                "pass^k and pass@k would say nothing; set a temperature above 0 (e.g. 0.7) or use one trial"
+            )
 
 
 @dataclass(kw_only=True)
@@ -88,7 +115,7 @@ class StepResult:
     message: no tool applies, or the model must ask; what abstention metrics are about)."""
 
     turn: int
-    gold: list[ToolCall]
+    gold: list[Any]
     gold_kind: GoldKind
     text: str
     native_channel: bool
@@ -102,7 +129,7 @@ class StepResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "turn": self.turn, "gold": [c.to_dict() for c in self.gold], "gold_kind": self.gold_kind,
+            "turn": self.turn, "gold": [_gold_dict(c) for c in self.gold], "gold_kind": self.gold_kind,
             "text": self.text,
             "native_channel": self.native_channel, "strict": self.strict.to_dict(),
             "lenient": self.lenient.to_dict(), "prompt_sha256": self.prompt_sha256,
@@ -125,6 +152,12 @@ class TaskResult:
     native: bool
     cluster: str
     steps: list[StepResult]
+    trial: int = 0
+    tools: list[str] = field(default_factory=list)
+    shots: list[str] = field(default_factory=list)
+    shot_tools_added: list[str] = field(default_factory=list)
+    tool_tokens: int = 0
+    tool_tokens_method: str = ""
 
     def correct(self, mode: Mode = "lenient") -> bool:
         return bool(self.steps) and all(getattr(s, mode).matched for s in self.steps)
@@ -138,7 +171,9 @@ class TaskResult:
             "task_id": self.task_id, "kind": self.kind, "suite": self.suite,
             "presentation": self.presentation, "native": self.native, "cluster": self.cluster,
             "correct": {"strict": self.correct("strict"), "lenient": self.correct("lenient")},
-            "infra_error": self.infra_error, "steps": [s.to_dict() for s in self.steps],
+            "infra_error": self.infra_error, "trial": self.trial, "tools": self.tools, "shots": self.shots,
+            "shot_tools_added": self.shot_tools_added, "tool_tokens": self.tool_tokens,
+            "tool_tokens_method": self.tool_tokens_method, "steps": [s.to_dict() for s in self.steps],
         }
 
 
@@ -146,27 +181,67 @@ class TaskResult:
 class _Point:
     task: int
     turn: int
-    gold: list[ToolCall]
+    gold: list[Any]
     gold_kind: GoldKind
     request: ChatRequest
     specs: list[ToolSpec]
     prompt_sha256: str
 
 
-def _gold_kind(traj: Trajectory, turn: int, gold: list[ToolCall]) -> GoldKind:
+def _gold_dict(gold: Any) -> dict[str, Any]:
+    return gold.to_dict() if isinstance(gold, ToolCall) else dict(gold)
+
+
+def _gold_name(gold: Any) -> str:
+    if isinstance(gold, ToolCall):
+        return gold.name
+    return str(next(iter(gold))) if isinstance(gold, dict) and gold else "?"
+
+
+def gold_tool_names(traj: Trajectory) -> list[str]:
+    """The distinct tools a task's gold calls use, in first-use order (BFCL possible answers included)."""
+    answers = _possible_answers(traj)
+    if answers is not None:
+        names = [_gold_name(a) for a in answers]
+    elif traj.expected is not None and traj.expected.calls is not None:
+        names = [c.name for c in traj.expected.calls]
+    else:
+        names = [c.name for c in traj.tool_calls()]
+    return list(dict.fromkeys(names))
+
+
+def _possible_answers(traj: Trajectory) -> list[dict[str, Any]] | None:
+    extra = traj.provenance.extra if traj.provenance is not None else {}
+    answers = extra.get(POSSIBLE_ANSWERS_KEY)
+    if answers is None:
+        return None
+    if not isinstance(answers, list) or not all(isinstance(a, dict) and len(a) == 1 for a in answers):
+        raise UserError(
+            f"task {traj.id!r}: provenance.extra.{POSSIBLE_ANSWERS_KEY} must be a list of BFCL possible answers "
+            "({function: {param: [allowed values]}})"
+        )
+    return answers
+
+
+def _gold_kind(traj: Trajectory, turn: int, gold: list[Any]) -> GoldKind:
     if gold:
         return "calls"
     return "answer" if turn > 0 and traj.messages[turn - 1].role == "tool" else "no_call"
 
 
-def _decision_points(traj: Trajectory, steps: str) -> list[tuple[int, list[ToolCall]]]:
+def _decision_points(traj: Trajectory, steps: str) -> list[tuple[int, list[Any]]]:
     """(index of the gold assistant message, its calls) per decision point.
 
     A task without assistant messages (just the request) has one decision point after its last message, whose
     gold is ``expected.calls``.
     """
-    points = [(i, m.calls()) for i, m in enumerate(traj.messages) if m.role == "assistant"]
+    points: list[tuple[int, list[Any]]] = [
+        (i, m.calls()) for i, m in enumerate(traj.messages) if m.role == "assistant"
+    ]
     if not points:
+        answers = _possible_answers(traj)
+        if answers is not None:
+            return [(len(traj.messages), answers)]
         if traj.expected is None or traj.expected.calls is None:
             raise UserError(f"task {traj.id!r} has neither gold assistant turns nor expected.calls to score")
         gold = [ToolCall(name=c.name, arguments=c.arguments) for c in traj.expected.calls]
@@ -175,8 +250,8 @@ def _decision_points(traj: Trajectory, steps: str) -> list[tuple[int, list[ToolC
 
 
 def _cluster(traj: Trajectory) -> str:
-    calls = traj.expected.calls if traj.expected and traj.expected.calls is not None else traj.tool_calls()
-    return calls[0].name if calls else "(no call)"
+    names = gold_tool_names(traj)
+    return names[0] if names else "(no call)"
 
 
 def _prompted_tool_results(messages: list[dict[str, Any]], pres: Presentation) -> list[dict[str, Any]]:
@@ -224,7 +299,7 @@ def _read(response: ChatResponse, pres: Presentation, specs: list[ToolSpec], *, 
     return list(parsed.calls), None, False
 
 
-def _score(calls: list[ToolCall], error: str | None, gold: list[ToolCall], specs: list[ToolSpec], mode: Mode
+def _score(calls: list[ToolCall], error: str | None, gold: list[Any], specs: list[ToolSpec], mode: Mode
            ) -> StepParse:
     if error is not None:
         return StepParse(calls=[], error=error, matched=False, reasons=[f"format_failure: {error}"], f1=0.0)
@@ -238,35 +313,53 @@ def _score(calls: list[ToolCall], error: str | None, gold: list[ToolCall], specs
 
 
 async def evaluate(
-    tasks: Sequence[Trajectory], backend: Backend, config: EvalConfig, *, out: str | Path | None = None
+    tasks: Sequence[Trajectory], backend: Backend, config: EvalConfig, *, out: str | Path | None = None,
+    shot_pool: Sequence[Trajectory] | None = None,
 ) -> list[TaskResult]:
-    """Evaluate ``backend`` on ``tasks`` in one presentation; with ``out``, write one JSON line per task."""
+    """Evaluate ``backend`` on ``tasks`` in one presentation; with ``out``, write one JSON line per task (and
+    trial). ``shot_pool``: where ``config.shots`` examples come from (default: ``tasks``, leave-one-out)."""
     pres = get_presentation(config.presentation)
     tokenizer = getattr(backend, "tokenizer", None)
+    pool = list(shot_pool) if shot_pool is not None else list(tasks)
     points: list[_Point] = []
+    meta: dict[int, dict[str, Any]] = {}
+    token_cache: dict[tuple[str, ...], tuple[int, str]] = {}
     for t, traj in enumerate(tasks):
         if not isinstance(traj, Trajectory):
             raise UserError(f"task {t} is a {type(traj).__name__}; pass toolkit.records.Trajectory objects")
+        shots = build_shots(traj, pool, config.shots, seed=config.shot_seed)
+        specs = list(traj.tools) + shots.extra_tools
+        key = tuple(json.dumps(s.model_dump(mode="json"), sort_keys=True) for s in specs)
+        if key not in token_cache:
+            token_cache[key] = tool_definition_tokens(specs, config.presentation, tokenizer=tokenizer,
+                                                      native=config.native)
+        meta[t] = {"shots": shots.ids, "shot_tools_added": [s.name for s in shots.extra_tools],
+                   "tool_tokens": token_cache[key]}
         for turn, gold in _decision_points(traj, config.steps):
-            example = prompt_for(traj.messages[:turn], traj.tools, config.presentation, tokenizer=tokenizer,
-                                 native=config.native)
+            history = list(traj.messages[:turn])
+            if shots.messages:
+                at = 1 if history and history[0].role == "system" else 0
+                history = history[:at] + shots.messages + history[at:]
+            example = prompt_for(history, specs, config.presentation, tokenizer=tokenizer, native=config.native)
             messages = example.messages
             if tokenizer is None and not example.native:
                 messages = _prompted_tool_results(messages, pres)
             request = ChatRequest(messages=messages, tools=example.tools, decoding=config.decoding)
             kind = _gold_kind(traj, turn, gold)
             prompt_hash = _hash(messages, example.tools)
-            points.append(_Point(t, turn, gold, kind, request, list(traj.tools), prompt_hash))
+            points.append(_Point(t, turn, gold, kind, request, specs, prompt_hash))
     natives = {p.task: p.request.tools is not None for p in points}
+    trial_points = [(trial, p) for trial in range(config.trials) for p in points]
+    requests = [p.request if config.trials == 1 else _for_trial(p.request, trial) for trial, p in trial_points]
     responses: list[ChatResponse] = []
-    for start in range(0, len(points), config.batch_size):
-        chunk = points[start : start + config.batch_size]
-        got = await backend.generate([p.request for p in chunk])
+    for start in range(0, len(requests), config.batch_size):
+        chunk = requests[start : start + config.batch_size]
+        got = await backend.generate(chunk)
         if len(got) != len(chunk):
             raise UserError(f"backend {backend.name} returned {len(got)} responses for {len(chunk)} requests")
         responses.extend(got)
-    steps: dict[int, list[StepResult]] = {}
-    for p, r in zip(points, responses, strict=True):
+    steps: dict[tuple[int, int], list[StepResult]] = {}
+    for (trial, p), r in zip(trial_points, responses, strict=True):
         native = p.request.tools is not None
         parses = {}
         channel = False
@@ -274,7 +367,7 @@ async def evaluate(
             calls, error, channel = _read(r, pres, p.specs, native=native, channel=tokenizer is None,
                                           mode=mode)  # type: ignore[arg-type]
             parses[mode] = _score(calls, error, p.gold, p.specs, mode)  # type: ignore[arg-type]
-        steps.setdefault(p.task, []).append(StepResult(
+        steps.setdefault((trial, p.task), []).append(StepResult(
             turn=p.turn, gold=p.gold, gold_kind=p.gold_kind, text=r.text[: config.max_text_chars],
             native_channel=channel,
             strict=parses["strict"], lenient=parses["lenient"], prompt_sha256=p.prompt_sha256,
@@ -285,13 +378,23 @@ async def evaluate(
         TaskResult(
             task_id=traj.id, kind=traj.scenario.kind if traj.scenario else None,
             suite=traj.scenario.suite if traj.scenario else None, presentation=config.presentation,
-            native=natives.get(t, False), cluster=_cluster(traj), steps=steps.get(t, []),
+            native=natives.get(t, False), cluster=_cluster(traj), steps=steps.get((trial, t), []),
+            trial=trial, tools=gold_tool_names(traj), shots=meta[t]["shots"],
+            shot_tools_added=meta[t]["shot_tools_added"], tool_tokens=meta[t]["tool_tokens"][0],
+            tool_tokens_method=meta[t]["tool_tokens"][1],
         )
+        for trial in range(config.trials)
         for t, traj in enumerate(tasks)
     ]
     if out is not None:
         write_results(results, out)
     return results
+
+
+def _for_trial(request: ChatRequest, trial: int) -> ChatRequest:
+    """The request of trial ``trial``: its own seed (base seed, or 0, plus the trial number)."""
+    base = request.decoding.seed or 0
+    return replace(request, decoding=replace(request.decoding, seed=base + trial))
 
 
 def write_results(results: Sequence[TaskResult], path: str | Path) -> None:

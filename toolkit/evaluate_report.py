@@ -23,6 +23,7 @@ from toolkit.metrics import (
     SchemaValidity,
     abstention_scores,
     flip_rate,
+    mean_pass_at_k,
     mean_pass_hat_k,
     schema_validity,
 )
@@ -39,7 +40,7 @@ from toolkit.stats import (
     wilson_interval,
 )
 
-__all__ = ["ArmSummary", "Comparison", "summarize", "compare"]
+__all__ = ["ArmSummary", "Comparison", "Group", "summarize", "compare", "breakdown"]
 
 Mode = Literal["strict", "lenient"]
 
@@ -86,6 +87,9 @@ class ArmSummary:
     mean_completion_tokens: float
     pass_hat_k: dict[int, float] = field(default_factory=dict)
     flip_rate: float = 0.0
+    pass_at_k: dict[int, float] = field(default_factory=dict)
+    mean_tool_tokens: float = 0.0
+    tool_tokens_method: str = ""
 
 
 def summarize(
@@ -131,6 +135,9 @@ def summarize(
         mean_completion_tokens=sum(s.get("completion_tokens", 0) for s in steps) / len(steps),
         pass_hat_k={k: mean_pass_hat_k(pairs, k) for k in range(1, fewest + 1)},
         flip_rate=flip_rate(pairs),
+        pass_at_k={k: mean_pass_at_k(pairs, k) for k in range(1, fewest + 1)},
+        mean_tool_tokens=sum(g[0].get("tool_tokens", 0) for g in groups.values()) / len(groups),
+        tool_tokens_method=str(rows[0].get("tool_tokens_method", "")),
     )
 
 
@@ -193,3 +200,40 @@ def compare(
 
     return Comparison(a=name(rows_a), b=name(rows_b), mode=mode, difference=diff, mcnemar=test,
                       minimum_detectable_difference=mdd, newcombe=newcombe)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Task accuracy within one group (a scenario kind, or a tool). ``n_tasks`` distinct tasks; the interval is
+    Wilson's for one trial per task, else a bootstrap over the tasks' success rates."""
+
+    name: str
+    n_tasks: int
+    accuracy: Interval
+
+
+def breakdown(
+    results: Sequence[Any], *, by: Literal["kind", "tool"], mode: Mode = "lenient", seed: int = 0
+) -> list[Group]:
+    """Accuracy per scenario kind, or per tool (a task counts under every tool its gold calls use; tasks with
+    no gold call under ``(no call)``). Sorted by group name."""
+    if by not in ("kind", "tool"):
+        raise UserError(f"breakdown by 'kind' or 'tool', not {by!r}")
+    groups = _by_task(_rows(results))
+    members: dict[str, list[str]] = {}
+    for task_id, g in groups.items():
+        if by == "kind":
+            names = [str(g[0].get("kind") or "(none)")]
+        else:
+            names = list(g[0].get("tools") or []) or ["(no call)"]
+        for name in names:
+            members.setdefault(name, []).append(task_id)
+    out = []
+    for name in sorted(members):
+        trials = _outcomes({t: groups[t] for t in members[name]}, mode)
+        if all(n == 1 for n, _ in trials.values()):
+            interval = wilson_interval(sum(c for _, c in trials.values()), len(trials))
+        else:
+            interval = bootstrap_interval([c / n for n, c in trials.values()], seed=seed)
+        out.append(Group(name=name, n_tasks=len(trials), accuracy=interval))
+    return out
