@@ -420,3 +420,32 @@ def test_sources_that_cannot_open_are_a_usage_error():
 def test_registry_factory_can_be_built_from_source_strings():
     report = validate_records([GOOD["single-deposit"]], registry_factory=lambda: open_registry([LEDGER]))
     assert report.ok
+
+
+def test_a_rejected_wrong_call_kept_out_of_training_is_not_an_argument_error() -> None:
+    from toolkit.records import FunctionCall, Message, ToolCallRecord, Trajectory
+    from toolkit.specs import ToolSpec
+    from toolkit.validation import check_record
+
+    spec = ToolSpec(name="f", input_schema={"type": "object", "properties": {"n": {"type": "integer"}},
+                                             "required": ["n"]})
+
+    def traj(train: bool | None, is_error: bool | None) -> Trajectory:
+        wrong = ToolCallRecord(id="c1", function=FunctionCall(name="f", arguments={"n": "two"}))
+        right = ToolCallRecord(id="c2", function=FunctionCall(name="f", arguments={"n": 2}))
+        return Trajectory(id="t", tools=[spec], messages=[
+            Message(role="user", content="f of two"),
+            Message(role="assistant", tool_calls=[wrong], train=train),
+            Message(role="tool", tool_call_id="c1", name="f", content="n: 'two' is not an integer", is_error=is_error),
+            Message(role="assistant", tool_calls=[right]),
+            Message(role="tool", tool_call_id="c2", name="f", content="4"),
+            Message(role="assistant", content="4"),
+        ])
+
+    def arguments_ok(t: Trajectory) -> bool:
+        _, stages = check_record(t)
+        return next(s for s in stages if s.stage == "arguments").passed
+
+    assert arguments_ok(traj(train=False, is_error=True))
+    assert not arguments_ok(traj(train=None, is_error=True))  # a trained wrong call is still a defect
+    assert not arguments_ok(traj(train=False, is_error=None))  # and so is one the tool accepted

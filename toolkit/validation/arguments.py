@@ -141,15 +141,23 @@ def argument_problems(validator: Draft202012Validator, arguments: Any, limit: in
 def arguments_stage(
     traj: Trajectory, *, fallback: Mapping[str, ToolSpec] | None = None, max_depth: int = DEFAULT_MAX_DEPTH
 ) -> StageOutcome:
+    """Every call names a listed tool and its arguments satisfy the tool's input schema.
+
+    Exempt: an assistant turn marked ``train: false`` whose call the tool answered with an error (the wrong first
+    try of an error-recovery example: shown to the model, never trained on).
+    """
     reasons: list[str] = []
     for path, node in walk(traj, max_depth):
         if len(path) > max_depth:
             continue
         tools = _tools_for(node, path, fallback)
+        rejected = {m.tool_call_id for m in node.messages if m.role == "tool" and m.is_error}
         for i, m in enumerate(node.messages):
             for tc in m.tool_calls or []:
                 name = tc.function.name
                 at = f"{where(path, i)}, call {tc.id!r}"
+                if m.train is False and tc.id in rejected:
+                    continue  # a deliberately wrong call, kept out of training, that the tool rejected: a lesson
                 if name not in tools.specs:
                     if tools.specs:
                         known = f"available: {', '.join(sorted(tools.specs))}"
