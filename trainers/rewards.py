@@ -22,7 +22,7 @@ outcome        1 when every applicable check passed and no call was refused at t
 **Outcome gating** (reward hacking, training.md §5.6): the process components (format, tool_choice, arguments) pay in
 full only when the outcome is reached; otherwise they are scaled by ``credit_without_outcome``, and they pay nothing
 when the policy hit the call cap or repeated an identical call. With the default weights, a rollout that fails the
-task can earn at most 0.15 from process credit, against 2.0 for a solved one.
+task can earn at most 0.15 from process credit, against up to 2.6 for a solved one.
 """
 
 from __future__ import annotations
