@@ -119,4 +119,4 @@ def test_train_sft_runs_end_to_end_from_the_command_line(tmp_path, capsys, saved
 
 def test_train_without_a_method_prints_usage_and_exits_2(capsys):
     assert _run(["train"]) == 2
-    assert "toolgym train sft" in capsys.readouterr().out
+    assert "toolgym train METHOD" in capsys.readouterr().out

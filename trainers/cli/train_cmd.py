@@ -1,80 +1,41 @@
-"""`toolgym train sft CONFIG.yaml [--set key=value ...]` — fine-tune a model on ToolGym trajectories."""
+"""`toolgym train METHOD ...` — train a model on ToolGym data. Each method is a module under ``trainers.cli``
+with ``add_method(methods) -> parser`` and ``run(args) -> int``; list it in :data:`METHODS`."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+import importlib
+import importlib.util
 from typing import Any
 
-from trainers.sft_config import config_help, load_sft_config, parse_sets
+# Method modules under trainers.cli, in the order `toolgym train --help` lists them. A module not (yet) present
+# in this install is left out rather than breaking the whole command line.
+METHODS: list[str] = ["sft_cmd", "rl_cmd"]
 
-EXAMPLE = """examples:
-  toolgym train sft samples/train_sft.yaml
-  toolgym train sft samples/train_sft.yaml --set presentation=python --set max_steps=200
-  toolgym train sft --set train_file=runs/synth/data.jsonl --set lora=false --set output_dir=runs/full
-  toolgym train sft samples/train_sft.yaml --gate-only        # check template and masks, train nothing
-  toolgym train sft samples/train_sft.yaml --set resume=latest  # continue from the last checkpoint
 
-settings (YAML keys, or --set key=value):
-"""
+def _modules() -> list[Any]:
+    names = [f"trainers.cli.{m}" for m in METHODS]
+    return [importlib.import_module(n) for n in names if importlib.util.find_spec(n) is not None]
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train",
-        help="fine-tune a model on trajectories (sft)",
-        description="Train a model on ToolGym trajectories. Every run checks the chat template and loss masks "
-        "first (the template gate) and stops with the list of problems if any check fails.",
+        help="fine-tune a model on trajectories (sft) or in live tool environments (rl)",
+        description="Train a model on ToolGym data. Every SFT run checks the chat template and loss masks first "
+        "(the template gate) and stops with the list of problems if any check fails.",
         epilog="examples:\n  toolgym train sft samples/train_sft.yaml\n  toolgym train sft --help",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     methods = p.add_subparsers(dest="method", metavar="METHOD")
-    sft = methods.add_parser(
-        "sft",
-        help="supervised fine-tuning with TRL SFTTrainer (LoRA or full)",
-        description="Supervised fine-tuning on ToolGym JSONL with assistant-only loss masks, validation loss, "
-        "early stopping, a loss-curve PNG, and the exact chat template saved with the weights.",
-        epilog=EXAMPLE + config_help(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sft.add_argument("config", nargs="?", type=Path, help="YAML config (see samples/train_sft.yaml)")
-    sft.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
-    sft.add_argument("--gate-only", action="store_true", help="run the template gate and exit (1 if it fails)")
-    sft.add_argument("--quiet", action="store_true", help="no progress output")
-    sft.add_argument("--json", action="store_true", help="print the run summary (or gate report) as JSON")
+    for module in _modules():
+        module.add_method(methods).set_defaults(_method_run=module.run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "method", None) != "sft":
-        print("usage: toolgym train sft CONFIG.yaml [--set key=value ...]  (see toolgym train sft --help)")
+    method_run = getattr(args, "_method_run", None)
+    if method_run is None:
+        print("usage: toolgym train METHOD CONFIG.yaml [--set key=value ...]  (see toolgym train sft --help)")
         return 2
-    overrides = parse_sets(args.sets)
-    if args.quiet:
-        overrides["progress"] = False
-    config = load_sft_config(args.config, overrides)
-    from trainers.sft import run_sft  # torch/transformers load only when a run starts
-
-    result = run_sft(config, gate_only=args.gate_only)
-    gate = result.gate
-    if args.gate_only and gate is not None:
-        if args.json:
-            print(json.dumps(gate.to_dict(), indent=2))
-        else:
-            print(gate.render())
-            print("gate passed" if gate.ok else f"gate FAILED: {len(gate.failed())} check(s)")
-        return 0 if gate.ok else 1
-    if args.json:
-        print(json.dumps(result.summary, indent=2, default=str))
-    else:
-        print(
-            f"trained {result.global_step} steps; train loss {_fmt(result.final_train_loss)}, validation loss "
-            f"{_fmt(result.final_eval_loss)}{' (stopped early)' if result.stopped_early else ''}\n"
-            f"wrote {result.run_dir} (run.json, loss_curve.png, chat_template.jinja)"
-        )
-    return 0
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+    return int(method_run(args) or 0)
