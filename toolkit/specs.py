@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ToolSpec", "ToolCall", "ToolResult", "ErrorKind"]
+__all__ = ["ToolSpec", "ToolCall", "ToolResult", "ErrorKind", "openai_tool"]
 
 ErrorKind = Literal[
     "invalid_arguments",  # arguments did not match the input schema
@@ -88,3 +89,13 @@ class ToolResult:
             "error_kind": self.error_kind,
             "truncated": self.truncated,
         }
+
+
+def openai_tool(spec: ToolSpec) -> dict[str, Any]:
+    """``{"type": "function", "function": {"name", "description", "parameters"}}``: the shape the chat-completions
+    API, TRL rows and Hugging Face chat templates take. The schema is a copy, so callers may edit the result."""
+    function: dict[str, Any] = {"name": spec.name}
+    if spec.description:
+        function["description"] = spec.description
+    function["parameters"] = copy.deepcopy(spec.input_schema)
+    return {"type": "function", "function": function}

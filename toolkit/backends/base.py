@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from toolkit.errors import ToolGymError, UserError
-from toolkit.specs import ToolCall, ToolSpec
+from toolkit.specs import ToolCall, ToolSpec, openai_tool
 
 __all__ = [
     "Decoding",
@@ -165,12 +165,5 @@ class Backend(Protocol):
 
 
 def openai_tools(specs: Sequence[ToolSpec]) -> list[dict[str, Any]]:
-    """Tool specs as OpenAI function tools, the shape both the chat-completions API and Hugging Face chat
-    templates take: ``{"type": "function", "function": {name, description, parameters}}``."""
-    return [
-        {
-            "type": "function",
-            "function": {"name": s.name, "description": s.description, "parameters": s.input_schema},
-        }
-        for s in specs
-    ]
+    """Tool specs as OpenAI function tools, the shape both the chat-completions API and chat templates take."""
+    return [openai_tool(s) for s in specs]

@@ -8,7 +8,7 @@ from typing import Any
 
 from toolkit.errors import ToolGymError
 from toolkit.records import Message, Trajectory
-from toolkit.specs import ToolSpec
+from toolkit.specs import openai_tool
 
 __all__ = [
     "ExportError",
@@ -84,14 +84,6 @@ def flatten_subagents(trajectory: Trajectory) -> list[tuple[Trajectory, RowLink]
 
     visit(trajectory, RowLink(trajectory.id, None, None, trajectory.id, 0))
     return out
-
-
-def openai_tool(spec: ToolSpec) -> dict[str, Any]:
-    """A tool spec as an OpenAI function tool (the shape TRL, OpenAI and HF chat templates take)."""
-    return {
-        "type": "function",
-        "function": {"name": spec.name, "description": spec.description, "parameters": spec.input_schema},
-    }
 
 
 def dumps(value: Any) -> str:

@@ -19,19 +19,9 @@ from toolkit.presentations._json_calls import (
     looks_like_json_call,
 )
 from toolkit.presentations.base import Presentation, dumps_json
-from toolkit.specs import ToolCall, ToolSpec
+from toolkit.specs import ToolCall, ToolSpec, openai_tool
 
 __all__ = ["JsonPresentation", "openai_tool"]
-
-
-def openai_tool(spec: ToolSpec) -> dict[str, Any]:
-    """``{"type": "function", "function": {"name", "description", "parameters"}}`` for one spec, unedited
-    (the schema is a copy: callers may change the result without changing the spec)."""
-    function: dict[str, Any] = {"name": spec.name}
-    if spec.description:
-        function["description"] = spec.description
-    function["parameters"] = copy.deepcopy(spec.input_schema)
-    return {"type": "function", "function": function}
 
 
 class JsonPresentation(Presentation):
