@@ -101,6 +101,7 @@ class Connection:
         self.closed = anyio.Event()
         self.stderr: IO[bytes] | None = None
         self._stderr_tail = ""
+        self._connecting: anyio.CancelScope | None = None
 
     @property
     def usable(self) -> bool:
@@ -112,10 +113,12 @@ class Connection:
         self.retire()
 
     def retire(self) -> None:
-        """No new calls; close as soon as the calls still running have returned."""
+        """No new calls; close as soon as the calls still running have returned (or now, if still connecting)."""
         self.retired = True
         if self.inflight == 0:
             self.stop.set()
+        if self.client is None and self._connecting is not None:
+            self._connecting.cancel()  # nobody will use it: don't wait out the connect timeout
 
     def release(self) -> None:
         self.inflight -= 1
@@ -215,6 +218,7 @@ class ConnectionPool:
     async def _own(self, conn: Connection) -> None:
         """Open the session, list the tools, hold the session until told to stop, close it; in one task."""
         with anyio.CancelScope() as scope:
+            conn._connecting = scope
             scope.deadline = anyio.current_time() + self._connect_timeout
             try:
                 async with AsyncExitStack() as stack:

@@ -7,6 +7,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -355,6 +356,19 @@ def test_a_server_that_never_answers_gives_a_timeout_result_and_is_replaced():
         assert second_pid != first_pid
 
     run(main)
+
+
+def test_a_restart_that_hangs_is_a_timeout_within_the_call_limit_and_is_abandoned(tmp_path: Path):
+    async def main() -> None:
+        script = str(SERVERS / "hangs_on_restart.py")
+        async with MCPToolset.stdio(sys.executable, [script, str(tmp_path / "started")]) as ts:
+            crashed = await ts.call_tool("crash", {}, limits=LIMITS)
+            stuck = await ts.call_tool("echo", {"text": "x"}, limits=CallLimits(timeout=1))
+        assert crashed.error_kind == "crash"
+        assert stuck.error_kind == "timeout"
+        assert "did not (re)start within the call's 1 s" in stuck.content
+
+    run(main, within=15)  # well under the 30 s connect timeout: the abandoned start is stopped at once
 
 
 def test_a_crash_ends_every_call_in_flight_on_that_server_as_a_crash_not_a_hang():
