@@ -178,6 +178,21 @@ def _known_vocabulary() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _datasets_progress(enabled: bool) -> Iterator[None]:
+    """Silence the `datasets` map/filter bars TRL shows while preparing data when progress is off."""
+    import datasets as ds_logging
+
+    was_enabled = ds_logging.is_progress_bar_enabled()
+    if not enabled and was_enabled:
+        ds_logging.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not enabled and was_enabled:
+            ds_logging.enable_progress_bars()
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -253,11 +268,12 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
 
     has_val = bool(enc_val.rows)
     callbacks = [EarlyStoppingCallback(cfg.early_stopping_patience)] if cfg.early_stopping_patience and has_val else []
-    trainer = SFTTrainer(
-        model=model, args=_trainer_args(cfg, has_val), train_dataset=_to_dataset(enc_train),
-        eval_dataset=_to_dataset(enc_val) if has_val else None, processing_class=tokenizer,
-        peft_config=_peft_config(cfg), callbacks=callbacks,
-    )
+    with _datasets_progress(cfg.progress):
+        trainer = SFTTrainer(
+            model=model, args=_trainer_args(cfg, has_val), train_dataset=_to_dataset(enc_train),
+            eval_dataset=_to_dataset(enc_val) if has_val else None, processing_class=tokenizer,
+            peft_config=_peft_config(cfg), callbacks=callbacks,
+        )
 
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
     started = time.monotonic()
