@@ -49,7 +49,8 @@ def test_eval_run_summary_and_compare_from_the_command_line(
         code = main(["eval", "run", str(tasks), "--presentation", "mcp", "--model", "m", "--base-url",
                      server.base_url, "--no-api-key", "--concurrency", "2", "--out", str(mcp_out)])
     assert code == 0
-    assert "task accuracy  lenient 66.7%" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "task accuracy (95% CI)          66.7% [20.8%, 93.9%]" in printed
     assert [json.loads(line)["correct"]["lenient"] for line in mcp_out.read_text().splitlines()] == [
         True, True, False,
     ]

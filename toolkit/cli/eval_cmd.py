@@ -1,4 +1,5 @@
-"""`toolgym eval` — run a model over tasks in one presentation, summarise a run, or compare two runs."""
+"""`toolgym eval` — run a model over tasks in one presentation (turn or environment mode), summarise a run, or
+compare two runs."""
 
 from __future__ import annotations
 
@@ -10,21 +11,68 @@ from typing import Any
 
 import anyio
 
-from toolkit.backends import Decoding, LocalBackend, LocalConfig, OpenAIBackend, OpenAIConfig
+from toolkit.backends import Decoding
 from toolkit.errors import UserError
 
 EXAMPLE = """examples:
-  # a model served by vLLM (OpenAI-compatible), in the python and mcp presentations
-  toolgym eval run tasks.jsonl --presentation python --model qwen2.5-7b --base-url http://localhost:8000/v1 \\
-      --no-api-key --out python.jsonl
-  toolgym eval run tasks.jsonl --presentation mcp --model qwen2.5-7b --base-url http://localhost:8000/v1 \\
-      --no-api-key --out mcp.jsonl
-  # a local transformers model (the bundled SmolLM2 when --local-model is "smollm2")
-  toolgym eval run tasks.jsonl --presentation json --local-model smollm2 --out json.jsonl
-  toolgym eval summary python.jsonl --mode strict
+  # the bundled SmolLM2 on tasks in the python presentation, 3 solved examples in the prompt
+  toolgym eval --model smollm2 --tasks tasks.jsonl --presentation python --shots 3
+  # a model served by vLLM (OpenAI-compatible), 4 sampled trials per task (pass^k, pass@k)
+  toolgym eval --model qwen2.5-7b --base-url http://localhost:8000/v1 --no-api-key --tasks tasks.jsonl \\
+      --presentation mcp --trials 4 --temperature 0.7 --out mcp.jsonl
+  # an SFT run directory (adapter + the chat template it was trained with), acting in an environment
+  toolgym eval --model runs/sft-python --presentation python --mode env --suite calendar --n 50
+  toolgym eval summary mcp.jsonl --mode strict
   toolgym eval compare python.jsonl mcp.jsonl --seed 0 --json
 
 exit status: 0 done, 1 some requests failed (run) or a file held no usable rows, 2 usage error"""
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
+    if positional:
+        p.add_argument("tasks_file", metavar="TASKS", nargs="?", help="JSONL of trajectory records (or --tasks)")
+    p.add_argument("--tasks", metavar="FILE", help="JSONL of trajectory records with expected.calls (or "
+                   "scenario.task for --mode env)")
+    p.add_argument("--presentation", choices=["json", "mcp", "python"], help="how tools are shown and called")
+    p.add_argument("--mode", choices=["turns", "env"], default="turns", help=(
+        "turns: score each gold assistant turn with the gold history (teacher forcing; default). env: the model "
+        "acts in the task's environment over several turns; end state and answer are graded"))
+    p.add_argument("--suite", metavar="NAME", help="--mode env: render tasks from this suite's templates")
+    p.add_argument("--n", type=int, default=20, metavar="N", help="--suite: number of tasks (default 20)")
+    p.add_argument("--task-seed", type=int, default=0, metavar="S", help="--suite: seed of the tasks (default 0)")
+    p.add_argument("--max-turns", type=int, default=8, metavar="N", help="--mode env: model turns (default 8)")
+    p.add_argument("--native", choices=["auto", "yes", "no"], default="auto",
+                   help="json only: native tool calling (default auto: chat template decides; APIs: yes)")
+    p.add_argument("--steps", choices=["all", "first"], default="all",
+                   help="score every gold assistant turn (all) or only the first (first; default all)")
+    p.add_argument("--shots", type=int, default=0, metavar="K",
+                   help="K solved examples before each task, never the task itself (default 0)")
+    p.add_argument("--shots-from", metavar="FILE", help="pool of solved records for --shots (default: the tasks)")
+    p.add_argument("--shot-seed", type=int, default=0, metavar="S", help="seed of the example choice")
+    p.add_argument("--trials", type=int, default=1, metavar="N",
+                   help="runs per task, for pass^k and pass@k (needs --temperature > 0; default 1)")
+    p.add_argument("--out", metavar="FILE", help="per-task JSONL (default eval-PRESENTATION[-env].jsonl)")
+    model = p.add_argument_group("model")
+    model.add_argument("--model", metavar="M", help=(
+        "endpoint model name (with --base-url), smollm2 (bundled), a Hugging Face id or local path, or an SFT "
+        "run directory (adapter + saved chat template)"))
+    model.add_argument("--local-model", metavar="PATH", help=argparse.SUPPRESS)  # older spelling of --model
+    model.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (OpenAI itself: "
+                       "https://api.openai.com/v1)")
+    model.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                       help="environment variable holding the API key (default OPENAI_API_KEY)")
+    model.add_argument("--no-api-key", action="store_true", help="the endpoint needs no key (vLLM, Ollama)")
+    model.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
+    model.add_argument("--max-retries", type=int, default=4, metavar="N", help="retries on 429/5xx (default 4)")
+    model.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per try")
+    model.add_argument("--gguf-file", metavar="FILE", help="GGUF file inside a local model directory")
+    model.add_argument("--device", default="cpu", help="torch device for local models (default cpu)")
+    model.add_argument("--batch-size", type=int, default=8, metavar="N", help="local batch size (default 8)")
+    dec = p.add_argument_group("decoding (the same for every arm you compare)")
+    dec.add_argument("--temperature", type=float, default=0.0, help="default 0 (greedy)")
+    dec.add_argument("--top-p", type=float, default=None, help="nucleus sampling (default: off)")
+    dec.add_argument("--max-tokens", type=int, default=512, metavar="N", help="default 512")
+    dec.add_argument("--seed", type=int, default=None, help="sampling seed (trial i uses seed + i)")
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -32,47 +80,26 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "eval",
         help="evaluate tool-calling accuracy (run a model, summarise a run, compare two runs)",
         description=(
-            "run: prompt a model at every gold assistant turn of each task (teacher forcing), in one "
-            "presentation, read its answers strictly and leniently, score them with BFCL's rules and write "
-            "one JSON line per task. summary: task accuracy with a Wilson interval, step accuracy, format "
-            "failures, abstention. compare: two runs on the same tasks, paired difference with a cluster "
-            "bootstrap by tool and the exact McNemar test. See docs/evaluation.md."
+            "Without an action: run a model over tasks in one presentation (same as `eval run`). Turn mode "
+            "prompts the model at every gold assistant turn (teacher forcing), reads its answers strictly and "
+            "leniently and scores them with BFCL's rules; env mode lets it act in the task's environment and "
+            "grades the end state and answer. Prints a summary with breakdowns by scenario kind and by tool and "
+            "writes one JSON line per task. summary: one results file. compare: two runs on the same tasks, "
+            "paired difference with a cluster bootstrap by tool and the exact McNemar test (for several "
+            "presentations at once see `toolgym compare`). See docs/evaluation.md."
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    actions = p.add_subparsers(dest="eval_action", metavar="ACTION", required=True)
+    _add_run_options(p, positional=False)
+    actions = p.add_subparsers(dest="eval_action", metavar="ACTION")
 
     run = actions.add_parser("run", help="run a model over tasks and write per-task results",
                              epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("tasks", metavar="TASKS", help="JSONL of trajectory records with expected.calls")
-    run.add_argument("--presentation", required=True, choices=["json", "mcp", "python"])
-    run.add_argument("--native", choices=["auto", "yes", "no"], default="auto",
-                     help="json only: native tool calling (default auto: chat template decides; APIs: yes)")
-    run.add_argument("--steps", choices=["all", "first"], default="all",
-                     help="score every gold assistant turn (all) or only the first (first; default all)")
-    run.add_argument("--out", required=True, metavar="FILE", help="where to write the per-task JSONL")
-    api = run.add_argument_group("OpenAI-compatible endpoint")
-    api.add_argument("--model", metavar="NAME", help="model name at the endpoint")
-    api.add_argument("--base-url", metavar="URL", help="endpoint base URL (default api.openai.com)")
-    api.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
-                     help="environment variable holding the API key (default OPENAI_API_KEY)")
-    api.add_argument("--no-api-key", action="store_true", help="the endpoint needs no key (vLLM, Ollama)")
-    api.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
-    api.add_argument("--max-retries", type=int, default=4, metavar="N", help="retries on 429/5xx (default 4)")
-    api.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per try")
-    local = run.add_argument_group("local transformers model")
-    local.add_argument("--local-model", metavar="PATH", help="model id or directory; smollm2 = bundled")
-    local.add_argument("--gguf-file", metavar="FILE", help="GGUF file inside --local-model")
-    local.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    local.add_argument("--batch-size", type=int, default=8, metavar="N", help="local batch size (default 8)")
-    dec = run.add_argument_group("decoding (the same for every arm you compare)")
-    dec.add_argument("--temperature", type=float, default=0.0, help="default 0 (greedy)")
-    dec.add_argument("--max-tokens", type=int, default=512, metavar="N", help="default 512")
-    dec.add_argument("--seed", type=int, default=None)
+    _add_run_options(run, positional=True)
 
     summary = actions.add_parser("summary", help="summarise one results file")
-    summary.add_argument("results", metavar="RESULTS", help="per-task JSONL written by `toolgym eval run`")
+    summary.add_argument("results", metavar="RESULTS", help="per-task JSONL written by `toolgym eval`")
     summary.add_argument("--mode", choices=["strict", "lenient"], default="lenient")
     summary.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -87,57 +114,175 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    action = {"run": _run, "summary": _summary, "compare": _compare}[args.eval_action]
+    action = {None: _run, "run": _run, "summary": _summary, "compare": _compare}[args.eval_action]
     return action(args)
 
 
-def _backend(args: argparse.Namespace) -> Any:
-    if bool(args.model) == bool(args.local_model):
-        raise UserError("give either --model (an OpenAI-compatible endpoint) or --local-model (transformers)")
-    if args.local_model:
-        if args.local_model == "smollm2":
-            return LocalBackend.smollm2(device=args.device, batch_size=args.batch_size)
-        return LocalBackend(LocalConfig(model=args.local_model, gguf_file=args.gguf_file, device=args.device,
-                                        batch_size=args.batch_size))
-    return OpenAIBackend(OpenAIConfig(
-        model=args.model, base_url=args.base_url, api_key_env=None if args.no_api_key else args.api_key_env,
-        max_concurrency=args.concurrency, max_retries=args.max_retries, request_timeout=args.timeout,
-    ))
+def backend_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The backend and its :class:`~toolkit.evaluate_models.ModelInfo` from the model options."""
+    from toolkit.evaluate_models import load_backend
+
+    model = args.model or args.local_model
+    if args.model and args.local_model:
+        raise UserError("give --model only (--local-model is its older spelling)")
+    if not model:
+        raise UserError("give --model: an endpoint model name with --base-url, smollm2, a model id or path, or an "
+                        "SFT run directory")
+    return load_backend(
+        model, base_url=args.base_url, api_key_env=None if args.no_api_key else args.api_key_env,
+        concurrency=args.concurrency, max_retries=args.max_retries, timeout=args.timeout, device=args.device,
+        batch_size=args.batch_size, gguf_file=args.gguf_file,
+    )
+
+
+def decoding_from_args(args: argparse.Namespace) -> Decoding:
+    return Decoding(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
+
+
+def load_task_records(path: str | None) -> list[Any]:
+    from toolkit.readers import load_trajectories
+
+    if not path:
+        raise UserError("give --tasks FILE (JSONL of trajectory records)")
+    tasks, bad = load_trajectories(path)
+    if bad:
+        first = bad[0]
+        raise UserError(f"{path}: {len(bad)} unreadable record(s); line {first.line}: {first.error}")
+    if not tasks:
+        raise UserError(f"{path} holds no tasks")
+    return tasks
+
+
+def env_tasks_from_args(args: argparse.Namespace) -> list[Any]:
+    """``(task, kind)`` pairs for env mode: from --tasks records (scenario.task) or --suite/--n."""
+    from toolkit.evaluate_env import tasks_from_records
+
+    tasks_path = getattr(args, "tasks_file", None) or args.tasks
+    if args.suite:
+        if tasks_path:
+            raise UserError("give either --tasks or --suite, not both")
+        from toolkit.templates import render_tasks
+
+        return [(t, t.kind) for t in render_tasks(args.suite, n=args.n, seed=args.task_seed)]
+    return tasks_from_records(load_task_records(tasks_path))
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.presentation:
+        raise UserError("give --presentation json, mcp or python")
+    native = {"auto": None, "yes": True, "no": False}[args.native]
+    decoding = decoding_from_args(args)
+    out = args.out or f"eval-{args.presentation}{'-env' if args.mode == 'env' else ''}.jsonl"
+    if args.mode == "env":
+        return _run_env(args, native, decoding, out)
     from toolkit.evaluate import EvalConfig, evaluate
     from toolkit.evaluate_report import summarize
-    from toolkit.readers import load_trajectories
 
-    tasks, bad = load_trajectories(args.tasks)
-    if bad:
-        first = bad[0]
-        raise UserError(f"{args.tasks}: {len(bad)} unreadable record(s); line {first.line}: {first.error}")
-    if not tasks:
-        raise UserError(f"{args.tasks} holds no tasks")
-    native = {"auto": None, "yes": True, "no": False}[args.native]
+    tasks = load_task_records(getattr(args, "tasks_file", None) or args.tasks)
+    pool = load_task_records(args.shots_from) if args.shots_from else None
     config = EvalConfig(
-        presentation=args.presentation, native=native, steps=args.steps,
-        decoding=Decoding(temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed),
+        presentation=args.presentation, native=native, steps=args.steps, decoding=decoding, shots=args.shots,
+        shot_seed=args.shot_seed, trials=args.trials,
     )
-    backend = _backend(args)
+    backend, info = backend_from_args(args)
 
     async def go() -> list[Any]:
         try:
-            return await evaluate(tasks, backend, config, out=args.out)
+            return await evaluate(tasks, backend, config, out=out, shot_pool=pool)
         finally:
             await backend.aclose()
 
     results = anyio.run(go)
     s = summarize(results, mode="lenient")
-    strict = summarize(results, mode="strict")
-    print(f"{len(results)} task(s) -> {args.out}")
-    print(f"task accuracy  lenient {_pct(s.task_accuracy.estimate)} [{_pct(s.task_accuracy.low)}, "
-          f"{_pct(s.task_accuracy.high)}]  strict {_pct(strict.task_accuracy.estimate)}")
-    print(f"format failures {_pct(s.format_failure_rate)} of {s.n_steps} step(s); infrastructure errors "
-          f"{s.infra_errors}")
+    print(f"{info.kind} model {info.model}; {len(tasks)} task(s) x {args.trials} trial(s) -> {out}")
+    print(render_arm_summary(results))
     return 1 if s.infra_errors else 0
+
+
+def render_arm_summary(results: Any) -> str:
+    """The summary table (lenient and strict) and the breakdowns by kind and by tool, as text."""
+    from toolkit.evaluate_report import breakdown, summarize
+    from toolkit.tables import format_table
+
+    s, st = summarize(results, mode="lenient"), summarize(results, mode="strict")
+
+    def ci(i: Any) -> str:
+        return f"{_pct(i.estimate)} [{_pct(i.low)}, {_pct(i.high)}]"
+
+    rows = [
+        ["task accuracy (95% CI)", ci(s.task_accuracy), ci(st.task_accuracy)],
+        ["step accuracy", _pct(s.step_accuracy), _pct(st.step_accuracy)],
+        ["format failures", _pct(s.format_failure_rate), _pct(st.format_failure_rate)],
+        ["mean call F1", f"{s.mean_call_f1:.3f}", f"{st.mean_call_f1:.3f}"],
+        ["no-call accuracy (well-formed)", _pct(s.abstention.irrelevance_accuracy_format_ok),
+         _pct(st.abstention.irrelevance_accuracy_format_ok)],
+    ]
+    if s.trials_per_task > 1:
+        for k in sorted(s.pass_hat_k):
+            rows.append([f"pass^{k}", _pct(s.pass_hat_k[k]), _pct(st.pass_hat_k[k])])
+        for k in sorted(s.pass_at_k):
+            rows.append([f"pass@{k}", _pct(s.pass_at_k[k]), _pct(st.pass_at_k[k])])
+        rows.append(["flip rate", _pct(s.flip_rate), _pct(st.flip_rate)])
+    lines = [f"{s.presentation}: {s.n_tasks} task(s), {s.trials_per_task} trial(s) each, {s.n_steps} step(s)",
+             format_table(rows, ["metric", "lenient", "strict"]),
+             f"tool definitions: {s.mean_tool_tokens:.0f} tokens ({s.tool_tokens_method}); per step: prompt "
+             f"{s.mean_prompt_tokens:.0f}, completion {s.mean_completion_tokens:.0f}; infra errors {s.infra_errors}"]
+    for by in ("kind", "tool"):
+        groups = breakdown(results, by=by)  # type: ignore[arg-type]
+        strict = {g.name: g for g in breakdown(results, by=by, mode="strict")}  # type: ignore[arg-type]
+        table = [[g.name, g.n_tasks, ci(g.accuracy), _pct(strict[g.name].accuracy.estimate)] for g in groups]
+        lines += ["", f"by {by}:", format_table(table, [by, "tasks", "lenient (95% CI)", "strict"])]
+    return "\n".join(lines)
+
+
+def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, out: str) -> int:
+    from toolkit.evaluate_env import EnvEvalConfig, evaluate_env
+
+    if args.shots:
+        raise UserError("--shots applies to --mode turns only")
+    tasks = env_tasks_from_args(args)
+    config = EnvEvalConfig(presentation=args.presentation, native=native, max_turns=args.max_turns,
+                           decoding=decoding, trials=args.trials)
+    backend, info = backend_from_args(args)
+
+    async def go() -> list[Any]:
+        try:
+            return await evaluate_env(tasks, backend, config, out=out)
+        finally:
+            await backend.aclose()
+
+    results = anyio.run(go)
+    print(f"{info.kind} model {info.model}; {len(tasks)} task(s) x {args.trials} trial(s) in the environment "
+          f"-> {out}")
+    print(render_env_summary(results))
+    return 1 if any(r.infra_error for r in results) else 0
+
+
+def render_env_summary(results: Any) -> str:
+    from toolkit.evaluate_env import summarize_env
+    from toolkit.evaluate_report import breakdown
+    from toolkit.tables import format_table
+
+    s = summarize_env(results)
+    rows = [["success (95% CI)", f"{_pct(s.success.estimate)} [{_pct(s.success.low)}, {_pct(s.success.high)}]"]]
+    rows += [[f"pass^{k}", _pct(v)] for k, v in s.pass_hat_k.items()]
+    rows += [[f"pass@{k}", _pct(v)] for k, v in s.pass_at_k.items()]
+    rows += [[f"check {name}", _pct(v)] for name, v in s.check_pass_rates.items()]
+    rows += [["turns / calls per episode", f"{s.mean_turns:.1f} / {s.mean_calls:.1f}"],
+             ["tokens per episode (prompt / completion)", f"{s.mean_prompt_tokens:.0f} / "
+              f"{s.mean_completion_tokens:.0f}"],
+             ["tool-definition tokens", f"{s.mean_tool_tokens:.0f}"],
+             ["wall time per episode", f"{s.mean_wall_s:.2f} s"],
+             ["format failures / turn-limit hits / infra errors",
+              f"{s.format_failures} / {s.turn_limit_hits} / {s.infra_errors}"]]
+    rows_ = [r.to_dict() for r in results]
+    lines = [f"{s.presentation} (env): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each",
+             format_table(rows, ["metric", "value"])]
+    for by in ("kind", "tool"):
+        table = [[g.name, g.n_tasks, f"{_pct(g.accuracy.estimate)} [{_pct(g.accuracy.low)}, "
+                  f"{_pct(g.accuracy.high)}]"] for g in breakdown(rows_, by=by)]  # type: ignore[arg-type]
+        lines += ["", f"by {by}:", format_table(table, [by, "tasks", "success (95% CI)"])]
+    return "\n".join(lines)
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
