@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthesizers.offline.episode import Episode
-from synthesizers.llm.prompts import SUBAGENT_SYSTEM
 from toolkit.backends import Backend, ChatRequest, Decoding, openai_tools
+from toolkit.delegation import SUBAGENT_SYSTEM
 from toolkit.jsonschema_utils import validation_errors
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 

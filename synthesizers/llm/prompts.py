@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from toolkit.specs import ToolSpec
 
 __all__ = ["KIND_BRIEFS", "task_writer_messages", "task_judge_messages", "user_simulator_messages",
-           "answer_judge_messages", "AGENT_SYSTEM", "SUBAGENT_SYSTEM"]
+           "answer_judge_messages", "AGENT_SYSTEM"]
 
 KIND_BRIEFS: dict[str, str] = {
     "single": "a request that needs exactly one call to one of the tools",
@@ -29,8 +29,6 @@ AGENT_SYSTEM = ("You are a helpful assistant with tools. Call a tool whenever th
                 "the tools provide; use exact values from tool results; ask the user when a required value is "
                 "missing; answer directly when no tool applies; if a tool fails, correct the call or say honestly "
                 "what went wrong.")
-SUBAGENT_SYSTEM = ("You are a subagent. Complete the task you are given using only your tools, then reply with a "
-                   "short factual report of what you found or did.")
 
 
 def _catalogue(specs: Sequence[ToolSpec]) -> str:

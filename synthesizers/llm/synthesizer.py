@@ -14,10 +14,10 @@ from synthesizers.llm.agent import SampleFailed, Teacher, ask, run_agent
 from synthesizers.llm.prompts import (AGENT_SYSTEM, answer_judge_messages, task_judge_messages, task_writer_messages,
                                       user_simulator_messages)
 from synthesizers.offline.episode import Episode
-from synthesizers.offline.scenarios import DELEGATE_SPEC
 from synthesizers.offline.universe import Universe, open_universes
 from synthesizers.outcome import SampleJob, SampleOutcome
 from toolkit.backends import Decoding, OpenAIBackend, OpenAIConfig
+from toolkit.delegation import DELEGATE_SPEC
 from toolkit.records import Expected, FunctionCall, Provenance, Scenario
 from toolkit.specs import ToolResult
 from toolkit.validation import validate_trajectory

@@ -19,29 +19,11 @@ import yaml
 from synthesizers.offline.episode import Episode
 from synthesizers.offline.phrasing import answer_for, arg_phrase, ask_for, request_for
 from synthesizers.offline.universe import Universe
+from toolkit.delegation import DELEGATE_SPEC, SUBAGENT_SYSTEM
 from toolkit.environment import Environment, GoldCall, Task, fact_in_answer
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 
-__all__ = ["Draft", "Unsupported", "DELEGATE_SPEC", "SUBAGENT_SYSTEM", "SCENARIOS"]
-
-DELEGATE_SPEC = ToolSpec(
-    name="delegate",
-    description="Hand a self-contained task to a subagent that can use only the listed tools. Returns the "
-    "subagent's final report.",
-    input_schema={
-        "type": "object",
-        "properties": {
-            "task": {"type": "string", "description": "What the subagent must do, with every detail it needs."},
-            "tools": {"type": "array", "items": {"type": "string"}, "minItems": 1,
-                      "description": "Names of the tools the subagent may use."},
-        },
-        "required": ["task", "tools"],
-        "additionalProperties": False,
-    },
-)
-SUBAGENT_SYSTEM = ("You are a subagent. Complete the task you are given using only your tools, then reply with a "
-                   "short factual report of what you found or did.")
-
+__all__ = ["Draft", "Unsupported", "SCENARIOS"]
 
 class Unsupported(Exception):
     """This universe cannot produce this scenario kind."""
