@@ -240,7 +240,7 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
 
     stage("running the template gate")
     gate = run_gate(tokenizer, train, cfg.presentation, native=cfg.native, sample=cfg.gate_sample, seed=cfg.seed)
-    if cfg.progress:
+    if cfg.progress and not gate_only:  # gate-only callers print the report themselves
         print(gate.render(), file=sys.stderr)
     (run_dir / "gate.json").write_text(json.dumps(gate.to_dict(), indent=2) + "\n", encoding="utf-8")
     if gate_only:
@@ -340,6 +340,7 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
             "resumed_from": resume_from,
             "train_seconds": round(train_seconds, 2),
             "train_runtime_loss": output.training_loss,
+            "num_tokens": next((e["num_tokens"] for e in reversed(history) if "num_tokens" in e and "loss" in e), None),
             "trainable_parameters": trainable,
             "lora": cfg.lora,
         },
