@@ -24,7 +24,7 @@ from typing import Any
 from trainers.rewards import episodes_from_kwargs
 from trainers.rl_rollout import Episode
 
-__all__ = ["MONITORS", "monitor_values", "monitor_function", "plot_reward_curves"]
+__all__ = ["MONITORS", "monitor_function", "monitor_values", "plot_reward_curves"]
 
 MONITORS = (
     "monitor/over_cap_rate",
@@ -55,11 +55,16 @@ def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
 
     return {
         "monitor/over_cap_rate": share(lambda ep: any(c.refused for c in ep.calls)),
-        "monitor/repeated_call_rate": share(lambda ep: len({c.key() for c in ep.executed_calls})
-                                            != len(ep.executed_calls)),  # fmt: skip
+        "monitor/repeated_call_rate": share(
+            lambda ep: len({c.key() for c in ep.executed_calls}) != len(ep.executed_calls)
+        ),
         "monitor/ungrounded_answer_rate": share(_ungrounded),
-        "monitor/lenient_only_win_rate": share(lambda ep: ep.grade.passed and not all(t.strict_ok for t in ep.turns)),
-        "monitor/format_failure_rate": share(lambda ep: any(t.lenient_error or t.truncated for t in ep.turns)),
+        "monitor/lenient_only_win_rate": share(
+            lambda ep: ep.grade.passed and not all(t.strict_ok for t in ep.turns)
+        ),
+        "monitor/format_failure_rate": share(
+            lambda ep: any(t.lenient_error or t.truncated for t in ep.turns)
+        ),
         "monitor/pass_rate": share(lambda ep: ep.grade.passed),
         "monitor/calls_per_episode": sum(len(ep.calls) for ep in episodes) / n,
     }
@@ -68,7 +73,9 @@ def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
 def monitor_function(presentation: str = "json") -> Callable[..., list[float]]:
     """A TRL reward function (give it weight 0) that logs :func:`monitor_values` through ``log_metric``."""
 
-    def monitors(prompts: list[Any], completions: list[Any], log_metric: Any = None, **kwargs: Any) -> list[float]:
+    def monitors(
+        prompts: list[Any], completions: list[Any], log_metric: Any = None, **kwargs: Any
+    ) -> list[float]:
         episodes = episodes_from_kwargs(completions, kwargs, presentation)
         if log_metric is not None:
             for name, value in monitor_values(episodes).items():
@@ -94,8 +101,12 @@ def plot_reward_curves(log_history: Sequence[dict[str, Any]], out_dir: str | Pat
             continue
         for key, value in row.items():
             name = None
-            if key.startswith("rewards/") and key.endswith("/mean") and not key.startswith("rewards/monitors/"):
-                name = "reward_" + key[len("rewards/"):-len("/mean")]
+            if (
+                key.startswith("rewards/")
+                and key.endswith("/mean")
+                and not key.startswith("rewards/monitors/")
+            ):
+                name = "reward_" + key[len("rewards/") : -len("/mean")]
             elif key == "reward":
                 name = "reward_total"
             elif key.startswith("monitor/"):

@@ -37,13 +37,27 @@ from toolkit.specs import ToolCall
 from trainers.rl_env import ToolGymEnv, calls_of, snapshot_of, suite_env_of, task_of
 from trainers.rl_rollout import Episode, Turn
 
-__all__ = ["COMPONENTS", "PROCESS", "DEFAULT_WEIGHTS", "RewardSettings", "component_scores", "reward_functions",
-           "episodes_from_kwargs", "episode_from_messages"]  # fmt: skip
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_WEIGHTS",
+    "PROCESS",
+    "RewardSettings",
+    "component_scores",
+    "episode_from_messages",
+    "episodes_from_kwargs",
+    "reward_functions",
+]
 
 COMPONENTS = ("format", "tool_choice", "arguments", "end_state", "answer", "outcome")
 PROCESS = ("format", "tool_choice", "arguments")
-DEFAULT_WEIGHTS: dict[str, float] = {"format": 0.1, "tool_choice": 0.2, "arguments": 0.3, "end_state": 0.5,
-                                     "answer": 0.5, "outcome": 1.0}  # fmt: skip
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "format": 0.1,
+    "tool_choice": 0.2,
+    "arguments": 0.3,
+    "end_state": 0.5,
+    "answer": 0.5,
+    "outcome": 1.0,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,13 +72,17 @@ class RewardSettings:
         problems = []
         unknown = sorted(set(self.weights) - set(COMPONENTS))
         if unknown:
-            problems.append(f"unknown reward component(s) {', '.join(unknown)}; components: {', '.join(COMPONENTS)}")
+            problems.append(
+                f"unknown reward component(s) {', '.join(unknown)}; components: {', '.join(COMPONENTS)}"
+            )
         bad = [f"{k}={v}" for k, v in self.weights.items() if not isinstance(v, (int, float)) or v < 0]
         if bad:
             problems.append(f"reward weights must be numbers >= 0, got {', '.join(bad)}")
         if not problems and not any(self.weights.get(k, 0) > 0 for k in ("end_state", "answer", "outcome")):
-            problems.append("at least one outcome component (end_state, answer, outcome) needs a weight > 0; "
-                            "process rewards alone can be farmed by calling tools")  # fmt: skip
+            problems.append(
+                "at least one outcome component (end_state, answer, outcome) needs a weight > 0; "
+                "process rewards alone can be farmed by calling tools"
+            )
         for name in ("credit_without_outcome", "lenient_format_credit"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -131,8 +149,11 @@ def component_scores(ep: Episode, settings: RewardSettings | None = None) -> dic
 # -- episodes from what TRL passes ---------------------------------------------------------------------------------
 
 
-def episode_from_messages(adapter: ToolGymEnv, messages: Sequence[Mapping[str, Any]], presentation: str = "json",
-                          ) -> Episode:  # fmt: skip
+def episode_from_messages(
+    adapter: ToolGymEnv,
+    messages: Sequence[Mapping[str, Any]],
+    presentation: str = "json",
+) -> Episode:
     """An episode from TRL's own tool loop (``environment_factory``): the completion's messages plus the adapter's
     recorded calls and state. Native ``tool_calls`` count as strict; text turns are parsed with the presentation."""
     pres = get_presentation(presentation)
@@ -143,20 +164,42 @@ def episode_from_messages(adapter: ToolGymEnv, messages: Sequence[Mapping[str, A
             continue
         text = str(m.get("content") or "")
         if m.get("tool_calls"):
-            calls = [ToolCall(name=c["function"]["name"], arguments=dict(c["function"].get("arguments") or {}))
-                     for c in m["tool_calls"]]  # fmt: skip
-            turns.append(Turn(text=text, calls=calls, strict_ok=True, lenient_error=None, had_call_syntax=True))
+            calls = [
+                ToolCall(name=c["function"]["name"], arguments=dict(c["function"].get("arguments") or {}))
+                for c in m["tool_calls"]
+            ]
+            turns.append(
+                Turn(text=text, calls=calls, strict_ok=True, lenient_error=None, had_call_syntax=True)
+            )
             continue
         strict, lenient = pres.parse(text, specs, strict=True), pres.parse(text, specs, strict=False)
-        turns.append(Turn(text=text, calls=list(lenient.calls), strict_ok=strict.ok, lenient_error=lenient.error,
-                          leniencies=lenient.leniencies, had_call_syntax=lenient.had_call_syntax,
-                          content=lenient.content))  # fmt: skip
+        turns.append(
+            Turn(
+                text=text,
+                calls=list(lenient.calls),
+                strict_ok=strict.ok,
+                lenient_error=lenient.error,
+                leniencies=lenient.leniencies,
+                had_call_syntax=lenient.had_call_syntax,
+                content=lenient.content,
+            )
+        )
         answer = lenient.content or text
-    return Episode(task=task_of(adapter), turns=turns, calls=calls_of(adapter), end_state=snapshot_of(adapter),
-                   final_answer=answer, specs=specs, grader=suite_env_of(adapter), max_calls=adapter.max_calls)  # fmt: skip
+    return Episode(
+        task=task_of(adapter),
+        turns=turns,
+        calls=calls_of(adapter),
+        end_state=snapshot_of(adapter),
+        final_answer=answer,
+        specs=specs,
+        grader=suite_env_of(adapter),
+        max_calls=adapter.max_calls,
+    )
 
 
-def episodes_from_kwargs(completions: Sequence[Any], kwargs: Mapping[str, Any], presentation: str) -> list[Episode]:
+def episodes_from_kwargs(
+    completions: Sequence[Any], kwargs: Mapping[str, Any], presentation: str
+) -> list[Episode]:
     """The episodes of a batch: ``toolgym_episode`` from :class:`~trainers.rl_rollout.ToolRollout`, else built from
     TRL's ``environments`` (``environment_factory``) and the completion messages."""
     episodes = kwargs.get("toolgym_episode")
@@ -164,13 +207,21 @@ def episodes_from_kwargs(completions: Sequence[Any], kwargs: Mapping[str, Any], 
         return list(episodes)
     environments = kwargs.get("environments")
     if environments is None:
-        raise UserError("the ToolGym rewards need rollouts from trainers.rl_rollout.ToolRollout (rollout_func) or "
-                        "trainers.rl_env environments (environment_factory)")  # fmt: skip
-    return [episode_from_messages(env, msgs, presentation) for env, msgs in zip(environments, completions, strict=True)]
+        raise UserError(
+            "the ToolGym rewards need rollouts from trainers.rl_rollout.ToolRollout (rollout_func) or "
+            "trainers.rl_env environments (environment_factory)"
+        )
+    return [
+        episode_from_messages(env, msgs, presentation)
+        for env, msgs in zip(environments, completions, strict=True)
+    ]
 
 
-def reward_functions(settings: RewardSettings | None = None, *, presentation: str = "json",
-                     ) -> tuple[list[Callable[..., list[float | None]]], list[float]]:  # fmt: skip
+def reward_functions(
+    settings: RewardSettings | None = None,
+    *,
+    presentation: str = "json",
+) -> tuple[list[Callable[..., list[float | None]]], list[float]]:
     """``(reward_funcs, reward_weights)`` for ``GRPOTrainer`` / ``GRPOConfig``: one batched function per component
     with a weight > 0, named after the component (TRL logs ``rewards/<name>/mean``)."""
     s = settings or RewardSettings()
@@ -179,7 +230,9 @@ def reward_functions(settings: RewardSettings | None = None, *, presentation: st
         if s.weight(name) <= 0:
             continue
 
-        def reward(prompts: list[Any], completions: list[Any], _name: str = name, **kwargs: Any) -> list[float | None]:
+        def reward(
+            prompts: list[Any], completions: list[Any], _name: str = name, **kwargs: Any
+        ) -> list[float | None]:
             episodes = episodes_from_kwargs(completions, kwargs, presentation)
             return [component_scores(ep, s)[_name] for ep in episodes]
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from toolkit.environment import Task
 from toolkit.errors import UserError
 from toolkit.templates import render_tasks
@@ -27,7 +29,7 @@ from trainers.rewards import COMPONENTS, reward_functions
 from trainers.rl_config import RLRunConfig
 from trainers.rl_rollout import TASK_KEY, GenerateFn, ToolRollout
 
-__all__ = ["RLResult", "run_rl", "build_tasks", "build_dataset", "read_tasks"]
+__all__ = ["RLResult", "build_dataset", "build_tasks", "read_tasks", "run_rl"]
 
 _STAGES = 5
 
@@ -57,13 +59,19 @@ def read_tasks(path: Path, limit: int = 0) -> list[Task]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            raw = (row.get("scenario") or {}).get("task") if isinstance(row, dict) and "scenario" in row else row
+            raw = (
+                (row.get("scenario") or {}).get("task")
+                if isinstance(row, dict) and "scenario" in row
+                else row
+            )
             if not isinstance(raw, dict):
-                raise UserError(f"{path}:{n}: no task: a record needs scenario.task (records made by toolgym synth "
-                                "carry it), or the line must be a Task object")  # fmt: skip
+                raise UserError(
+                    f"{path}:{n}: no task: a record needs scenario.task (records made by toolgym synth "
+                    "carry it), or the line must be a Task object"
+                )
             try:
                 tasks.append(Task.model_validate(raw))
-            except Exception as exc:  # pydantic's message names the field
+            except ValidationError as exc:  # pydantic's message names the field
                 raise UserError(f"{path}:{n}: not a valid task: {exc}") from None
             if limit and len(tasks) >= limit:
                 break
@@ -87,14 +95,24 @@ def build_dataset(tasks: list[Task]) -> Any:
     ``task`` (JSON text, so Arrow never merges argument dicts across rows) and ``suite``."""
     from datasets import Dataset
 
-    rows = [{"prompt": [{"role": "user", "content": t.prompt, TASK_KEY: t.model_dump_json()}],
-             "task": t.model_dump_json(), "suite": t.suite} for t in tasks]  # fmt: skip
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": t.prompt, TASK_KEY: t.model_dump_json()}],
+            "task": t.model_dump_json(),
+            "suite": t.suite,
+        }
+        for t in tasks
+    ]
     return Dataset.from_list(rows)
 
 
 def _sft_run(model: str) -> Path | None:
     path = Path(model).expanduser()
-    if path.is_dir() and (path / "template.json").is_file() and ((path / "adapter").is_dir() or (path / "model").is_dir()):
+    if (
+        path.is_dir()
+        and (path / "template.json").is_file()
+        and ((path / "adapter").is_dir() or (path / "model").is_dir())
+    ):
         return path
     return None
 
@@ -108,7 +126,9 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
         choice = choose_template(tokenizer, cfg.chat_template)
         return load_model(ref), tokenizer, choice, {"location": ref.location, "gguf_file": ref.gguf_file}
     text, info = load_template_info(run)
-    summary = json.loads((run / "run.json").read_text(encoding="utf-8")) if (run / "run.json").is_file() else {}
+    summary = (
+        json.loads((run / "run.json").read_text(encoding="utf-8")) if (run / "run.json").is_file() else {}
+    )
     if (run / "model").is_dir():  # full fine-tune
         model_dir = run / "model"
         tokenizer = load_tokenizer(ModelRef(str(model_dir)))
@@ -116,8 +136,10 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
     else:
         base = summary.get("model") or {}
         if not base.get("location"):
-            raise UserError(f"{run}/run.json does not say which base model the adapter belongs to; pass the base "
-                            "model as model and the adapter is not needed, or re-run toolgym train sft")  # fmt: skip
+            raise UserError(
+                f"{run}/run.json does not say which base model the adapter belongs to; pass the base "
+                "model as model and the adapter is not needed, or re-run toolgym train sft"
+            )
         from peft import PeftModel
 
         tokenizer = load_tokenizer(ModelRef(str(run / "adapter")))
@@ -127,8 +149,12 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
     if cfg.chat_template is None:
         choice = TemplateChoice(text, f"sft-run:{run}")
     if info.get("presentation") and info["presentation"] != cfg.presentation:
-        warnings.warn(f"the SFT run trained the {info['presentation']} presentation, this RL run uses "
-                      f"{cfg.presentation}", UserWarning, stacklevel=3)  # fmt: skip
+        warnings.warn(
+            f"the SFT run trained the {info['presentation']} presentation, this RL run uses "
+            f"{cfg.presentation}",
+            UserWarning,
+            stacklevel=3,
+        )
     return model, tokenizer, choice, {"sft_run": str(run), **(summary.get("model") or {})}
 
 
@@ -137,8 +163,14 @@ def _peft_config(cfg: RLRunConfig, model: Any) -> Any:
         return None
     from peft import LoraConfig
 
-    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=cfg.lora_target_modules, task_type="CAUSAL_LM", bias="none")  # fmt: skip
+    return LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=cfg.lora_target_modules,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
 
 
 def _grpo_args(cfg: RLRunConfig, reward_weights: list[float]) -> Any:
@@ -147,17 +179,35 @@ def _grpo_args(cfg: RLRunConfig, reward_weights: list[float]) -> Any:
 
     cuda = torch.cuda.is_available()
     return GRPOConfig(
-        output_dir=str(cfg.output_dir / "checkpoints"), per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum, num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length, max_tool_calling_iterations=cfg.max_tool_calling_iterations,
-        learning_rate=cfg.learning_rate, max_steps=cfg.max_steps, beta=cfg.beta, loss_type=cfg.loss_type,
-        scale_rewards=cfg.scale_rewards, temperature=cfg.temperature, seed=cfg.seed, data_seed=cfg.seed,
-        reward_weights=reward_weights, logging_steps=cfg.logging_steps, logging_first_step=True,
-        save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
-        bf16=bool(cuda and torch.cuda.is_bf16_supported()), report_to="none", disable_tqdm=not cfg.progress,
-        dataloader_num_workers=0, dataloader_pin_memory=cuda, remove_unused_columns=False, log_completions=False,
+        output_dir=str(cfg.output_dir / "checkpoints"),
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_completion_length,
+        max_tool_calling_iterations=cfg.max_tool_calling_iterations,
+        learning_rate=cfg.learning_rate,
+        max_steps=cfg.max_steps,
+        beta=cfg.beta,
+        loss_type=cfg.loss_type,
+        scale_rewards=cfg.scale_rewards,
+        temperature=cfg.temperature,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        reward_weights=reward_weights,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        bf16=bool(cuda and torch.cuda.is_bf16_supported()),
+        report_to="none",
+        disable_tqdm=not cfg.progress,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=cuda,
+        remove_unused_columns=False,
+        log_completions=False,
         activation_checkpointing=cfg.gradient_checkpointing,
-    )  # fmt: skip
+    )
 
 
 def _resume_path(cfg: RLRunConfig) -> str | None:
@@ -169,11 +219,15 @@ def _resume_path(cfg: RLRunConfig) -> str | None:
         folder = cfg.output_dir / "checkpoints"
         last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
         if last is None:
-            raise UserError(f"resume: latest found no checkpoint in {folder}; train once first or unset resume")
+            raise UserError(
+                f"resume: latest found no checkpoint in {folder}; train once first or unset resume"
+            )
         return last
     path = Path(cfg.resume)
     if not (path / "trainer_state.json").is_file():
-        raise UserError(f"resume: {path} is not a checkpoint directory (no trainer_state.json); pass checkpoint-N")
+        raise UserError(
+            f"resume: {path} is not a checkpoint directory (no trainer_state.json); pass checkpoint-N"
+        )
     return str(path)
 
 
@@ -181,8 +235,10 @@ def _last_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for row in history:
         for k, v in row.items():
-            if isinstance(v, (int, float)) and (k in ("loss", "reward", "reward_std") or k.startswith(("rewards/",
-                                                "monitor/", "tools/", "completions/mean_length"))):  # fmt: skip
+            if isinstance(v, (int, float)) and (
+                k in ("loss", "reward", "reward_std")
+                or k.startswith(("rewards/", "monitor/", "tools/", "completions/mean_length"))
+            ):
                 out[k] = float(v)
     return out
 
@@ -199,8 +255,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run_rl(cfg: RLRunConfig, *, model: Any = None, tokenizer: Any = None, generate: GenerateFn | None = None,
-           ) -> RLResult:  # fmt: skip
+def run_rl(
+    cfg: RLRunConfig,
+    *,
+    model: Any = None,
+    tokenizer: Any = None,
+    generate: GenerateFn | None = None,
+) -> RLResult:
     """Run GRPO as configured (one process; several GPUs through ``accelerate launch``, see ``samples/accelerate``).
 
     ``model`` / ``tokenizer`` objects, when both given, replace loading ``cfg.model``. ``generate``
@@ -208,7 +269,9 @@ def run_rl(cfg: RLRunConfig, *, model: Any = None, tokenizer: Any = None, genera
     it; by default rollouts are sampled from the policy being trained.
     """
     if not isinstance(cfg, RLRunConfig):
-        raise UserError(f"run_rl takes an RLRunConfig (trainers.rl_config.load_rl_config), got {type(cfg).__name__}")
+        raise UserError(
+            f"run_rl takes an RLRunConfig (trainers.rl_config.load_rl_config), got {type(cfg).__name__}"
+        )
     t0 = time.monotonic()
     step = 0
 
@@ -231,19 +294,34 @@ def run_rl(cfg: RLRunConfig, *, model: Any = None, tokenizer: Any = None, genera
         choice, provenance = choose_template(tokenizer, cfg.chat_template), {"object": type(model).__name__}
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    rollout = ToolRollout(presentation=cfg.presentation, tokenizer=tokenizer, native=cfg.native,
-                          max_completion_length=cfg.max_completion_length,
-                          max_tool_rounds=cfg.max_tool_calling_iterations, max_calls=cfg.max_calls, generate=generate)  # fmt: skip
+    rollout = ToolRollout(
+        presentation=cfg.presentation,
+        tokenizer=tokenizer,
+        native=cfg.native,
+        max_completion_length=cfg.max_completion_length,
+        max_tool_rounds=cfg.max_tool_calling_iterations,
+        max_calls=cfg.max_calls,
+        generate=generate,
+    )
     funcs, weights = reward_functions(cfg.rewards(), presentation=cfg.presentation)
     funcs.append(monitor_function(cfg.presentation))
     weights.append(0.0)
     stage(f"setting up GRPO ({len(tasks)} tasks, {cfg.presentation} presentation, native={rollout.native})")
     from trl import GRPOTrainer
 
-    with warnings.catch_warnings():  # rollout_func is TRL-experimental; we depend on it knowingly (docs/rl.md)
+    with (
+        warnings.catch_warnings()
+    ):  # rollout_func is TRL-experimental; we depend on it knowingly (docs/rl.md)
         warnings.filterwarnings("ignore", message=r"You are using 'rollout_func'", category=UserWarning)
-        trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_grpo_args(cfg, weights), train_dataset=dataset,
-                              processing_class=tokenizer, peft_config=_peft_config(cfg, model), rollout_func=rollout)  # fmt: skip
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=funcs,
+            args=_grpo_args(cfg, weights),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=_peft_config(cfg, model),
+            rollout_func=rollout,
+        )
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
     started = time.monotonic()
     output = trainer.train(resume_from_checkpoint=resume_from)
@@ -263,19 +341,35 @@ def run_rl(cfg: RLRunConfig, *, model: Any = None, tokenizer: Any = None, genera
         "config": cfg.to_dict(),
         "model": provenance,
         "template": {"source": choice.source, **info},
-        "tasks": {"count": len(tasks), "suites": sorted({t.suite for t in tasks}),
-                  "kinds": {k: sum(t.kind == k for t in tasks) for k in sorted({t.kind for t in tasks})}},  # fmt: skip
-        "rewards": {"components": [c for c in COMPONENTS if cfg.rewards().weight(c) > 0],
-                    "weights": dict(cfg.rewards().weights), "monitors": list(MONITORS)},  # fmt: skip
-        "training": {"global_step": trainer.state.global_step, "max_steps": cfg.max_steps, "resumed_from": resume_from,
-                     "train_seconds": round(seconds, 2), "train_loss": output.training_loss,
-                     "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)},  # fmt: skip
+        "tasks": {
+            "count": len(tasks),
+            "suites": sorted({t.suite for t in tasks}),
+            "kinds": {k: sum(t.kind == k for t in tasks) for k in sorted({t.kind for t in tasks})},
+        },
+        "rewards": {
+            "components": [c for c in COMPONENTS if cfg.rewards().weight(c) > 0],
+            "weights": dict(cfg.rewards().weights),
+            "monitors": list(MONITORS),
+        },
+        "training": {
+            "global_step": trainer.state.global_step,
+            "max_steps": cfg.max_steps,
+            "resumed_from": resume_from,
+            "train_seconds": round(seconds, 2),
+            "train_loss": output.training_loss,
+            "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
+        },
         "metrics": metrics,
         "log_history": history,
-        "outputs": {"model": str(model_dir), "plots": [str(p) for p in plots],
-                    "chat_template": str(run_dir / "chat_template.jinja")},  # fmt: skip
+        "outputs": {
+            "model": str(model_dir),
+            "plots": [str(p) for p in plots],
+            "chat_template": str(run_dir / "chat_template.jinja"),
+        },
         "versions": _versions(),
     }
-    (run_dir / "run.json").write_text(json.dumps(result.summary, indent=2, default=str) + "\n", encoding="utf-8")
+    (run_dir / "run.json").write_text(
+        json.dumps(result.summary, indent=2, default=str) + "\n", encoding="utf-8"
+    )
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8")
     return result

@@ -16,7 +16,7 @@ from toolkit.errors import UserError
 from toolkit.presentations import PRESENTATION_NAMES
 from trainers.rewards import COMPONENTS, DEFAULT_WEIGHTS, RewardSettings
 
-__all__ = ["RLRunConfig", "LOSS_TYPES", "load_rl_config", "rl_config_help"]
+__all__ = ["LOSS_TYPES", "RLRunConfig", "load_rl_config", "rl_config_help"]
 
 LOSS_TYPES = ("grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 
@@ -30,30 +30,42 @@ def _f(default: Any, help: str) -> Any:
 @dataclass(kw_only=True)
 class RLRunConfig:
     # tasks
-    suites: list[str] = _f(lambda: ["calculator"], "tool suites to render tasks from (bundled names or module paths)")
-    tasks_file: Path | None = _f(None, "JSONL of tasks instead of rendering: ToolGym records (scenario.task) or Task "
-                                 "objects, one per line")  # fmt: skip
+    suites: list[str] = _f(
+        lambda: ["calculator"], "tool suites to render tasks from (bundled names or module paths)"
+    )
+    tasks_file: Path | None = _f(
+        None,
+        "JSONL of tasks instead of rendering: ToolGym records (scenario.task) or Task objects, one per line",
+    )
     num_tasks: int = _f(64, "tasks rendered per suite (or the first N of tasks_file; 0 = all of the file)")
     task_seed: int = _f(0, "seed for rendering tasks (each task's environment seed derives from it)")
     kinds: list[str] | None = _f(None, f"only these task kinds ({', '.join(TASK_KINDS)}); null = all")
     presentation: str = _f("json", "how tools and calls are shown: json, mcp or python")
     native: bool | None = _f(None, "json only: native template tool calling (null: probe the template)")
     # model
-    model: str = _f("bundled", "bundled (SmolLM2-135M GGUF), a .gguf file, a model directory, a HF id, or a "
-                    "`toolgym train sft` run directory (its adapter is trained further, with its saved template)")  # fmt: skip
-    chat_template: str | None = _f(None, "template override: a .jinja file, 'chatml', 'plain' (null: the model's, or "
-                                   "the SFT run's saved one)")  # fmt: skip
+    model: str = _f(
+        "bundled",
+        "bundled (SmolLM2-135M GGUF), a .gguf file, a model directory, a HF id, or a "
+        "`toolgym train sft` run directory (its adapter is trained further, with its saved template)",
+    )
+    chat_template: str | None = _f(
+        None,
+        "template override: a .jinja file, 'chatml', 'plain' (null: the model's, or the SFT run's saved one)",
+    )
     # rollouts
     num_generations: int = _f(4, "rollouts per task in a GRPO group (at least 2)")
     max_completion_length: int = _f(256, "token budget per rollout: model turns plus tool results")
     max_tool_calling_iterations: int = _f(4, "most rounds of tool execution per rollout")
-    max_calls: int = _f(8, "most tool calls executed per rollout; later calls are refused (and zero process reward)")
+    max_calls: int = _f(
+        8, "most tool calls executed per rollout; later calls are refused (and zero process reward)"
+    )
     temperature: float = _f(1.0, "sampling temperature of rollouts")
     # optimisation
     learning_rate: float = _f(1e-5, "peak learning rate")
     max_steps: int = _f(100, "optimizer steps")
-    batch_size: int = _f(4, "rollouts per device per optimizer micro-step (with grad_accum: a multiple of "
-                         "num_generations)")  # fmt: skip
+    batch_size: int = _f(
+        4, "rollouts per device per optimizer micro-step (with grad_accum: a multiple of num_generations)"
+    )
     grad_accum: int = _f(1, "gradient accumulation steps")
     beta: float = _f(0.0, "KL coefficient against the reference model (0: no reference model)")
     loss_type: str = _f("dapo", f"GRPO loss: {', '.join(LOSS_TYPES)}")
@@ -61,10 +73,12 @@ class RLRunConfig:
     seed: int = _f(0, "seed for sampling order, initialisation and rollouts")
     gradient_checkpointing: bool = _f(False, "trade compute for memory in the loss pass (large models)")
     # rewards
-    reward_weights: dict[str, float] = _f(lambda: dict(DEFAULT_WEIGHTS),
-                                          f"weight per reward component ({', '.join(COMPONENTS)}); 0 drops one")  # fmt: skip
-    credit_without_outcome: float = _f(0.25, "share of process reward (format, tool choice, arguments) paid when "
-                                       "the task is not solved")  # fmt: skip
+    reward_weights: dict[str, float] = _f(
+        lambda: dict(DEFAULT_WEIGHTS), f"weight per reward component ({', '.join(COMPONENTS)}); 0 drops one"
+    )
+    credit_without_outcome: float = _f(
+        0.25, "share of process reward (format, tool choice, arguments) paid when the task is not solved"
+    )
     lenient_format_credit: float = _f(0.5, "format reward of a turn only the lenient parser can read")
     # adapter
     lora: bool = _f(True, "train a LoRA adapter (false: full fine-tuning)")
@@ -77,7 +91,9 @@ class RLRunConfig:
     save_steps: int = _f(50, "steps between checkpoints")
     save_total_limit: int = _f(2, "checkpoints kept on disk")
     resume: str | None = _f(None, "resume from 'latest' (in output_dir) or a checkpoint directory")
-    output_dir: Path = _f(Path("runs/rl"), "run directory: adapter, tokenizer, template, reward curves, run.json")
+    output_dir: Path = _f(
+        Path("runs/rl"), "run directory: adapter, tokenizer, template, reward curves, run.json"
+    )
     progress: bool = _f(True, "print stage progress and the trainer's progress bar")
 
     def __post_init__(self) -> None:
@@ -90,7 +106,9 @@ class RLRunConfig:
         if self.tasks_file is None and not self.suites:
             problems.append("set suites (e.g. [calculator]) or tasks_file")
         if self.presentation not in PRESENTATION_NAMES:
-            problems.append(f"presentation must be one of {', '.join(PRESENTATION_NAMES)}, got {self.presentation!r}")
+            problems.append(
+                f"presentation must be one of {', '.join(PRESENTATION_NAMES)}, got {self.presentation!r}"
+            )
         if self.presentation != "json" and self.native:
             problems.append("native: true applies only to the json presentation")
         if self.kinds is not None:
@@ -100,21 +118,39 @@ class RLRunConfig:
         if self.num_tasks < 0 or (self.tasks_file is None and self.num_tasks < 1):
             problems.append(f"num_tasks must be at least 1 (0 = all of tasks_file), got {self.num_tasks}")
         if self.num_generations < 2:
-            problems.append(f"num_generations must be at least 2 (GRPO compares rollouts of one task), got "
-                            f"{self.num_generations}")  # fmt: skip
-        for name in ("batch_size", "grad_accum", "max_steps", "max_tool_calling_iterations", "max_calls", "lora_r",
-                     "lora_alpha", "logging_steps", "save_steps", "save_total_limit"):  # fmt: skip
+            problems.append(
+                f"num_generations must be at least 2 (GRPO compares rollouts of one task), got "
+                f"{self.num_generations}"
+            )
+        for name in (
+            "batch_size",
+            "grad_accum",
+            "max_steps",
+            "max_tool_calling_iterations",
+            "max_calls",
+            "lora_r",
+            "lora_alpha",
+            "logging_steps",
+            "save_steps",
+            "save_total_limit",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.num_generations >= 2 and self.batch_size >= 1 and self.grad_accum >= 1 and (
-                self.batch_size * self.grad_accum) % self.num_generations:  # fmt: skip
+        if (
+            self.num_generations >= 2
+            and self.batch_size >= 1
+            and self.grad_accum >= 1
+            and (self.batch_size * self.grad_accum) % self.num_generations
+        ):
             problems.append(
                 f"batch_size x grad_accum ({self.batch_size} x {self.grad_accum}) must be a multiple of "
                 f"num_generations ({self.num_generations}): every task's group of rollouts is scored together; "
                 f"e.g. set batch_size to {self.num_generations}"
             )
         if self.max_completion_length < 8:
-            problems.append(f"max_completion_length must be at least 8 tokens, got {self.max_completion_length}")
+            problems.append(
+                f"max_completion_length must be at least 8 tokens, got {self.max_completion_length}"
+            )
         if self.learning_rate <= 0:
             problems.append(f"learning_rate must be positive, got {self.learning_rate}")
         if self.temperature <= 0:
@@ -127,9 +163,14 @@ class RLRunConfig:
             problems.append(f"scale_rewards must be group, batch or none, got {self.scale_rewards!r}")
         if not 0.0 <= self.lora_dropout < 1.0:
             problems.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
-        if not (self.lora_target_modules == "all-linear" or (
-                isinstance(self.lora_target_modules, list) and self.lora_target_modules
-                and all(isinstance(m, str) for m in self.lora_target_modules))):  # fmt: skip
+        if not (
+            self.lora_target_modules == "all-linear"
+            or (
+                isinstance(self.lora_target_modules, list)
+                and self.lora_target_modules
+                and all(isinstance(m, str) for m in self.lora_target_modules)
+            )
+        ):
             problems.append("lora_target_modules must be 'all-linear' or a non-empty list of module names")
         if not isinstance(self.reward_weights, dict):
             problems.append("reward_weights must be a mapping of component to weight, e.g. {outcome: 1.0}")
@@ -144,8 +185,11 @@ class RLRunConfig:
     def rewards(self) -> RewardSettings:
         """The reward settings (defaults for components the config leaves out of ``reward_weights``)."""
         weights = {**DEFAULT_WEIGHTS, **self.reward_weights}
-        return RewardSettings(weights=weights, credit_without_outcome=self.credit_without_outcome,
-                              lenient_format_credit=self.lenient_format_credit)  # fmt: skip
+        return RewardSettings(
+            weights=weights,
+            credit_without_outcome=self.credit_without_outcome,
+            lenient_format_credit=self.lenient_format_credit,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
@@ -200,7 +244,9 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
                 raise ValueError(value)
             return {str(k): _coerce(f"{name}.{k}", v, args[1]) for k, v in value.items()} if args else value
     except (TypeError, ValueError):
-        raise UserError(f"setting {name}={value!r} is not a valid {getattr(hint, '__name__', hint)}") from None
+        raise UserError(
+            f"setting {name}={value!r} is not a valid {getattr(hint, '__name__', hint)}"
+        ) from None
     return value
 
 

@@ -108,8 +108,10 @@ class ToolGymEnv:
         """
         task = task_from_row(row)
         if get_suite(task.suite).name != self.suite:
-            raise UserError(f"task {task.id} belongs to suite {task.suite!r}, but this environment is {self.suite!r}; "
-                            "route rows with an 'environment' column naming the suite")  # fmt: skip
+            raise UserError(
+                f"task {task.id} belongs to suite {task.suite!r}, but this environment is {self.suite!r}; "
+                "route rows with an 'environment' column naming the suite"
+            )
         self._env.reset(task)
         self._task = task
         self._calls = []
@@ -159,8 +161,15 @@ def suite_env_of(adapter: ToolGymEnv) -> Environment:
     return adapter._env
 
 
-_JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list,
-                               "object": dict, "null": type(None)}  # fmt: skip
+_JSON_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+    "null": type(None),
+}
 
 
 def _union(hints: tuple[Any, ...]) -> Any:
@@ -200,7 +209,9 @@ def _spec_signature(spec: ToolSpec) -> tuple[list[inspect.Parameter], dict[str, 
         if pname not in required and default is None and hint is not Any:
             hint = typing.Optional[hint]  # noqa: UP045
         hints[pname] = hint
-        params.append(inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint))
+        params.append(
+            inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+        )
         desc = " ".join(str((prop or {}).get("description") or pname).split())
         lines.append(f"    {pname}: {desc}")
     doc = (spec.description or spec.name).strip()
@@ -214,17 +225,25 @@ def _trl_can_read(fn: Callable[..., Any]) -> bool:
         from transformers.utils import get_json_schema
     except ImportError:  # no transformers: nothing to check against
         return True
+    from transformers.utils.chat_template_utils import DocstringParsingException, TypeHintParsingException
+
     try:
         get_json_schema(fn)
-    except Exception:  # transformers raises several exception types for unreadable hints and docstrings
+    except (DocstringParsingException, TypeHintParsingException, TypeError, ValueError):
         return False
     return True
 
 
-def _method_signature(original: Callable[..., Any], spec: ToolSpec) -> tuple[list[inspect.Parameter], dict[str, Any], str]:
+def _method_signature(
+    original: Callable[..., Any], spec: ToolSpec
+) -> tuple[list[inspect.Parameter], dict[str, Any], str]:
     sig = inspect.signature(original)
     hints = typing.get_type_hints(original)
-    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values() if p.name != "self"]
+    params = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in sig.parameters.values()
+        if p.name != "self"
+    ]
     return params, {p.name: hints[p.name] for p in params if p.name in hints}, inspect.getdoc(original) or ""
 
 
@@ -243,7 +262,13 @@ def _tool_function(name: str, original: Callable[..., Any], spec: ToolSpec) -> C
     for n, build in enumerate(builders):
         try:
             params, annotations, doc = build()
-        except Exception:  # unresolvable hints on the method: the spec is the source of truth anyway
+        except (
+            NameError,
+            TypeError,
+            ValueError,
+        ):  # unresolvable hints on the method: the spec still describes it
+            if n == len(builders) - 1:
+                raise
             continue
         call.__doc__ = doc
         call.__annotations__ = {**annotations, "return": str}
@@ -269,10 +294,14 @@ def environment_class(suite: str, *, max_calls: int = 8) -> type[ToolGymEnv]:
         options = marked_options(method)
         name = (options.name if options is not None else None) or bound.__name__
         if name in _RESERVED or name.startswith("_") or hasattr(ToolGymEnv, name):
-            raise UserError(f"suite {resolved.name!r} has a tool named {name!r}, which TRL reserves or the adapter "
-                            "uses; rename the tool with @tool(name=...)")  # fmt: skip
+            raise UserError(
+                f"suite {resolved.name!r} has a tool named {name!r}, which TRL reserves or the adapter "
+                "uses; rename the tool with @tool(name=...)"
+            )
         if name not in specs:
-            raise UserError(f"suite {resolved.name!r}: tool method {bound.__name__} has no spec named {name!r}")
+            raise UserError(
+                f"suite {resolved.name!r}: tool method {bound.__name__} has no spec named {name!r}"
+            )
         members[name] = _tool_function(name, method, specs[name])
     cls_name = "".join(part.title() for part in resolved.name.replace(".", "_").split("_")) + "ToolGymEnv"
     cls = type(cls_name, (ToolGymEnv,), members)

@@ -26,9 +26,17 @@ from toolkit.environment import Grade, Task
 from toolkit.errors import UserError
 from toolkit.presentations import get_presentation
 from toolkit.specs import ToolCall, ToolSpec
-from trainers.rl_env import CallRecord, ToolGymEnv, calls_of, environment_class, invoke, snapshot_of, suite_env_of
+from trainers.rl_env import (
+    CallRecord,
+    ToolGymEnv,
+    calls_of,
+    environment_class,
+    invoke,
+    snapshot_of,
+    suite_env_of,
+)
 
-__all__ = ["Turn", "Episode", "ToolRollout", "TASK_KEY", "GenerateFn"]
+__all__ = ["TASK_KEY", "Episode", "GenerateFn", "ToolRollout", "Turn"]
 
 TASK_KEY = "toolgym_task"
 """Key of the prompt's user message that carries the task JSON (``rollout_func`` receives only the prompts)."""
@@ -78,8 +86,9 @@ class Episode:
     def grade(self) -> Grade:
         """``Environment.grade`` on the live end state (the evaluator's checks and metrics)."""
         calls = [ToolCall(name=c.name, arguments=c.arguments) for c in self.executed_calls]
-        return self.grader.grade(self.task, calls, self.final_answer, end_state=self.end_state,
-                                 turn_calls=self.turn_calls())  # fmt: skip
+        return self.grader.grade(
+            self.task, calls, self.final_answer, end_state=self.end_state, turn_calls=self.turn_calls()
+        )
 
 
 def _stop_texts(tokenizer: Any, stop_ids: Sequence[int]) -> list[str]:
@@ -116,8 +125,17 @@ class ToolRollout:
             default: sample from ``trainer.model``. Tests pass a scripted one (model outputs only).
     """
 
-    def __init__(self, *, presentation: str, tokenizer: Any, max_completion_length: int, max_tool_rounds: int = 4,
-                 max_calls: int = 8, native: bool | None = None, generate: GenerateFn | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        presentation: str,
+        tokenizer: Any,
+        max_completion_length: int,
+        max_tool_rounds: int = 4,
+        max_calls: int = 8,
+        native: bool | None = None,
+        generate: GenerateFn | None = None,
+    ) -> None:
         self.presentation = presentation
         self.parser = get_presentation(presentation)
         self.tokenizer = tokenizer
@@ -143,7 +161,10 @@ class ToolRollout:
             if synced:
                 import torch
 
-                if accelerator.gather(torch.tensor([len(active)], device=accelerator.device)).sum().item() == 0:
+                if (
+                    accelerator.gather(torch.tensor([len(active)], device=accelerator.device)).sum().item()
+                    == 0
+                ):
                     break
                 if not active:
                     generate([[int(self.tokenizer.eos_token_id)]], [1])
@@ -180,8 +201,10 @@ class ToolRollout:
         for prompt in prompts:
             carrier = next((m for m in prompt if isinstance(m, Mapping) and m.get(TASK_KEY)), None)
             if carrier is None:
-                raise UserError(f"a prompt carries no task: its user message needs a {TASK_KEY!r} key with the task "
-                                "JSON (build the dataset with trainers.rl.build_dataset)")  # fmt: skip
+                raise UserError(
+                    f"a prompt carries no task: its user message needs a {TASK_KEY!r} key with the task "
+                    "JSON (build the dataset with trainers.rl.build_dataset)"
+                )
             task = task_from_row({"task": carrier[TASK_KEY]})
             adapter = self._adapter(task.suite, used)
             adapter.reset(task=task)
@@ -193,8 +216,9 @@ class ToolRollout:
 
     def _render(self, messages: list[dict[str, Any]], adapter: ToolGymEnv, *, gen: bool) -> str:
         """The conversation through the chat template, rendered as SFT and evaluation render it."""
-        example = to_chat_messages(messages, adapter._env.specs(), self.presentation, tokenizer=self.tokenizer,
-                                   native=self.native)  # fmt: skip
+        example = to_chat_messages(
+            messages, adapter._env.specs(), self.presentation, tokenizer=self.tokenizer, native=self.native
+        )
         return render_chat(example, self.tokenizer, add_generation_prompt=gen)
 
     def _encode(self, text: str) -> list[int]:
@@ -208,9 +232,16 @@ class ToolRollout:
         specs = s.adapter._env.specs()
         strict = self.parser.parse(text, specs, strict=True)
         lenient = self.parser.parse(text, specs, strict=False)
-        turn = Turn(text=text, calls=list(lenient.calls), strict_ok=strict.ok, lenient_error=lenient.error,
-                    leniencies=lenient.leniencies, had_call_syntax=lenient.had_call_syntax, content=lenient.content,
-                    truncated=not stopped)  # fmt: skip
+        turn = Turn(
+            text=text,
+            calls=list(lenient.calls),
+            strict_ok=strict.ok,
+            lenient_error=lenient.error,
+            leniencies=lenient.leniencies,
+            had_call_syntax=lenient.had_call_syntax,
+            content=lenient.content,
+            truncated=not stopped,
+        )
         s.turns.append(turn)
         if not stopped:  # out of budget (or the model never stopped): the rollout ends here
             s.done = True
@@ -220,11 +251,15 @@ class ToolRollout:
             return
         if not lenient.calls:
             s.final_answer = lenient.content or text
-            if s.user_turn + 1 < len(s.task.turns):  # the simulated user answers the question the policy asked
+            if s.user_turn + 1 < len(
+                s.task.turns
+            ):  # the simulated user answers the question the policy asked
                 s.user_turn += 1
                 s.adapter._turn = s.user_turn
-                follow = [{"role": "assistant", "content": turn.content or text},
-                          {"role": "user", "content": s.task.turns[s.user_turn]}]  # fmt: skip
+                follow = [
+                    {"role": "assistant", "content": turn.content or text},
+                    {"role": "user", "content": s.task.turns[s.user_turn]},
+                ]
                 self._append_external(s, follow)
                 return
             s.done = True
@@ -236,12 +271,20 @@ class ToolRollout:
         for k, call in enumerate(lenient.calls):
             call_id = f"call_{len(s.turns)}_{k}"
             result = invoke(s.adapter, call.name, call.arguments, turn=s.user_turn)
-            tool_calls.append({"id": call_id, "type": "function",
-                               "function": {"name": call.name, "arguments": dict(call.arguments)}})  # fmt: skip
-            tool_msgs.append({"role": "tool", "tool_call_id": call_id, "name": call.name, "content": result.content})
+            tool_calls.append(
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": dict(call.arguments)},
+                }
+            )
+            tool_msgs.append(
+                {"role": "tool", "tool_call_id": call_id, "name": call.name, "content": result.content}
+            )
         s.tool_rounds += 1
-        self._append_external(s, [{"role": "assistant", "content": lenient.content, "tool_calls": tool_calls},
-                                  *tool_msgs])  # fmt: skip
+        self._append_external(
+            s, [{"role": "assistant", "content": lenient.content, "tool_calls": tool_calls}, *tool_msgs]
+        )
 
     def _append_external(self, s: _State, new: list[dict[str, Any]]) -> None:
         """Append template text after the assistant's end-of-turn token (tool results, a user follow-up, the next
@@ -278,9 +321,16 @@ class ToolRollout:
         return _stop_texts(self.tokenizer, sorted(_stop_ids(self.tokenizer, None)))
 
     def _episode(self, s: _State) -> Episode:
-        return Episode(task=s.task, turns=s.turns, calls=calls_of(s.adapter), end_state=snapshot_of(s.adapter),
-                       final_answer=s.final_answer, specs=s.adapter._env.specs(), grader=suite_env_of(s.adapter),
-                       max_calls=self.max_calls)  # fmt: skip
+        return Episode(
+            task=s.task,
+            turns=s.turns,
+            calls=calls_of(s.adapter),
+            end_state=snapshot_of(s.adapter),
+            final_answer=s.final_answer,
+            specs=s.adapter._env.specs(),
+            grader=suite_env_of(s.adapter),
+            max_calls=self.max_calls,
+        )
 
 
 def _stop_ids(tokenizer: Any, trainer: Any) -> set[int]:
@@ -313,12 +363,22 @@ def _model_generator(trainer: Any) -> GenerateFn:
         config = copy.deepcopy(trainer.generation_config)
         config.max_new_tokens = max(budgets)
         dist = getattr(trainer, "_dist", None)  # FSDP: gather full parameters for generation, as TRL does
-        summon = dist.summon_full_params(trainer.model_wrapped, recurse=False) if dist else contextlib.nullcontext()
-        with unwrap_model_for_generation(
-            trainer.model_wrapped, trainer.accelerator, gather_deepspeed3_params=trainer.args.ds3_gather_for_generation,
-            generation_kwargs=trainer.generation_kwargs,
-            gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
-        ) as model, torch.no_grad(), summon:  # fmt: skip
+        summon = (
+            dist.summon_full_params(trainer.model_wrapped, recurse=False)
+            if dist
+            else contextlib.nullcontext()
+        )
+        with (
+            unwrap_model_for_generation(
+                trainer.model_wrapped,
+                trainer.accelerator,
+                gather_deepspeed3_params=trainer.args.ds3_gather_for_generation,
+                generation_kwargs=trainer.generation_kwargs,
+                gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
+            ) as model,
+            torch.no_grad(),
+            summon,
+        ):
             out = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
         result = []
         for row, budget in zip(out[:, width:].tolist(), budgets, strict=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.trainers.test_rl_env import _task, run_episode, tool_call
@@ -21,15 +23,26 @@ def scores(tok, task, replies, **kw):
 
 
 def test_a_correct_call_and_answer_earn_every_component(smol_tokenizer, calc):
-    got, _ = scores(smol_tokenizer, calc, [tool_call("calculate", **calc.gold_calls[0].arguments),
-                                           f"The result is {calc.answer_facts[0]}."])  # fmt: skip
-    assert got == {"format": 1.0, "tool_choice": 1.0, "arguments": 1.0, "end_state": 1.0, "answer": 1.0,
-                   "outcome": 1.0, "total": pytest.approx(sum(DEFAULT_WEIGHTS.values()))}  # fmt: skip
+    got, _ = scores(
+        smol_tokenizer,
+        calc,
+        [tool_call("calculate", **calc.gold_calls[0].arguments), f"The result is {calc.answer_facts[0]}."],
+    )
+    assert got == {
+        "format": 1.0,
+        "tool_choice": 1.0,
+        "arguments": 1.0,
+        "end_state": 1.0,
+        "answer": 1.0,
+        "outcome": 1.0,
+        "total": pytest.approx(sum(DEFAULT_WEIGHTS.values())),
+    }
 
 
 def test_a_wrong_argument_gets_tool_choice_credit_only_at_the_failed_outcome_rate(smol_tokenizer, calc):
-    got, ep = scores(smol_tokenizer, calc, [tool_call("calculate", expression="725 * 46 + 3920"),
-                                            "The result is 37270."])  # fmt: skip
+    got, ep = scores(
+        smol_tokenizer, calc, [tool_call("calculate", expression="725 * 46 + 3920"), "The result is 37270."]
+    )
     assert not ep.calls[0].is_error  # the call really ran: the wrong value came from the tool
     assert got["arguments"] == 0.0 and got["answer"] == 0.0 and got["outcome"] == 0.0
     assert got["tool_choice"] == 0.25 and got["format"] == 0.25
@@ -37,11 +50,19 @@ def test_a_wrong_argument_gets_tool_choice_credit_only_at_the_failed_outcome_rat
 
 def test_a_wrong_tool_earns_no_choice_argument_or_outcome_credit(smol_tokenizer, calc):
     got, _ = scores(smol_tokenizer, calc, [tool_call("round_number", value=37328.0, places=0), "37328"])
-    assert (got["tool_choice"], got["arguments"], got["end_state"], got["answer"], got["outcome"]) == (0, 0, 0, 0, 0)
+    assert (got["tool_choice"], got["arguments"], got["end_state"], got["answer"], got["outcome"]) == (
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
 
 
 def test_unparseable_call_syntax_is_a_format_failure_and_never_a_correct_no_call(smol_tokenizer, calc):
-    got, ep = scores(smol_tokenizer, calc, ['<tool_call>\n{"name": "calculate", "arguments": {"expression": </tool_call>'])
+    got, ep = scores(
+        smol_tokenizer, calc, ['<tool_call>\n{"name": "calculate", "arguments": {"expression": </tool_call>']
+    )
     assert ep.turns[0].lenient_error is not None and ep.calls == []
     assert got["format"] == 0.0 and got["tool_choice"] == 0.0 and got["outcome"] == 0.0
 
@@ -63,8 +84,12 @@ def test_a_no_tool_task_pays_for_not_calling(smol_tokenizer):
 
 def test_end_state_is_checked_against_the_gold_state_after_real_calls(smol_tokenizer):
     task = _task("orders", "cancel_which_order")
-    right, _ = scores(smol_tokenizer, task, ["Which order?", tool_call("cancel_order", order_id="O-5006"), "Done."])
-    wrong, ep = scores(smol_tokenizer, task, ["Which order?", tool_call("cancel_order", order_id="O-5010"), "Done."])
+    right, _ = scores(
+        smol_tokenizer, task, ["Which order?", tool_call("cancel_order", order_id="O-5006"), "Done."]
+    )
+    wrong, ep = scores(
+        smol_tokenizer, task, ["Which order?", tool_call("cancel_order", order_id="O-5010"), "Done."]
+    )
     assert right["end_state"] == 1.0 and right["outcome"] == 1.0
     assert not ep.calls[0].is_error and wrong["end_state"] == 0.0 and wrong["outcome"] == 0.0
 
@@ -72,12 +97,15 @@ def test_end_state_is_checked_against_the_gold_state_after_real_calls(smol_token
 def test_calling_before_the_user_gave_the_missing_argument_fails_tool_choice(smol_tokenizer):
     task = _task("orders", "cancel_which_order")
     # the follow-up still comes after the text answer; the policy has already guessed by then
-    got, _ = scores(smol_tokenizer, task, [tool_call("cancel_order", order_id="O-5006"), "Done.", "Already done."])
+    got, _ = scores(
+        smol_tokenizer, task, [tool_call("cancel_order", order_id="O-5006"), "Done.", "Already done."]
+    )
     assert got["outcome"] == 0.0 and got["tool_choice"] <= 0.5 * 0.25
 
 
 def test_a_win_in_the_lenient_format_only_gets_partial_format_credit_and_is_monitored(smol_tokenizer, calc):
-    bare = '{"name": "calculate", "arguments": {"expression": "%s"}}' % calc.gold_calls[0].arguments["expression"]
+    expr = calc.gold_calls[0].arguments["expression"]
+    bare = json.dumps({"name": "calculate", "arguments": {"expression": expr}})
     got, ep = scores(smol_tokenizer, calc, [bare, f"It is {calc.answer_facts[0]}."])
     assert ep.grade.passed and not ep.turns[0].strict_ok
     assert got["format"] == pytest.approx(0.75)  # (0.5 lenient + 1.0 strict) / 2 turns
@@ -93,15 +121,23 @@ def test_spraying_calls_to_hit_the_gold_one_lowers_the_argument_reward(smol_toke
 
 def test_hitting_the_call_cap_or_repeating_a_call_zeroes_process_credit(smol_tokenizer, calc):
     call = tool_call("calculate", **calc.gold_calls[0].arguments)
-    capped, ep_cap = scores(smol_tokenizer, calc, [call + "\n" + call + "\n" + call, f"It is {calc.answer_facts[0]}."],
-                            max_calls=2)  # fmt: skip
-    assert capped["outcome"] == 0.0 and capped["format"] == capped["tool_choice"] == capped["arguments"] == 0.0
+    capped, ep_cap = scores(
+        smol_tokenizer,
+        calc,
+        [call + "\n" + call + "\n" + call, f"It is {calc.answer_facts[0]}."],
+        max_calls=2,
+    )
+    assert (
+        capped["outcome"] == 0.0 and capped["format"] == capped["tool_choice"] == capped["arguments"] == 0.0
+    )
     values = monitor_values([ep_cap])
     assert values["monitor/over_cap_rate"] == 1.0 and values["monitor/repeated_call_rate"] == 1.0
 
 
 def test_reward_functions_are_batched_trl_functions_named_after_their_component(smol_tokenizer, calc):
-    good = run_episode(smol_tokenizer, calc, [tool_call("calculate", **calc.gold_calls[0].arguments), "37328"])[1]
+    good = run_episode(
+        smol_tokenizer, calc, [tool_call("calculate", **calc.gold_calls[0].arguments), "37328"]
+    )[1]
     bad = run_episode(smol_tokenizer, calc, ["No idea."])[1]
     funcs, weights = reward_functions(RewardSettings(weights={**DEFAULT_WEIGHTS, "format": 0.0}))
     assert [f.__name__ for f in funcs] == ["tool_choice", "arguments", "end_state", "answer", "outcome"]
@@ -109,8 +145,12 @@ def test_reward_functions_are_batched_trl_functions_named_after_their_component(
     outcome = funcs[-1](prompts=[[], []], completions=[[], []], toolgym_episode=[good, bad])
     assert outcome == [1.0, 0.0]
     logged = {}
-    zeros = monitor_function()(prompts=[[]], completions=[[]], toolgym_episode=[bad],
-                               log_metric=lambda k, v: logged.__setitem__(k, v))  # fmt: skip
+    zeros = monitor_function()(
+        prompts=[[]],
+        completions=[[]],
+        toolgym_episode=[bad],
+        log_metric=lambda k, v: logged.__setitem__(k, v),
+    )
     assert zeros == [0.0] and logged["monitor/pass_rate"] == 0.0 and "monitor/over_cap_rate" in logged
 
 

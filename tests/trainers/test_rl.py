@@ -23,9 +23,22 @@ SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "train_rl.yaml"
 
 
 def _config(tmp_path: Path, model_dir: Path, **overrides) -> RLRunConfig:
-    settings = dict(model=str(model_dir), suites=["calculator"], kinds=["single"], num_tasks=2, num_generations=2,
-                    batch_size=2, max_completion_length=160, max_steps=2, learning_rate=5e-2, save_steps=1,
-                    output_dir=tmp_path / "run", progress=False, lora_r=4, lora_alpha=8)  # fmt: skip
+    settings = {
+        "model": str(model_dir),
+        "suites": ["calculator"],
+        "kinds": ["single"],
+        "num_tasks": 2,
+        "num_generations": 2,
+        "batch_size": 2,
+        "max_completion_length": 160,
+        "max_steps": 2,
+        "learning_rate": 5e-2,
+        "save_steps": 1,
+        "output_dir": tmp_path / "run",
+        "progress": False,
+        "lora_r": 4,
+        "lora_alpha": 8,
+    }
     settings.update(overrides)
     return RLRunConfig(**settings)
 
@@ -47,7 +60,9 @@ def half_right_policy(tokenizer, cfg):
     def reply(ctx: str, n: int) -> str:
         last = ctx.rsplit("<|im_start|>", 2)[-2]
         if last.startswith("tool"):
-            return "The result is " + json.loads(last.split("\n", 1)[1].split("<|im_end|>")[0])["result"] + "."
+            return (
+                "The result is " + json.loads(last.split("\n", 1)[1].split("<|im_end|>")[0])["result"] + "."
+            )
         task = next(t for p, t in tasks.items() if p in ctx)
         return tool_call("calculate", **task.gold_calls[0].arguments) if n % 2 == 0 else "I cannot say."
 
@@ -75,8 +90,9 @@ def test_the_sample_config_loads_and_yaml_numbers_are_coerced():
 
 
 @pytest.mark.slow
-def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(tmp_path, model_dir, smol_tokenizer,
-                                                                      monkeypatch):  # fmt: skip
+def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
+    tmp_path, model_dir, smol_tokenizer, monkeypatch
+):
     from safetensors.torch import load_file
     from trl import GRPOTrainer
 
@@ -93,14 +109,19 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(tmp_path,
     result = run_rl(cfg, generate=half_right_policy(smol_tokenizer, cfg))
 
     assert result.global_step == 2
-    losses = [row["loss"] for row in json.loads((result.run_dir / "run.json").read_text())["log_history"]
-              if "loss" in row]  # fmt: skip
+    losses = [
+        row["loss"]
+        for row in json.loads((result.run_dir / "run.json").read_text())["log_history"]
+        if "loss" in row
+    ]
     assert losses and all(math.isfinite(x) for x in losses)
     for name in COMPONENTS:
         assert f"rewards/{name}/mean" in result.metrics
     assert 0.0 < result.metrics["rewards/outcome/mean"] < 1.0  # half the rollouts solved their task
     assert set(MONITORS) <= set(result.metrics)
-    assert result.metrics["monitor/ungrounded_answer_rate"] == 0.5 and result.metrics["monitor/pass_rate"] == 0.5
+    assert (
+        result.metrics["monitor/ungrounded_answer_rate"] == 0.5 and result.metrics["monitor/pass_rate"] == 0.5
+    )
     assert {p.name for p in result.plots} >= {f"reward_{c}.png" for c in COMPONENTS} | {"reward_total.png"}
     weights = load_file(str(result.run_dir / "adapter" / "adapter_model.safetensors"))
     lora_b = [v for k, v in weights.items() if "lora_B" in k]
@@ -109,7 +130,9 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(tmp_path,
 
     # the loss mask TRL applied: tool_mask is 0 exactly on the tool results, 1 on everything the policy wrote
     batch = produced[0]
-    for ids, cmask, tmask in zip(batch["completion_ids"], batch["completion_mask"], batch["tool_mask"], strict=True):
+    for ids, cmask, tmask in zip(
+        batch["completion_ids"], batch["completion_mask"], batch["tool_mask"], strict=True
+    ):
         real = [int(t) for t, c in zip(ids, cmask) if c]
         tool = [int(t) for t, c, m in zip(ids, cmask, tmask) if c and not m]
         policy = smol_tokenizer.decode([int(t) for t, c, m in zip(ids, cmask, tmask) if c and m])
@@ -139,18 +162,24 @@ def test_resume_latest_without_a_checkpoint_says_what_to_do(tmp_path, model_dir)
 
 
 @pytest.mark.slow
-def test_an_sft_run_directory_is_trained_further_with_its_saved_template(tmp_path, model_dir, tiny_model,
-                                                                        smol_tokenizer):  # fmt: skip
+def test_an_sft_run_directory_is_trained_further_with_its_saved_template(
+    tmp_path, model_dir, tiny_model, smol_tokenizer
+):
     from peft import LoraConfig, get_peft_model
 
     from trainers.chat_templates import CHATML_TEMPLATE, TemplateChoice, save_template
 
-    sft = tmp_path / "sft"  # the layout `toolgym train sft` writes: adapter/, chat_template.jinja, template.json, run.json
-    peft_model = get_peft_model(tiny_model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear",
-                                                       task_type="CAUSAL_LM"))  # fmt: skip
+    sft = (
+        tmp_path / "sft"
+    )  # the layout `toolgym train sft` writes: adapter/, chat_template.jinja, template.json, run.json
+    peft_model = get_peft_model(
+        tiny_model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM")
+    )
     peft_model.save_pretrained(sft / "adapter")
     smol_tokenizer.save_pretrained(sft / "adapter")
-    save_template(sft, TemplateChoice(CHATML_TEMPLATE, "fallback:chatml"), {"presentation": "json", "native": False})
+    save_template(
+        sft, TemplateChoice(CHATML_TEMPLATE, "fallback:chatml"), {"presentation": "json", "native": False}
+    )
     (sft / "run.json").write_text(json.dumps({"model": {"location": str(model_dir), "gguf_file": None}}))
     cfg = _config(tmp_path, sft, max_steps=1)
     result = run_rl(cfg, generate=half_right_policy(smol_tokenizer, cfg))

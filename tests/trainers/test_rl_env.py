@@ -35,13 +35,25 @@ class ScriptedPolicy:
         return out
 
 
-def run_episode(tokenizer, task: Task, replies: list[str], *, presentation: str = "json", max_calls: int = 8,
-                max_completion_length: int = 1024):  # fmt: skip
+def run_episode(
+    tokenizer,
+    task: Task,
+    replies: list[str],
+    *,
+    presentation: str = "json",
+    max_calls: int = 8,
+    max_completion_length: int = 1024,
+):
     """One rollout of ``task`` with scripted replies (in order); returns (rollout output, episode)."""
     queue = list(replies)
     policy = ScriptedPolicy(tokenizer, lambda ctx, n: queue.pop(0))
-    rollout = ToolRollout(presentation=presentation, tokenizer=tokenizer, max_completion_length=max_completion_length,
-                          max_calls=max_calls, generate=policy)  # fmt: skip
+    rollout = ToolRollout(
+        presentation=presentation,
+        tokenizer=tokenizer,
+        max_completion_length=max_completion_length,
+        max_calls=max_calls,
+        generate=policy,
+    )
     out = rollout([[{"role": "user", "content": task.prompt, TASK_KEY: task.model_dump_json()}]], None)
     assert not queue, f"scripted replies left over: {queue}"
     return out, out["toolgym_episode"][0]
@@ -57,8 +69,11 @@ def _task(suite: str, template: str, n: int = 12) -> Task:
 
 def _public_functions(cls) -> list[str]:
     """The members TRL turns into tools (grpo_trainer: class functions minus reset/get_reward/_private)."""
-    return sorted(n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction)
-                  if n not in ("reset", "get_reward") and not n.startswith("_"))  # fmt: skip
+    return sorted(
+        n
+        for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction)
+        if n not in ("reset", "get_reward") and not n.startswith("_")
+    )
 
 
 @pytest.mark.parametrize("suite", list_suites())
@@ -88,7 +103,12 @@ def test_nested_object_parameters_fall_back_to_the_spec_and_become_plain_objects
 
     schema = get_json_schema(environment_class("orders")().refund_order)["function"]["parameters"]
     assert schema["properties"]["items"]["type"] == "array"
-    assert schema["properties"]["reason"]["enum"] == ["damaged", "wrong_item", "not_as_described", "changed_mind"]
+    assert schema["properties"]["reason"]["enum"] == [
+        "damaged",
+        "wrong_item",
+        "not_as_described",
+        "changed_mind",
+    ]
 
 
 def test_tool_methods_return_json_text_and_record_every_call():
@@ -144,13 +164,29 @@ def test_trl_grpo_trainer_takes_the_adapter_as_its_environment_factory(smol_toke
 
     smol_tokenizer.chat_template = (trl_dir() / "qwen2_5.jinja").read_text()  # a tool-capable ChatML template
     funcs, weights = reward_functions()
-    args = GRPOConfig(output_dir=str(tmp_path), num_generations=2, per_device_train_batch_size=2, max_steps=1,
-                      report_to="none", reward_weights=weights, activation_checkpointing=False, bf16=False)  # fmt: skip
+    args = GRPOConfig(
+        output_dir=str(tmp_path),
+        num_generations=2,
+        per_device_train_batch_size=2,
+        max_steps=1,
+        report_to="none",
+        reward_weights=weights,
+        activation_checkpointing=False,
+        bf16=False,
+    )
     factory = environment_factory(["calculator", "orders"])
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"You are using 'environment_factory'", category=UserWarning)
-        trainer = GRPOTrainer(model=tiny_model, reward_funcs=funcs, args=args, processing_class=smol_tokenizer,
-                              train_dataset=_routing_dataset(), environment_factory=factory)  # fmt: skip
+        warnings.filterwarnings(
+            "ignore", message=r"You are using 'environment_factory'", category=UserWarning
+        )
+        trainer = GRPOTrainer(
+            model=tiny_model,
+            reward_funcs=funcs,
+            args=args,
+            processing_class=smol_tokenizer,
+            train_dataset=_routing_dataset(),
+            environment_factory=factory,
+        )
     assert sorted(t.__name__ for t in trainer._env_tools["orders"]) == _public_functions(factory["orders"])
     assert [t.__name__ for t in trainer._env_tools["calculator"]] == _public_functions(factory["calculator"])
 
@@ -167,18 +203,30 @@ def _routing_dataset():
     from datasets import Dataset
 
     tasks = render_tasks("calculator", n=1, seed=0) + render_tasks("orders", n=1, seed=0)
-    return Dataset.from_list([{"prompt": [{"role": "user", "content": t.prompt}], "task": t.model_dump_json(),
-                               "environment": t.suite} for t in tasks])  # fmt: skip
+    return Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": t.prompt}],
+                "task": t.model_dump_json(),
+                "environment": t.suite,
+            }
+            for t in tasks
+        ]
+    )
 
 
 @pytest.mark.parametrize("presentation", ["json", "python", "mcp"])
 def test_rollout_masks_exactly_the_tool_result_tokens(smol_tokenizer, presentation):
     task = _task("calculator", "arithmetic", n=1)
     expr = task.gold_calls[0].arguments["expression"]
-    call = {"json": tool_call("calculate", expression=expr),
-            "python": f'```python\ncalculate(expression="{expr}")\n```',
-            "mcp": f"```json\n{json.dumps({'name': 'calculate', 'arguments': {'expression': expr}})}\n```"}[presentation]
-    out, ep = run_episode(smol_tokenizer, task, [call, f"It is {task.answer_facts[0]}."], presentation=presentation)
+    call = {
+        "json": tool_call("calculate", expression=expr),
+        "python": f'```python\ncalculate(expression="{expr}")\n```',
+        "mcp": f"```json\n{json.dumps({'name': 'calculate', 'arguments': {'expression': expr}})}\n```",
+    }[presentation]
+    out, ep = run_episode(
+        smol_tokenizer, task, [call, f"It is {task.answer_facts[0]}."], presentation=presentation
+    )
     ids, mask = out["completion_ids"][0], out["env_mask"][0]
     assert len(ids) == len(mask)
     masked = smol_tokenizer.decode([t for t, m in zip(ids, mask) if m == 0])
@@ -206,9 +254,14 @@ def test_rollout_ids_are_the_generated_ids_and_the_tool_text_appended_by_concate
 
 def test_a_missing_argument_task_gets_the_users_follow_up_after_the_policy_asks(smol_tokenizer):
     task = _task("orders", "cancel_which_order")
-    out, ep = run_episode(smol_tokenizer, task, ["Which order should I cancel?",
-                                                 tool_call("cancel_order", order_id="O-5006"), "Cancelled."])  # fmt: skip
-    masked = smol_tokenizer.decode([t for t, m in zip(out["completion_ids"][0], out["env_mask"][0]) if m == 0])
+    out, ep = run_episode(
+        smol_tokenizer,
+        task,
+        ["Which order should I cancel?", tool_call("cancel_order", order_id="O-5006"), "Cancelled."],
+    )
+    masked = smol_tokenizer.decode(
+        [t for t, m in zip(out["completion_ids"][0], out["env_mask"][0]) if m == 0]
+    )
     assert task.turns[1] in masked
     assert [c.turn for c in ep.calls] == [1]
     assert ep.grade.passed, ep.grade.summary()
@@ -218,14 +271,23 @@ def test_a_rollout_stops_at_the_tool_round_limit(smol_tokenizer):
     task = _task("calculator", "arithmetic", n=1)
     reply = tool_call("calculate", expression="1 + 1")
     policy = ScriptedPolicy(smol_tokenizer, lambda ctx, n: reply)
-    rollout = ToolRollout(presentation="json", tokenizer=smol_tokenizer, max_completion_length=2048,
-                          max_tool_rounds=2, generate=policy)  # fmt: skip
+    rollout = ToolRollout(
+        presentation="json",
+        tokenizer=smol_tokenizer,
+        max_completion_length=2048,
+        max_tool_rounds=2,
+        generate=policy,
+    )
     out = rollout([[{"role": "user", "content": task.prompt, TASK_KEY: task.model_dump_json()}]], None)
     assert len(out["toolgym_episode"][0].calls) == 2 and policy.n == 3
 
 
 def test_a_prompt_without_its_task_is_refused_with_the_fix(smol_tokenizer):
-    rollout = ToolRollout(presentation="json", tokenizer=smol_tokenizer, max_completion_length=64,
-                          generate=lambda b, n: [[] for _ in b])  # fmt: skip
+    rollout = ToolRollout(
+        presentation="json",
+        tokenizer=smol_tokenizer,
+        max_completion_length=64,
+        generate=lambda b, n: [[] for _ in b],
+    )
     with pytest.raises(UserError, match="build_dataset"):
         rollout([[{"role": "user", "content": "hi"}]], None)
