@@ -159,3 +159,23 @@ def test_reward_settings_refuse_farmable_or_unknown_weights():
         RewardSettings(weights={"format": 1.0, "tool_choice": 1.0})
     with pytest.raises(UserError, match="unknown reward component"):
         RewardSettings(weights={"outcome": 1.0, "style": 1.0})
+
+
+def test_rewards_read_trls_own_tool_loop_through_the_environments_it_passes(calc):
+    from trainers.rl_env import environment_class
+
+    env = environment_class("calculator")()
+    env.reset(task=calc.model_dump_json())
+    result = env.calculate(**calc.gold_calls[0].arguments)  # what TRL's loop does with a parsed tool call
+    call = {"type": "function", "function": {"name": "calculate", "arguments": calc.gold_calls[0].arguments}}
+    completion = [
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "name": "calculate", "content": result},
+        {"role": "assistant", "content": f"It is {calc.answer_facts[0]}."},
+    ]
+    funcs, _ = reward_functions()
+    by_name = {f.__name__: f(prompts=[[]], completions=[completion], environments=[env])[0] for f in funcs}
+    assert by_name == {"format": 1.0, "tool_choice": 1.0, "arguments": 1.0, "end_state": 1.0, "answer": 1.0,
+                       "outcome": 1.0}  # fmt: skip
+    with pytest.raises(UserError, match="ToolRollout"):
+        funcs[0](prompts=[[]], completions=[completion])

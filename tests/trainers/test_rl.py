@@ -197,3 +197,18 @@ def test_the_multi_gpu_launcher_configs_load_with_accelerates_parser(name, kind)
     assert config.distributed_type.name == kind and config.num_processes > 1
     if kind == "DEEPSPEED":
         assert config.deepspeed_config["zero_stage"] == 3
+
+
+def test_tasks_come_from_a_jsonl_of_records_or_tasks_and_bad_lines_are_located(tmp_path):
+    from toolkit.templates import render_tasks
+
+    tasks = render_tasks("orders", n=3, seed=1)
+    path = tmp_path / "tasks.jsonl"
+    lines = [json.dumps({"id": "r1", "scenario": tasks[0].scenario().model_dump(mode="json")}), "",
+             tasks[1].model_dump_json(), tasks[2].model_dump_json()]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    cfg = RLRunConfig(tasks_file=path, num_tasks=2, suites=[])
+    assert [t.id for t in build_tasks(cfg)] == [tasks[0].id, tasks[1].id]
+    path.write_text(tasks[0].model_dump_json() + "\n" + json.dumps({"scenario": {"kind": "single"}}) + "\n")
+    with pytest.raises(UserError, match=r"tasks.jsonl:2: no task"):
+        build_tasks(RLRunConfig(tasks_file=path, num_tasks=0))
