@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "export_cmd",
     "serve_mcp",
     "eval_cmd",
+    "compare_cmd",
 ]
 
 

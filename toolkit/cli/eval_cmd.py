@@ -31,9 +31,17 @@ exit status: 0 done, 1 some requests failed (run) or a file held no usable rows,
 def _add_run_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     if positional:
         p.add_argument("tasks_file", metavar="TASKS", nargs="?", help="JSONL of trajectory records (or --tasks)")
+    p.add_argument("--presentation", choices=["json", "mcp", "python"], help="how tools are shown and called")
+    p.add_argument("--out", metavar="FILE", help="per-task JSONL (default eval-PRESENTATION[-env].jsonl)")
+    add_task_options(p)
+    add_model_options(p)
+    add_decoding_options(p)
+
+
+def add_task_options(p: argparse.ArgumentParser) -> None:
+    """Which tasks, in which mode, with how many examples and trials (shared with `toolgym compare`)."""
     p.add_argument("--tasks", metavar="FILE", help="JSONL of trajectory records with expected.calls (or "
                    "scenario.task for --mode env)")
-    p.add_argument("--presentation", choices=["json", "mcp", "python"], help="how tools are shown and called")
     p.add_argument("--mode", choices=["turns", "env"], default="turns", help=(
         "turns: score each gold assistant turn with the gold history (teacher forcing; default). env: the model "
         "acts in the task's environment over several turns; end state and answer are graded"))
@@ -51,7 +59,9 @@ def _add_run_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     p.add_argument("--shot-seed", type=int, default=0, metavar="S", help="seed of the example choice")
     p.add_argument("--trials", type=int, default=1, metavar="N",
                    help="runs per task, for pass^k and pass@k (needs --temperature > 0; default 1)")
-    p.add_argument("--out", metavar="FILE", help="per-task JSONL (default eval-PRESENTATION[-env].jsonl)")
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
     model = p.add_argument_group("model")
     model.add_argument("--model", metavar="M", help=(
         "endpoint model name (with --base-url), smollm2 (bundled), a Hugging Face id or local path, or an SFT "
@@ -68,6 +78,9 @@ def _add_run_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     model.add_argument("--gguf-file", metavar="FILE", help="GGUF file inside a local model directory")
     model.add_argument("--device", default="cpu", help="torch device for local models (default cpu)")
     model.add_argument("--batch-size", type=int, default=8, metavar="N", help="local batch size (default 8)")
+
+
+def add_decoding_options(p: argparse.ArgumentParser) -> None:
     dec = p.add_argument_group("decoding (the same for every arm you compare)")
     dec.add_argument("--temperature", type=float, default=0.0, help="default 0 (greedy)")
     dec.add_argument("--top-p", type=float, default=None, help="nucleus sampling (default: off)")
