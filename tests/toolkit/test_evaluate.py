@@ -204,3 +204,171 @@ def test_repeated_trials_give_rates_pass_hat_k_and_a_rate_comparison() -> None:
     c = compare(arm_a, arm_b, n_resamples=500)
     assert c.difference.estimate == pytest.approx(0.5)
     assert c.mcnemar is None and math.isnan(c.minimum_detectable_difference)
+
+
+# ---- every presentation through the full path: right, wrong argument, wrong tool, unparseable, no call,
+# ---- parallel out of order ---------------------------------------------------------------------------------
+
+TIME = ToolSpec(
+    name="get_time",
+    description="Local time in a city.",
+    input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def request_task(task_id: str, kind: str, prompt: str, gold: list[str]) -> Trajectory:
+    return Trajectory(
+        id=task_id, tools=[WEATHER, TIME], scenario=Scenario(kind=kind, suite="weather"),
+        messages=[Message(role="user", content=prompt)],
+        expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": c}) for c in gold]),
+    )
+
+
+CASES = [
+    request_task("right", "single", "Weather in Paris?", ["Paris"]),
+    request_task("wrong_argument", "single", "Weather in Paris?", ["Paris"]),
+    request_task("wrong_tool", "single", "Weather in Paris?", ["Paris"]),
+    request_task("unparseable", "single", "Weather in Paris?", ["Paris"]),
+    request_task("no_call", "single", "Weather in Paris?", ["Paris"]),
+    request_task("parallel_swapped", "parallel", "Weather in Paris and Rome?", ["Paris", "Rome"]),
+]
+
+
+def python_call(name: str, city: str) -> str:
+    return f'{name}(city="{city}")'
+
+
+def fenced(lang: str, body: str) -> str:
+    return f"```{lang}\n{body}\n```"
+
+
+def mcp_call(name: str, city: str) -> str:
+    return '{"name": "%s", "arguments": {"city": "%s"}}' % (name, city)
+
+
+ANSWERS = {
+    "python": [
+        fenced("python", python_call("get_weather", "Paris")),
+        fenced("python", python_call("get_weather", "Rome")),
+        fenced("python", python_call("get_time", "Paris")),
+        fenced("python", "get_weather(city="),
+        "I am not sure.",
+        fenced("python", python_call("get_weather", "Rome") + "\n" + python_call("get_weather", "Paris")),
+    ],
+    "mcp": [
+        fenced("json", mcp_call("get_weather", "Paris")),
+        fenced("json", mcp_call("get_weather", "Rome")),
+        fenced("json", mcp_call("get_time", "Paris")),
+        fenced("json", '{"name": "get_weather", "arguments": {"city": '),
+        "I am not sure.",
+        fenced("json", "[" + mcp_call("get_weather", "Rome") + ", " + mcp_call("get_weather", "Paris") + "]"),
+    ],
+    "json": [
+        tool_call_step("get_weather", city="Paris"),
+        tool_call_step("get_weather", city="Rome"),
+        tool_call_step("get_time", city="Paris"),
+        malformed_call_step("get_weather", '{"city": '),
+        "I am not sure.",
+        ChatResponse(tool_calls=[ToolCall(name="get_weather", arguments={"city": "Rome"}, id="c1"),
+                                 ToolCall(name="get_weather", arguments={"city": "Paris"}, id="c2")]),
+    ],
+}
+
+
+@pytest.mark.parametrize("presentation", ["python", "mcp", "json"])
+async def test_each_outcome_is_scored_the_same_way_in_every_presentation(presentation: str) -> None:
+    backend = ScriptedBackend(ANSWERS[presentation])
+    with anyio.fail_after(30):
+        results = await evaluate(CASES, backend, EvalConfig(presentation=presentation))
+    backend.assert_complete()
+    by_id = {r.task_id: r.steps[0].strict for r in results}
+    assert {t: r.matched for t, r in by_id.items()} == {
+        "right": True, "wrong_argument": False, "wrong_tool": False, "unparseable": False, "no_call": False,
+        "parallel_swapped": True,
+    }
+    assert "value_mismatch" in by_id["wrong_argument"].reasons[0] and 'got "Rome"' in by_id["wrong_argument"].reasons[0]
+    assert any("wrong_name" in r for r in by_id["wrong_tool"].reasons)
+    assert by_id["unparseable"].error is not None and by_id["unparseable"].reasons[0].startswith("format_failure")
+    assert by_id["no_call"].error is None and by_id["no_call"].calls == []
+    assert any(r.startswith("wrong_count: expected 1 call(s), got 0") for r in by_id["no_call"].reasons)
+    assert [c.arguments["city"] for c in by_id["parallel_swapped"].calls] == ["Rome", "Paris"]
+    summary = summarize(results, mode="strict")
+    assert summary.format_failure_rate == pytest.approx(1 / 6)
+    assert summary.task_accuracy.estimate == pytest.approx(2 / 6)
+    # every row records what the tool list costs in this presentation (approximated without a tokenizer)
+    assert all(r.tool_tokens > 0 and r.tool_tokens_method == "chars/4" for r in results)
+    assert {tuple(r.tools) for r in results} == {("get_weather",)}
+
+
+# ---- few-shot examples -------------------------------------------------------------------------------------
+
+
+async def test_shots_put_solved_examples_before_the_task_never_the_task_itself() -> None:
+    pool = [request_task(f"p{i}", "single", f"Weather in City{i}?", [f"City{i}"]) for i in range(4)]
+    tasks = [pool[0], request_task("q", "single", "Weather in Lima?", ["Lima"])]
+    backend = ScriptedBackend([fenced("python", python_call("get_weather", "City0")),
+                               fenced("python", python_call("get_weather", "Lima"))])
+    with anyio.fail_after(30):
+        results = await evaluate(tasks, backend, EvalConfig(presentation="python", shots=2, shot_seed=3),
+                                 shot_pool=pool)
+    backend.assert_complete()
+    first, second = results
+    assert len(first.shots) == 2 and "p0" not in first.shots  # leave-one-out: never the evaluated task
+    assert len(second.shots) == 2
+    request = backend.requests[0]
+    roles = [m["role"] for m in request.messages]
+    # system, then two examples (user, assistant call, results as user text), then the task
+    assert roles == ["system", "user", "assistant", "user", "user", "assistant", "user", "user"]
+    shot_prompts = [m["content"] for m in request.messages if m["role"] == "user"][::2][:2]
+    assert all(p.startswith("Weather in City") and "City0" not in p for p in shot_prompts)
+    assert request.messages[-1]["content"] == "Weather in City0?"
+    # the same seed chooses the same examples again (every arm sees the same ones)
+    again = ScriptedBackend(["x", "y"])
+    with anyio.fail_after(30):
+        same = await evaluate(tasks, again, EvalConfig(presentation="mcp", shots=2, shot_seed=3), shot_pool=pool)
+    assert [r.shots for r in same] == [r.shots for r in results]
+    assert all(r.correct("lenient") for r in results)
+
+
+# ---- repeated trials ---------------------------------------------------------------------------------------
+
+
+async def test_trials_repeat_each_task_with_its_own_seed_and_give_pass_k() -> None:
+    from toolkit.backends import Decoding
+    from toolkit.errors import UserError
+
+    with pytest.raises(UserError, match="temperature"):
+        EvalConfig(presentation="python", trials=3)
+    tasks = CASES[:2]
+    # trial 0: both right; trial 1: first right; trial 2: neither
+    good, bad = fenced("python", python_call("get_weather", "Paris")), "no idea"
+    backend = ScriptedBackend([good, good, good, bad, bad, bad])
+    config = EvalConfig(presentation="python", trials=3, decoding=Decoding(temperature=0.8, seed=10))
+    with anyio.fail_after(30):
+        results = await evaluate(tasks, backend, config)
+    assert [(r.task_id, r.trial) for r in results] == [
+        ("right", 0), ("wrong_argument", 0), ("right", 1), ("wrong_argument", 1), ("right", 2),
+        ("wrong_argument", 2)]
+    assert [r.decoding.seed for r in backend.requests] == [10, 10, 11, 11, 12, 12]
+    s = summarize(results)
+    # task "right": 2 of 3, task "wrong_argument": 1 of 3 -> mean 1/2; pass^2 = (C(2,2) + 0)/C(3,2) / 2 = 1/6;
+    # pass@2 = ((1 - C(1,2)/3) + (1 - C(2,2)/3)) / 2 = (1 + 2/3) / 2 = 5/6
+    assert s.task_accuracy.estimate == pytest.approx(0.5)
+    assert s.pass_hat_k == pytest.approx({1: 0.5, 2: 1 / 6, 3: 0.0})
+    assert s.pass_at_k == pytest.approx({1: 0.5, 2: 5 / 6, 3: 1.0})
+    assert s.flip_rate == 1.0
+
+
+def test_breakdowns_by_kind_and_by_tool_count_each_task_once_per_group() -> None:
+    from toolkit.evaluate_report import breakdown
+
+    rows = [row("a", True, "t1"), row("b", False, "t1"), row("c", True, "t2")]
+    for r, kind, tools in zip(rows, ["single", "single", "parallel"], [["t1"], ["t1", "t2"], ["t2"]], strict=True):
+        r["kind"], r["tools"] = kind, tools
+    kinds = {g.name: (g.n_tasks, g.accuracy.estimate) for g in breakdown(rows, by="kind")}
+    assert kinds == {"parallel": (1, 1.0), "single": (2, 0.5)}
+    tools = {g.name: (g.n_tasks, g.accuracy.estimate) for g in breakdown(rows, by="tool")}
+    assert tools == {"t1": (2, 0.5), "t2": (2, 0.5)}
+    # Wilson interval for 1 of 2
+    single = next(g for g in breakdown(rows, by="kind") if g.name == "single")
+    assert (round(single.accuracy.low, 4), round(single.accuracy.high, 4)) == (0.0945, 0.9055)
