@@ -17,6 +17,7 @@ torch, transformers and peft are imported only when a local model is loaded.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,9 @@ def _load_run(run: Path, *, device: str, batch_size: int) -> tuple[Any, ModelInf
             base_model.is_quantized = False
             if getattr(base_model.config, "quantization_config", None) is not None:
                 del base_model.config.quantization_config
-        model = PeftModel.from_pretrained(base_model, str(adapter))
+        with warnings.catch_warnings():  # peft calls a transformers property that warns of its own deprecation
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            model = PeftModel.from_pretrained(base_model, str(adapter))
     else:
         raise UserError(f"{run} has a chat template but neither adapter/ nor model/; is the run finished?")
     model.to(device).eval()
