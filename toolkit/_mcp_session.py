@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import anyio
 import anyio.abc
@@ -72,7 +72,7 @@ class _WatchedReadStream:
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
 
-    async def __aenter__(self) -> _WatchedReadStream:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -127,7 +127,7 @@ class Connection:
 
     def open_stderr(self) -> IO[bytes]:
         """A file for the server's stderr, so a crash report can quote the server's last words."""
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the connection; closed by it
         return self.stderr
 
     def stderr_tail(self) -> str:

@@ -35,7 +35,7 @@ from toolkit.errors import UserError
 from toolkit.specs import ToolResult
 from toolkit.toolsets import CallLimits, Toolset
 
-__all__ = ["build_mcp_server", "serve_stdio", "serve_http", "running_http_server"]
+__all__ = ["SERVE_LIMITS", "build_mcp_server", "running_http_server", "serve_http", "serve_stdio"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _build(
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
         try:
             result = await toolset.call_tool(params.name, params.arguments or {}, limits=limits)
-        except Exception as exc:  # noqa: BLE001 - a toolset breaking its no-raise contract must not kill us
+        except Exception as exc:  # a toolset breaking its no-raise contract must not kill us
             logger.exception("toolset %r raised from call_tool(%r)", toolset.name, params.name)
             result = ToolResult.error("exception", f"{type(exc).__name__}: {exc}")
         return result_to_mcp(result)
@@ -229,13 +229,12 @@ async def running_http_server(
     starts and closed after it ends.
     """
     http = _http_server(target, host=host, port=port, path=path, name=name, limits=limits)
-    async with http as (server, sock, url):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            try:
-                yield url
-            finally:
-                server.should_exit = True
+    async with http as (server, sock, url), anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        try:
+            yield url
+        finally:
+            server.should_exit = True
 
 
 async def serve_http(

@@ -281,7 +281,7 @@ class MCPToolset(Toolset):
             return ToolResult.error("malformed_result", why)
         except _TRANSPORT_ERRORS as exc:
             return self._crash(conn, name, f"the transport broke ({type(exc).__name__}: {exc})")
-        except Exception as exc:  # noqa: BLE001 - boundary with an untrusted server: a call never raises
+        except Exception as exc:  # boundary with an untrusted server: a call never raises
             logger.debug("MCP call %s on %s failed", name, self.name, exc_info=True)
             return self._crash(conn, name, f"unexpected client failure ({type(exc).__name__}: {exc})")
         if guard.cancelled_caught:

@@ -32,8 +32,16 @@ ENV = {"PYTHONPATH": str(REPO)}
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("add", {"a": 1}),
     ("add", {"a": 1, "b": 41}),
-    ("place_order", {"lines": [{"sku": "ABC-1", "qty": 2, "options": [{"key": "colour", "value": "red"}]},
-                               {"sku": "XYZ-22", "qty": 1}], "priority": "high"}),
+    (
+        "place_order",
+        {
+            "lines": [
+                {"sku": "ABC-1", "qty": 2, "options": [{"key": "colour", "value": "red"}]},
+                {"sku": "XYZ-22", "qty": 1},
+            ],
+            "priority": "high",
+        },
+    ),
     ("place_order", {"lines": [{"sku": "abc", "qty": 0}]}),  # invalid: pattern and minimum
     ("greet", {"name": "Zoë"}),
     ("greet", {}),  # invalid: missing
@@ -122,9 +130,8 @@ async def serve_mcp_http(source: str) -> AsyncIterator[str]:
 
 def test_a_python_tool_and_the_same_tool_through_serve_mcp_over_http_are_identical():
     async def main_() -> None:
-        async with serve_mcp_http(SOURCE) as url:
-            async with python_tools() as direct, MCPToolset.http(url) as served:
-                await assert_same_tools(direct, served)
+        async with serve_mcp_http(SOURCE) as url, python_tools() as direct, MCPToolset.http(url) as served:
+            await assert_same_tools(direct, served)
 
     run(main_)
 

@@ -68,8 +68,11 @@ def test_the_third_party_time_server_lists_its_tools_with_input_and_output_schem
 def test_a_call_to_the_time_server_returns_its_text_and_structured_content():
     async def main() -> None:
         async with time_server() as ts:
-            result = await ts.call_tool("convert_time", {"source_timezone": "UTC", "time": "12:00",
-                                                         "target_timezone": "Asia/Tokyo"}, limits=LIMITS)
+            result = await ts.call_tool(
+                "convert_time",
+                {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"},
+                limits=LIMITS,
+            )
         assert not result.is_error
         assert result.structured["target"]["datetime"].endswith("21:00:00+09:00")
         assert json.loads(result.content) == result.structured
@@ -134,9 +137,10 @@ def test_a_server_over_streamable_http_lists_and_calls_its_tools():
 
 def test_http_headers_given_to_the_toolset_reach_the_server_on_every_request():
     async def main() -> None:
-        async with running_http_server(faulty_server.build_server()) as url:
-            async with MCPToolset.http(url, headers={"Authorization": "Bearer s3cret"}) as ts:
-                result = await ts.call_tool("header", {"name": "Authorization"}, limits=LIMITS)
+        server = faulty_server.build_server()
+        headers = {"Authorization": "Bearer s3cret"}
+        async with running_http_server(server) as url, MCPToolset.http(url, headers=headers) as ts:
+            result = await ts.call_tool("header", {"name": "Authorization"}, limits=LIMITS)
         assert result.content == "Bearer s3cret"
 
     run(main)
@@ -144,10 +148,9 @@ def test_http_headers_given_to_the_toolset_reach_the_server_on_every_request():
 
 def test_a_stalled_call_over_http_times_out_and_the_next_call_runs_on_a_fresh_session():
     async def main() -> None:
-        async with running_http_server(faulty_server.build_server()) as url:
-            async with MCPToolset.http(url) as ts:
-                stalled = await ts.call_tool("stall", {}, limits=CallLimits(timeout=0.5))
-                after = await ts.call_tool("echo", {"text": "still here"}, limits=LIMITS)
+        async with running_http_server(faulty_server.build_server()) as url, MCPToolset.http(url) as ts:
+            stalled = await ts.call_tool("stall", {}, limits=CallLimits(timeout=0.5))
+            after = await ts.call_tool("echo", {"text": "still here"}, limits=LIMITS)
         assert (stalled.is_error, stalled.error_kind) == (True, "timeout")
         assert "0.5 s" in stalled.content
         assert after.content == "still here"
@@ -205,8 +208,10 @@ def test_an_in_process_server_is_reached_without_any_transport():
         async with MCPToolset.in_process(schema_server.build_server()) as ts:
             result = await ts.call_tool(
                 "place_order",
-                {"lines": [{"sku": "ABC-1", "qty": 2}, {"sku": "XYZ-9", "qty": 1}],
-                 "payment": {"kind": "invoice", "po": "PO-7"}},
+                {
+                    "lines": [{"sku": "ABC-1", "qty": 2}, {"sku": "XYZ-9", "qty": 1}],
+                    "payment": {"kind": "invoice", "po": "PO-7"},
+                },
                 limits=LIMITS,
             )
         assert ts.name == "in-process:schema-server"

@@ -49,7 +49,7 @@ def build_server() -> MCPServer:
     @server.tool()
     async def wedge() -> str:
         """Block the server's event loop for an hour: the server stops answering anything."""
-        time.sleep(3600)
+        time.sleep(3600)  # noqa: ASYNC251 - blocking the loop is the point
         return "unreachable"
 
     @server.tool()
