@@ -9,6 +9,7 @@ closed once its last in-flight call returns, and the next call gets a freshly st
 from __future__ import annotations
 
 import logging
+import fcntl
 import math
 import os
 import tempfile
@@ -31,6 +32,8 @@ MAX_LIST_PAGES = 1_000
 """A server whose ``tools/list`` pages never end is refused after this many pages."""
 MAX_TOOLS = 10_000
 STDERR_TAIL_BYTES = 2_000
+STDERR_KEEP_BYTES = 1_000_000
+"""A server's captured stderr is cut back to its tail once it grows past this."""
 
 _CLIENT_INFO = Implementation(name="toolgym", version="0.1.0")
 
@@ -124,10 +127,17 @@ class Connection:
         self.inflight -= 1
         if self.retired and self.inflight == 0:
             self.stop.set()
+        self.trim_stderr()
 
     def open_stderr(self) -> IO[bytes]:
-        """A file for the server's stderr, so a crash report can quote the server's last words."""
+        """A file for the server's stderr, so a crash report can quote the server's last words.
+
+        A file, not a pipe: a chatty server never blocks on a full pipe nobody reads. Opened in append mode so
+        that the server's writes always land at the end, even after :meth:`trim_stderr` cut the file short.
+        """
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the connection; closed by it
+        fd = self.stderr.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
         return self.stderr
 
     def stderr_tail(self) -> str:
@@ -135,9 +145,19 @@ class Connection:
             return self._stderr_tail
         fd = self.stderr.fileno()
         size = os.fstat(fd).st_size
-        # pread, not seek+read: the child shares this file's offset and would write where we moved it.
         data = os.pread(fd, min(size, STDERR_TAIL_BYTES), max(0, size - STDERR_TAIL_BYTES))
         return data.decode("utf-8", "replace").strip()
+
+    def trim_stderr(self) -> None:
+        """Keep only the tail of a long-running server's stderr, so a chatty server cannot fill the disk."""
+        if self.stderr is None or self.stderr.closed:
+            return
+        fd = self.stderr.fileno()
+        size = os.fstat(fd).st_size
+        if size > STDERR_KEEP_BYTES:
+            tail = os.pread(fd, STDERR_TAIL_BYTES, size - STDERR_TAIL_BYTES)
+            os.ftruncate(fd, 0)
+            os.write(fd, tail)  # O_APPEND: lands at the (new) end, as do the server's own writes
 
     def close_stderr(self) -> None:
         if self.stderr is not None and not self.stderr.closed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -346,6 +347,19 @@ def test_a_server_killed_mid_call_gives_a_crash_result_and_the_next_call_runs_on
         assert "failed during the call to 'crash'" in crashed.content
         assert "faulty server: about to die" in crashed.content  # the server's stderr is quoted
         assert second_pid != first_pid
+
+    run(main)
+
+
+def test_a_chatty_server_s_stderr_is_cut_back_to_its_tail_and_still_quoted_on_a_crash():
+    async def main() -> None:
+        async with faulty() as ts:
+            for _ in range(3):
+                await ts.call_tool("chatter", {"kib": 1024}, limits=LIMITS)  # 3 MiB of logs in all
+            kept = os.fstat(ts._pool._current.stderr.fileno()).st_size  # the only peek at internals
+            crashed = await ts.call_tool("crash", {}, limits=LIMITS)
+        assert kept <= 1_000_000
+        assert crashed.content.endswith("faulty server: about to die")
 
     run(main)
 

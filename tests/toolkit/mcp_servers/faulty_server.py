@@ -40,6 +40,14 @@ def build_server() -> MCPServer:
         return f"slept {ms} ms"
 
     @server.tool()
+    def chatter(kib: int) -> str:
+        """Write ``kib`` KiB of log lines to stderr."""
+        line = "faulty server: " + "." * 49 + "\n"  # 64 bytes
+        sys.stderr.write(line * (kib * 16))
+        sys.stderr.flush()
+        return "logged"
+
+    @server.tool()
     def crash() -> str:
         """Kill the server process in the middle of the call."""
         print("faulty server: about to die", file=sys.stderr, flush=True)
