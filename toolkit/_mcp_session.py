@@ -8,8 +8,8 @@ closed once its last in-flight call returns, and the next call gets a freshly st
 
 from __future__ import annotations
 
-import logging
 import fcntl
+import logging
 import math
 import os
 import tempfile
