@@ -8,10 +8,10 @@ closed once its last in-flight call returns, and the next call gets a freshly st
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import math
 import os
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -104,6 +104,7 @@ class Connection:
         self.closed = anyio.Event()
         self.stderr: IO[bytes] | None = None
         self._stderr_tail = ""
+        self._trimmable = False
         self._connecting: anyio.CancelScope | None = None
 
     @property
@@ -136,8 +137,12 @@ class Connection:
         that the server's writes always land at the end, even after :meth:`trim_stderr` cut the file short.
         """
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the connection; closed by it
-        fd = self.stderr.fileno()
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+        if sys.platform != "win32":  # no O_APPEND toggle there: the file is then never trimmed
+            import fcntl
+
+            fd = self.stderr.fileno()
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+            self._trimmable = True
         return self.stderr
 
     def stderr_tail(self) -> str:
@@ -150,7 +155,7 @@ class Connection:
 
     def trim_stderr(self) -> None:
         """Keep only the tail of a long-running server's stderr, so a chatty server cannot fill the disk."""
-        if self.stderr is None or self.stderr.closed:
+        if self.stderr is None or self.stderr.closed or not self._trimmable:
             return
         fd = self.stderr.fileno()
         size = os.fstat(fd).st_size
