@@ -116,7 +116,7 @@ def _run_arms(args: argparse.Namespace, arms: list[str], out: Path, meta: dict[s
         env_tasks = env_tasks_from_args(args)
         meta["tasks"] = args.tasks or f"suite {args.suite} (n={args.n}, seed {args.task_seed})"
     else:
-        tasks = load_task_records(args.tasks)
+        tasks = load_task_records(args.tasks, args.bfcl_answers)
         pool = load_task_records(args.shots_from) if args.shots_from else None
         meta["tasks"] = args.tasks
     # Configs first: a bad setting is reported before the model loads.

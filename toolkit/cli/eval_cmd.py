@@ -42,6 +42,9 @@ def add_task_options(p: argparse.ArgumentParser) -> None:
     """Which tasks, in which mode, with how many examples and trials (shared with `toolgym compare`)."""
     p.add_argument("--tasks", metavar="FILE", help="JSONL of trajectory records with expected.calls (or "
                    "scenario.task for --mode env)")
+    p.add_argument("--bfcl-answers", metavar="FILE", help=(
+        "--tasks is a BFCL question file: its possible-answer file (irrelevance categories need none); "
+        "a BFCL question file is also recognised without it"))
     p.add_argument("--mode", choices=["turns", "env"], default="turns", help=(
         "turns: score each gold assistant turn with the gold history (teacher forcing; default). env: the model "
         "acts in the task's environment over several turns; end state and answer are graded"))
@@ -152,11 +155,15 @@ def decoding_from_args(args: argparse.Namespace) -> Decoding:
     return Decoding(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
 
 
-def load_task_records(path: str | None) -> list[Any]:
+def load_task_records(path: str | None, bfcl_answers: str | None = None) -> list[Any]:
+    """Task records from a JSONL of trajectory records, or from a BFCL question file (+ possible answers)."""
+    from toolkit.bfcl import is_bfcl_file, load_bfcl
     from toolkit.readers import load_trajectories
 
     if not path:
         raise UserError("give --tasks FILE (JSONL of trajectory records)")
+    if bfcl_answers or is_bfcl_file(path):
+        return load_bfcl(path, bfcl_answers)
     tasks, bad = load_trajectories(path)
     if bad:
         first = bad[0]
@@ -191,7 +198,7 @@ def _run(args: argparse.Namespace) -> int:
     from toolkit.evaluate import EvalConfig, evaluate
     from toolkit.evaluate_report import summarize
 
-    tasks = load_task_records(getattr(args, "tasks_file", None) or args.tasks)
+    tasks = load_task_records(getattr(args, "tasks_file", None) or args.tasks, args.bfcl_answers)
     pool = load_task_records(args.shots_from) if args.shots_from else None
     config = EvalConfig(
         presentation=args.presentation, native=native, steps=args.steps, decoding=decoding, shots=args.shots,
