@@ -10,11 +10,13 @@ when the toolset opens, and a bad one is a :class:`~toolkit.errors.UserError` na
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx2
@@ -169,7 +171,9 @@ class MCPToolset(Toolset):
             )
             return watched(transport, conn.mark_dead)
 
-        return cls(connect, name=name or url, kind="http", connect_timeout=connect_timeout, protocol=protocol)
+        # The name shows up in error results, which datasets keep: never let it carry credentials.
+        label = _redact_url(name or url)
+        return cls(connect, name=label, kind="http", connect_timeout=connect_timeout, protocol=protocol)
 
     @classmethod
     def in_process(cls, server: Server[Any] | MCPServer, *, name: str | None = None) -> MCPToolset:
@@ -329,6 +333,18 @@ class MCPToolset(Toolset):
 
     def __repr__(self) -> str:
         return f"MCPToolset({self.name!r})"
+
+
+def _redact_url(text: str) -> str:
+    """``text`` with the userinfo and query of any URL in it masked (they often carry credentials)."""
+
+    def mask(match: re.Match[str]) -> str:
+        parts = urlsplit(match.group(0))
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"***@{host}" if "@" in parts.netloc else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", parts.fragment))
+
+    return re.sub(r"https?://[^\s]+", mask, text)
 
 
 def _output_problem(spec: ToolSpec, result: ToolResult) -> str:

@@ -204,6 +204,22 @@ def test_an_http_server_that_is_not_there_is_a_user_error_naming_the_url():
     run(main)
 
 
+def test_credentials_in_an_http_url_never_appear_in_names_or_errors():
+    async def main() -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]  # closed again: nothing listens there
+        ts = MCPToolset.http(f"http://bob:hunter2@127.0.0.1:{port}/mcp?token=s3cret", connect_timeout=5)
+        assert ts.name == f"http://***@127.0.0.1:{port}/mcp?***"
+        with pytest.raises(UserError) as failure:
+            async with ts:
+                pass
+        assert "hunter2" not in str(failure.value) and "s3cret" not in str(failure.value)
+        assert ts.name in str(failure.value)
+
+    run(main)
+
+
 def test_an_in_process_server_is_reached_without_any_transport():
     async def main() -> None:
         async with MCPToolset.in_process(schema_server.build_server()) as ts:
