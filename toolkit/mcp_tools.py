@@ -72,7 +72,8 @@ ProtocolMode = Literal["auto", "legacy"]
 handshake; ``legacy`` goes straight to the handshake, for older servers that mishandle the probe."""
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-"""Largest single HTTP (SSE) message accepted from a server; bigger results fail as ``crash``."""
+"""Largest single server-sent event accepted over HTTP (a server that streams its answer as SSE); plain JSON
+responses are not capped by the transport. Results are capped by ``CallLimits.max_result_chars`` either way."""
 
 
 class MCPToolset(Toolset):
