@@ -54,6 +54,8 @@ class SynthConfig:
     env_seed: int = field(default=0, metadata={"help": "initial state of suite environments (replay uses it too)"})
     max_delegate_depth: int = field(default=2, metadata={"help": "how deep subagents may delegate"})
     distractors: int = field(default=4, metadata={"help": "extra tools offered in distractor scenarios"})
+    max_tools: int | None = field(default=None, metadata={"help": "offer each sample at most this many tools "
+                                                           "(those it calls plus random others); null: all"})
     system_prompt: str | None = field(default=None, metadata={"help": "system prompt for every trajectory"})
     teacher: TeacherConfig | None = field(default=None, metadata={"help": "teacher endpoint (llm synthesizer)"})
 

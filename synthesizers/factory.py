@@ -14,7 +14,7 @@ def make_synthesizer(config: SynthConfig) -> Synthesizer:
 
         return OfflineSynthesizer(suites=list(config.suites), sources=list(config.tools), env_seed=config.env_seed,
                                   max_delegate_depth=config.max_delegate_depth, distractors=config.distractors,
-                                  system_prompt=config.system_prompt)
+                                  system_prompt=config.system_prompt, max_tools=config.max_tools)
     from synthesizers.llm import LLMSynthesizer  # noqa: PLC0415 — the LLM path is optional
 
     return LLMSynthesizer.from_config(config)

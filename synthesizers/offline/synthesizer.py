@@ -17,13 +17,28 @@ from synthesizers.offline.scenarios import SCENARIOS, Ctx, Draft, Unsupported
 from synthesizers.offline.universe import Universe, open_universes
 from synthesizers.outcome import SampleJob, SampleOutcome
 from synthesizers.sampling import SamplingError
+from toolkit.delegation import DELEGATE_TOOL
 from toolkit.environment import diff_snapshots
+from toolkit.specs import ToolSpec
 from toolkit.errors import UserError
 from toolkit.records import Expected, FunctionCall, Provenance, Scenario
 from toolkit.templates import TemplateError
 from toolkit.validation import validate_trajectory
 
 __all__ = ["OfflineSynthesizer"]
+
+
+def _offered(draft: Draft, limit: int, rng: random.Random) -> list[ToolSpec]:
+    """The tools the sample needs (called, or granted to a subagent) plus others drawn at random, up to ``limit``
+    (never fewer than it needs), in their original order."""
+    tools = draft.episode.tools
+    needed = {c.name for c in draft.episode.calls_made}
+    for c in draft.episode.calls_made:
+        if c.name == DELEGATE_TOOL:
+            needed.update(str(n) for n in c.arguments.get("tools") or [])
+    others = [t.name for t in tools if t.name not in needed]
+    keep = needed | set(rng.sample(others, max(0, min(len(others), limit - len(needed)))))
+    return [t for t in tools if t.name in keep]
 
 
 def _decoy_pool(universes: list[Universe]) -> list[Universe]:
@@ -55,6 +70,8 @@ class OfflineSynthesizer:
     max_delegate_depth: int = 2
     distractors: int = 4
     system_prompt: str | None = None
+    max_tools: int | None = None
+    """Offer each sample at most this many tools: the ones it calls plus a random few (shorter prompts)."""
     universes: list[Universe] = field(default_factory=list)
     _decoys: list[Universe] = field(default_factory=list)
 
@@ -94,6 +111,8 @@ class OfflineSynthesizer:
         return await self._verify(job, universe, draft, end_state)
 
     async def _verify(self, job: SampleJob, universe: Universe, draft: Draft, end_state: dict[str, Any] | None) -> SampleOutcome:
+        if self.max_tools is not None:
+            draft.episode.tools = _offered(draft, self.max_tools, random.Random(job.seed ^ 0x5EED))
         traj = draft.episode.trajectory(
             job.id,
             scenario=Scenario(kind=job.kind, suite=universe.name, seed=self.env_seed,
