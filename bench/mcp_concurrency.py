@@ -6,7 +6,7 @@ with calls in flight over the same session the waits overlap, so the ratio measu
 :class:`toolkit.mcp_tools.MCPToolset` (target: at least 4x with 16 in flight). Every result is checked, so a
 fast wrong answer cannot count.
 
-    python bench/mcp_concurrency.py [--calls 320] [--concurrency 16] [--latency-ms 20]
+    python bench/mcp_concurrency.py [--calls 320] [--concurrency 16] [--latency-ms 20] [--transport http] [--protocol legacy]
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 
-def serve(latency_ms: float) -> None:
+def serve(latency_ms: float, transport: str) -> None:
     import anyio
     from mcp.server.mcpserver import MCPServer
 
-    server = MCPServer("bench")
+    server = MCPServer("bench", log_level="WARNING")  # per-request INFO logs would dominate the timing
 
     @server.tool()
     async def work(n: int) -> int:
@@ -29,19 +31,58 @@ def serve(latency_ms: float) -> None:
         await anyio.sleep(latency_ms / 1000)
         return n * n
 
-    server.run("stdio")
+    if transport == "stdio":
+        server.run("stdio")
+        return
+
+    from toolkit.mcp_serve import running_http_server
+
+    async def http() -> None:
+        async with running_http_server(server, port=0) as url:
+            print(url, flush=True)
+            await anyio.sleep_forever()
+
+    anyio.run(http)
 
 
-async def measure(calls: int, concurrency: int, latency_ms: float) -> dict[str, Any]:
+@asynccontextmanager
+async def toolset(transport: str, latency_ms: float, protocol: str) -> AsyncIterator[Any]:
+    """The benchmark server as a subprocess, reached over ``transport``."""
     import anyio
 
     from toolkit.mcp_tools import MCPToolset
+
+    args = [__file__, "--serve", "--latency-ms", str(latency_ms), "--transport", transport]
+    if transport == "stdio":
+        async with MCPToolset.stdio(sys.executable, args, name="bench", protocol=protocol) as ts:
+            yield ts
+        return
+    process = await anyio.open_process([sys.executable, *args], stderr=None)
+    try:
+        assert process.stdout is not None
+        with anyio.fail_after(30):
+            line = b""
+            while not line.endswith(b"\n"):
+                line += await process.stdout.receive()
+        async with MCPToolset.http(line.decode().strip(), name="bench", protocol=protocol) as ts:
+            yield ts
+    finally:
+        process.terminate()
+        with anyio.fail_after(10):
+            await process.wait()
+        await process.aclose()
+
+
+async def measure(
+    calls: int, concurrency: int, latency_ms: float, transport: str, protocol: str
+) -> dict[str, Any]:
+    import anyio
+
     from toolkit.toolsets import CallLimits
 
     limits = CallLimits(timeout=30.0)
-    args = [__file__, "--serve", "--latency-ms", str(latency_ms)]
     inputs = list(range(calls))
-    async with MCPToolset.stdio(sys.executable, args, name="bench") as ts:
+    async with toolset(transport, latency_ms, protocol) as ts:
         for n in range(concurrency):  # warm-up: imports, first-call paths
             await ts.call_tool("work", {"n": n}, limits=limits)
 
@@ -75,16 +116,22 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=320, help="calls per mode (default: 320)")
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once (default: 16)")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="server latency per call (default 20)")
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
+    parser.add_argument("--protocol", choices=("auto", "legacy"), default="auto", help="default: auto")
     parser.add_argument("--serve", action="store_true", help="run as the benchmark's MCP server (internal)")
     args = parser.parse_args()
     if args.serve:
-        serve(args.latency_ms)
+        serve(args.latency_ms, args.transport)
         return
 
     import anyio
 
-    figures = anyio.run(measure, args.calls, args.concurrency, args.latency_ms)
-    print(f"MCP over one stdio session, {args.calls} calls, {args.latency_ms:g} ms server latency per call")
+    figures = anyio.run(measure, args.calls, args.concurrency, args.latency_ms, args.transport, args.protocol)
+    session = "stdio session" if args.transport == "stdio" else "streamable-HTTP client"
+    print(
+        f"MCP over one {session} (protocol {args.protocol}), {args.calls} calls, "
+        f"{args.latency_ms:g} ms server latency per call"
+    )
     print(f"  sequential           {figures['sequential']:8.1f} calls/s")
     print(f"  {args.concurrency:2d} in flight         {figures['concurrent']:8.1f} calls/s")
     print(f"  ratio                {figures['ratio']:8.2f}x  (target >= 4x)")
