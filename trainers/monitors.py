@@ -1,13 +1,14 @@
 """Reward-hacking monitors, logged every step, and the reward curves drawn at the end of a run.
 
-The monitors watch for the ways a tool-calling policy games its reward (training.md §5.6) — each is the share of the
-step's rollouts that did it:
+The monitors watch for the ways a tool-calling policy games its reward (training.md §5.6) — each is the share
+of the step's rollouts that did it:
 
 * ``monitor/over_cap_rate`` — tried to call past the per-episode call cap (calls were refused);
 * ``monitor/repeated_call_rate`` — made the same call (name and arguments) twice;
-* ``monitor/ungrounded_answer_rate`` — answered a task that needs tools without one successful call of a gold tool;
-* ``monitor/lenient_only_win_rate`` — solved the task, but some turn was readable only by the lenient parser (a win
-  that a strict runtime would not have executed);
+* ``monitor/ungrounded_answer_rate`` — answered a task that needs tools without one successful call of a gold
+  tool;
+* ``monitor/lenient_only_win_rate`` — solved the task, but some turn was readable only by the lenient parser
+  (a win that a strict runtime would not have executed);
 * ``monitor/format_failure_rate`` — wrote call syntax nobody can read, or ran out of tokens mid-turn;
 * ``monitor/pass_rate`` and ``monitor/calls_per_episode`` for context.
 

@@ -1,10 +1,11 @@
 """RL on a suite's live environment with TRL's ``GRPOTrainer``: ``run_rl(config)`` behind ``toolgym train rl``.
 
-Stages: build the tasks (render them from the suites' templates, or read a tasks JSONL), the prompt dataset, the
-model and tokenizer (a model, a GGUF, or an SFT run directory whose adapter is trained further with its saved chat
-template), the rollout (:class:`trainers.rl_rollout.ToolRollout`: multi-turn, any presentation, tool tokens masked),
-the reward components (:mod:`trainers.rewards`) and monitors (:mod:`trainers.monitors`); train; save the adapter,
-tokenizer, template, the config, ``run.json`` and one reward-curve PNG per component and monitor.
+Stages: build the tasks (render them from the suites' templates, or read a tasks JSONL), the prompt dataset,
+the model and tokenizer (a model, a GGUF, or an SFT run directory whose adapter is trained further with its
+saved chat template), the rollout (:class:`trainers.rl_rollout.ToolRollout`: multi-turn, any presentation,
+tool tokens masked), the reward components (:mod:`trainers.rewards`) and monitors (:mod:`trainers.monitors`);
+train; save the adapter, tokenizer, template, the config, ``run.json`` and one reward-curve PNG per component
+and monitor.
 """
 
 from __future__ import annotations
@@ -265,8 +266,8 @@ def run_rl(
     """Run GRPO as configured (one process; several GPUs through ``accelerate launch``, see ``samples/accelerate``).
 
     ``model`` / ``tokenizer`` objects, when both given, replace loading ``cfg.model``. ``generate``
-    (``fn(batch_ids, max_new_tokens) -> new_ids``) replaces sampling from the policy, e.g. to call a served copy of
-    it; by default rollouts are sampled from the policy being trained.
+    (``fn(batch_ids, max_new_tokens) -> new_ids``) replaces sampling from the policy, e.g. to call a served
+    copy of it; by default rollouts are sampled from the policy being trained.
     """
     if not isinstance(cfg, RLRunConfig):
         raise UserError(

@@ -3,18 +3,18 @@
 TRL 1.16's contract (``GRPOTrainer(environment_factory=...)``): a zero-argument factory returns an object with
 ``reset(**row) -> str | None``; every public *function defined on its class* (``inspect.getmembers(type(env),
 inspect.isfunction)``, minus ``reset``/``get_reward``) becomes a tool whose schema TRL builds with
-``transformers.utils.get_json_schema`` from the signature, type hints and Google docstring, and which TRL calls with
-keyword arguments, putting ``str(result)`` into the ``tool`` message.
+``transformers.utils.get_json_schema`` from the signature, type hints and Google docstring, and which TRL
+calls with keyword arguments, putting ``str(result)`` into the ``tool`` message.
 
-:func:`environment_class` therefore builds, per suite, a subclass of :class:`ToolGymEnv` with one real function per
-suite tool: same name, same parameters and hints, same docstring, returning the result as JSON text (never a Python
-``repr``). Each call goes through the suite's registry path (:meth:`Environment.call`: argument validation, errors
-as results, size cap), is recorded on the instance (:attr:`ToolGymEnv.calls`, for rewards and monitors), and calls
-past ``max_calls`` are refused without running. One instance per rollout; :meth:`ToolGymEnv.reset` rebuilds the
-suite state from the row's task, so rollouts never share state.
+:func:`environment_class` therefore builds, per suite, a subclass of :class:`ToolGymEnv` with one real
+function per suite tool: same name, same parameters and hints, same docstring, returning the result as JSON
+text (never a Python ``repr``). Each call goes through the suite's registry path (:meth:`Environment.call`:
+argument validation, errors as results, size cap), is recorded on the instance (:func:`calls_of`, for rewards
+and monitors), and calls past ``max_calls`` are refused without running. One instance per rollout;
+:meth:`ToolGymEnv.reset` rebuilds the suite state from the row's task, so rollouts never share state.
 
-``trainers.rl`` drives the same objects from its own rollout loop (see ``docs/rl.md`` for why); TRL users with a
-tool-capable chat template can pass :func:`environment_factory` straight to ``GRPOTrainer``.
+``trainers.rl`` drives the same objects from its own rollout loop (see ``docs/rl.md`` for why); TRL users with
+a tool-capable chat template can pass :func:`environment_factory` straight to ``GRPOTrainer``.
 """
 
 from __future__ import annotations
@@ -88,8 +88,9 @@ def task_from_row(row: Mapping[str, Any]) -> Task:
 class ToolGymEnv:
     """Base of the per-suite adapters made by :func:`environment_class`; not used directly.
 
-    Only ``reset`` and the suite's tools are public functions on the class (TRL turns every other public function
-    into a tool); the call log and state are read with :func:`calls_of`, :func:`task_of` and :func:`snapshot_of`.
+    Only ``reset`` and the suite's tools are public functions on the class (TRL turns every other public
+    function into a tool); the call log and state are read with :func:`calls_of`, :func:`task_of` and
+    :func:`snapshot_of`.
     """
 
     suite: str = ""
@@ -249,8 +250,8 @@ def _method_signature(
 
 def _tool_function(name: str, original: Callable[..., Any], spec: ToolSpec) -> Callable[..., str]:
     """A class-level function named like the tool that runs the call through :func:`invoke` and returns the result
-    text (JSON for structured results). It keeps ``original``'s parameters, resolved hints and docstring when TRL
-    can build a schema from them, else takes them from ``spec`` (nested objects become ``dict``)."""
+    text (JSON for structured results). It keeps ``original``'s parameters, resolved hints and docstring when
+    TRL can build a schema from them, else takes them from ``spec`` (nested objects become ``dict``)."""
 
     def call(self: ToolGymEnv, **kwargs: Any) -> str:
         return invoke(self, name, kwargs, turn=self._turn).content

@@ -2,16 +2,17 @@
 environment, in any presentation, with prompts rendered exactly as SFT and evaluation render them.
 
 Per rollout: reset a :class:`~trainers.rl_env.ToolGymEnv` to the row's task; render the prompt with
-:func:`toolkit.chat_format.prompt_for`; then repeat — generate one assistant turn, read it with the presentation's
-parser (strict and lenient; the lenient calls are executed, as a forgiving runtime would), run the calls on the
-environment (recorded, capped), and append the tool results. Token ids are built by **concatenation** (token in,
-token out): the generated ids are kept as generated and only the template text *after* the assistant's end-of-turn
-token (tool results, the next generation prompt, a simulated user's follow-up) is tokenized and appended with
-``env_mask`` 0, so the loss never trains on tool output. A ``missing_argument`` task's follow-up turn is sent when
-the policy answers in text (it asked for the missing value).
+:func:`toolkit.chat_format.prompt_for`; then repeat — generate one assistant turn, read it with the
+presentation's parser (strict and lenient; the lenient calls are executed, as a forgiving runtime would), run
+the calls on the environment (recorded, capped), and append the tool results. Token ids are built by
+**concatenation** (token in, token out): the generated ids are kept as generated and only the template text
+*after* the assistant's end-of-turn token (tool results, the next generation prompt, a simulated user's
+follow-up) is tokenized and appended with ``env_mask`` 0, so the loss never trains on tool output. A
+``missing_argument`` task's follow-up turn is sent when the policy answers in text (it asked for the missing
+value).
 
-Returned to TRL: ``prompt_ids``, ``completion_ids``, ``logprobs`` (None: TRL recomputes them), ``env_mask`` and
-``toolgym_episode`` (one :class:`Episode` per rollout, forwarded to the reward functions).
+Returned to TRL: ``prompt_ids``, ``completion_ids``, ``logprobs`` (None: TRL recomputes them), ``env_mask``
+and ``toolgym_episode`` (one :class:`Episode` per rollout, forwarded to the reward functions).
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ class ToolRollout:
         max_tool_rounds: Most rounds of tool execution per rollout (TRL's ``max_tool_calling_iterations``).
         max_calls: Most tool calls executed per rollout; later calls are refused.
         native: json only: native template tool calling (None: probe the template).
-        generate: ``fn(batch_ids, max_new_tokens) -> new_ids`` (each ending at its stop token when it stopped);
+        generate: ``fn(batch_ids, max_new_tokens) -> new_ids`` (each ending at its stop token when it
+        stopped);
             default: sample from ``trainer.model``. Tests pass a scripted one (model outputs only).
     """
 
