@@ -138,8 +138,8 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
         base = summary.get("model") or {}
         if not base.get("location"):
             raise UserError(
-                f"{run}/run.json does not say which base model the adapter belongs to; pass the base "
-                "model as model and the adapter is not needed, or re-run toolgym train sft"
+                f"{run}/run.json does not say which base model the adapter belongs to (model.location); "
+                "re-run toolgym train sft to write it, or set model to the base model to start RL from it"
             )
         from peft import PeftModel
 
