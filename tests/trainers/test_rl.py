@@ -69,6 +69,46 @@ def half_right_policy(tokenizer, cfg):
     return ScriptedPolicy(tokenizer, reply)
 
 
+def _policy_tokens(tokenizer, cfg):
+    """(prompt ids, completion ids, env mask) of the first task's rewarded and unrewarded rollout."""
+    from trainers.rl_rollout import TASK_KEY, ToolRollout
+
+    task = build_tasks(cfg)[0]
+    out = []
+    for first in (0, 1):  # the scripted policy calls the tool on even generations, answers blind on odd ones
+        policy = half_right_policy(tokenizer, cfg)
+        policy.n = first
+        rollout = ToolRollout(
+            presentation="json", tokenizer=tokenizer, max_completion_length=160, generate=policy
+        )
+        got = rollout([[{"role": "user", "content": task.prompt, TASK_KEY: task.model_dump_json()}]], None)
+        out.append((got["prompt_ids"][0], got["completion_ids"][0], got["env_mask"][0]))
+    return out
+
+
+def _load_tiny(model_dir, adapter=None):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    return model.eval()
+
+
+def _logprob(model, tokens) -> float:
+    """Summed log-probability of the policy's own tokens (env mask 1) of one rollout."""
+    import torch
+
+    prompt, completion, mask = tokens
+    ids = torch.tensor([prompt + completion])
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0, len(prompt) - 1 : -1]
+    picked = torch.log_softmax(logits.float(), dim=-1).gather(1, torch.tensor(completion)[:, None])[:, 0]
+    return float((picked * torch.tensor(mask, dtype=torch.float32)).sum())
+
+
 def test_bad_settings_are_refused_with_the_problem_and_the_fix(tmp_path):
     with pytest.raises(UserError) as err:
         RLRunConfig(num_generations=3, batch_size=4, presentation="yaml", reward_weights={"style": 1.0})
@@ -127,6 +167,13 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
     lora_b = [v for k, v in weights.items() if "lora_B" in k]
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # LoRA B starts at zero: it moved
     assert (result.run_dir / "chat_template.jinja").is_file() and (result.run_dir / "config.json").is_file()
+
+    # the update points the right way: the rewarded rollout (gold call, then the result) became more likely than
+    # the unrewarded one (an ungrounded answer), compared with the starting policy
+    good, bad = _policy_tokens(smol_tokenizer, cfg)
+    before = _logprob(_load_tiny(model_dir), good) - _logprob(_load_tiny(model_dir), bad)
+    trained = _load_tiny(model_dir, result.run_dir / "adapter")
+    assert _logprob(trained, good) - _logprob(trained, bad) > before + 1.0
 
     # the loss mask TRL applied: tool_mask is 0 exactly on the tool results, 1 on everything the policy wrote
     batch = produced[0]
