@@ -101,9 +101,9 @@ def _plain(args: argparse.Namespace, out: Path) -> dict:
         model=load_model(args.model), train_dataset=dataset, processing_class=tok,
         peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear",
                                task_type="CAUSAL_LM"),
-        args=SFTConfig(output_dir=str(out / "plain"), max_steps=args.steps, per_device_train_batch_size=args.batch_size,
-                       max_length=args.max_length, logging_steps=1, save_strategy="no", report_to="none",
-                       learning_rate=2e-4, seed=0, data_seed=0, disable_tqdm=True,
+        args=SFTConfig(output_dir=str(out / "plain"), max_steps=args.steps,
+                       per_device_train_batch_size=args.batch_size, max_length=args.max_length,
+                       logging_steps=1, save_strategy="no", report_to="none", learning_rate=2e-4, seed=0, data_seed=0, disable_tqdm=True,
                        bf16=_bf16(), dataloader_pin_memory=False),
     )
     t1 = time.monotonic()

@@ -3,7 +3,13 @@
 Importing this package loads neither torch nor transformers; :func:`trainers.sft.run_sft` does, when it runs.
 """
 
-from trainers.chat_templates import CHATML_TEMPLATE, PLAIN_TEMPLATE, TemplateChoice, choose_template, load_template_info
+from trainers.chat_templates import (
+    CHATML_TEMPLATE,
+    PLAIN_TEMPLATE,
+    TemplateChoice,
+    choose_template,
+    load_template_info,
+)
 from trainers.gate import GateReport, check_examples, run_gate
 from trainers.masks import IGNORE_INDEX, TokenizedExample, tokenize_example
 from trainers.models import ModelRef, bundled_gguf, load_model, load_tokenizer, resolve_model

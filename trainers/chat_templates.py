@@ -124,5 +124,7 @@ def load_template_info(directory: str | Path) -> tuple[str, dict[str, Any]]:
         text = (d / "chat_template.jinja").read_text(encoding="utf-8")
         info = json.loads((d / "template.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise UserError(f"{d} has no saved chat template ({exc.filename}); pass a run directory of toolgym train") from None
+        raise UserError(
+            f"{d} has no saved chat template ({exc.filename}); pass a run directory of toolgym train"
+        ) from None
     return text, info

@@ -80,7 +80,8 @@ class GateReport:
 
     def render(self) -> str:
         rows = [
-            (c.name, "ok" if c.passed else f"FAILED ({len(c.failures)})", c.checked, c.note or (c.failures[0] if c.failures else ""))
+            (c.name, "ok" if c.passed else f"FAILED ({len(c.failures)})", c.checked,
+             c.note or (c.failures[0] if c.failures else ""))
             for c in self.checks.values()
         ]
         return format_table(rows, ["check", "result", "checked", "detail"], max_width=90)
@@ -117,7 +118,7 @@ def _nulls(text: str) -> int:
 
 
 def _check_one(
-    tid: str, traj: Trajectory, example: ChatExample, tok: TokenizedExample, checks: dict[str, GateCheck], tokenizer: Any
+    tid: str, traj: Trajectory, example: ChatExample, tok: TokenizedExample, checks: dict[str, GateCheck]
 ) -> None:
     text = tok.text
     trained = {s.message: s for s in tok.trained_spans()}
@@ -204,7 +205,7 @@ def _check_one(
 
 
 def check_examples(
-    tokenizer: Any, items: Sequence[tuple[str, Trajectory, ChatExample]], *, presentation: str, max_length: int | None = None
+    tokenizer: Any, items: Sequence[tuple[str, Trajectory, ChatExample]], *, presentation: str
 ) -> GateReport:
     """Run every check on ready-made ``(row id, trajectory, chat example)`` items."""
     checks = {name: GateCheck(name) for name in CHECKS}
@@ -214,7 +215,8 @@ def check_examples(
     rendering.checked = 1
     if native:
         if not support.native_tools:
-            rendering.failures.append(f"native tool calling is in use but the template {', '.join(support.missing())}")
+            missing = ", ".join(support.missing())
+            rendering.failures.append(f"native tool calling is in use but the template {missing}")
         else:
             rendering.note = "native: the template renders tools, tool calls and tool results"
     else:
@@ -233,7 +235,7 @@ def check_examples(
             checks["prefix property"].failures.append(f"{tid}: {exc}")
             continue
         stops |= {s for s in tok.stop_tokens.values() if s}
-        _check_one(tid, traj, example, tok, checks, tokenizer)
+        _check_one(tid, traj, example, tok, checks)
     return GateReport(checks, len(items), native, presentation, support, sorted(stops))
 
 

@@ -5,8 +5,8 @@ more through the template — ``messages[:k]`` with the generation prompt (where
 ``messages[:k+1]`` (where its turn ends) — and both must be prefixes of the full rendering (the *prefix
 property*; a template that re-renders earlier turns, e.g. by stripping old reasoning, is refused with the
 message index). The characters between the two are the assistant's: its text, its call text and its
-end-of-turn token (unless the record marks the turn ``train: false``). Whitespace the template puts *after* that token (ChatML's ``\\n``) is not trained: the model
-stops at the token.
+end-of-turn token (unless the record marks the turn ``train: false``). Whitespace the template puts *after*
+that token (ChatML's ``\\n``) is not trained: the model stops at the token.
 
 The full text is tokenized once, exactly as ``apply_chat_template(tokenize=True)`` would (no extra special
 tokens), and each token is labelled from the characters it covers, so ``input_ids`` are what inference sees.
@@ -22,7 +22,14 @@ from typing import Any
 from toolkit.chat_format import ChatExample, render_chat
 from toolkit.errors import UserError
 
-__all__ = ["IGNORE_INDEX", "Segment", "TokenizedExample", "special_token_texts", "render_segments", "tokenize_example"]
+__all__ = [
+    "IGNORE_INDEX",
+    "Segment",
+    "TokenizedExample",
+    "special_token_texts",
+    "render_segments",
+    "tokenize_example",
+]
 
 IGNORE_INDEX = -100
 

@@ -87,7 +87,9 @@ def _quantization(cfg: SFTRunConfig) -> Any:
     import torch
 
     if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
-        raise UserError("qlora needs a CUDA GPU and the bitsandbytes package; set qlora: false to train LoRA in full precision")
+        raise UserError(
+            "qlora needs a CUDA GPU and the bitsandbytes package; set qlora: false to train LoRA in full precision"
+        )
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
@@ -172,7 +174,8 @@ def _known_vocabulary() -> Iterator[None]:
     is known: the vocabulary is unchanged, which is what PEFT then assumes."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
-            "ignore", message=r"Could not find a config file in .* - will assume that the vocabulary was not modified",
+            "ignore",
+            message=r"Could not find a config file in .* - will assume that the vocabulary was not modified",
             category=UserWarning,
         )
         yield
@@ -267,7 +270,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
     from trl import SFTTrainer
 
     has_val = bool(enc_val.rows)
-    callbacks = [EarlyStoppingCallback(cfg.early_stopping_patience)] if cfg.early_stopping_patience and has_val else []
+    early = cfg.early_stopping_patience is not None and has_val
+    callbacks = [EarlyStoppingCallback(cfg.early_stopping_patience)] if early else []
     with _datasets_progress(cfg.progress):
         trainer = SFTTrainer(
             model=model, args=_trainer_args(cfg, has_val), train_dataset=_to_dataset(enc_train),
@@ -321,7 +325,9 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     result.summary = {
         "config": cfg.to_dict(),
-        "model": {"location": ref.location, "gguf_file": ref.gguf_file} if ref else {"object": type(model).__name__},
+        "model": (
+            {"location": ref.location, "gguf_file": ref.gguf_file} if ref else {"object": type(model).__name__}
+        ),
         "data": {
             "hash": file_hash(cfg.train_file, cfg.validation_file),
             "read": read_counts,
@@ -340,7 +346,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
             "resumed_from": resume_from,
             "train_seconds": round(train_seconds, 2),
             "train_runtime_loss": output.training_loss,
-            "num_tokens": next((e["num_tokens"] for e in reversed(history) if "num_tokens" in e and "loss" in e), None),
+            "num_tokens": next((e["num_tokens"] for e in reversed(history) if "num_tokens" in e and "loss" in e),
+                               None),
             "trainable_parameters": trainable,
             "lora": cfg.lora,
         },

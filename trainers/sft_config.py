@@ -76,7 +76,8 @@ class SFTRunConfig:
         if self.validation_file is not None:
             self.validation_file = Path(self.validation_file)
         if self.presentation not in PRESENTATION_NAMES:
-            problems.append(f"presentation must be one of {', '.join(PRESENTATION_NAMES)}, got {self.presentation!r}")
+            names = ", ".join(PRESENTATION_NAMES)
+            problems.append(f"presentation must be one of {names}, got {self.presentation!r}")
         if self.split not in (*SPLITS, "none"):
             problems.append(f"split must be one of {', '.join(SPLITS)} or none, got {self.split!r}")
         if not 0.0 < self.validation_fraction < 1.0:

@@ -50,8 +50,10 @@ def test_json_on_a_template_without_tools_falls_back_to_the_prompted_system_prom
     ex = to_chat(traj, "json", tokenizer=smol)
     pres = get_presentation("json")
     assert (ex.native, ex.tools) == (False, None)
-    assert ex.messages[0] == {"role": "system", "content": pres.system_prompt(traj.tools, preamble="You are terse.")}
-    assert ex.messages[2]["content"] == pres.render_assistant("Working on it.", traj.messages[2].calls(), traj.tools)
+    system = pres.system_prompt(traj.tools, preamble="You are terse.")
+    assert ex.messages[0] == {"role": "system", "content": system}
+    calls = traj.messages[2].calls()
+    assert ex.messages[2]["content"] == pres.render_assistant("Working on it.", calls, traj.tools)
     assert [m["role"] for m in ex.messages] == ["system", "user", "assistant", "tool", "tool", "assistant", "tool",
                                                 "assistant"]
     assert ex.messages[3] == {"role": "tool", "content": SECRET_A, "tool_call_id": "c1", "name": "add"}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.trainers.helpers import DROPS_CALLS, NO_STOP, NOT_PREFIX, PLAIN_NO_TOOLS, delegating_record, record, trl_template
+from tests.trainers.helpers import (
+    DROPS_CALLS,
+    NO_STOP,
+    NOT_PREFIX,
+    PLAIN_NO_TOOLS,
+    delegating_record,
+    record,
+    trl_template,
+)
 from toolkit.chat_format import to_chat_messages
 from toolkit.errors import UserError
 from toolkit.exporters import export_trl

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.trainers.helpers import NOT_PREFIX, PLAIN_NO_TOOLS, SECRET_A, SECRET_B, delegating_record, record, trl_template
+from tests.trainers.helpers import (
+    NOT_PREFIX,
+    PLAIN_NO_TOOLS,
+    SECRET_A,
+    SECRET_B,
+    delegating_record,
+    record,
+    trl_template,
+)
 from toolkit.chat_format import render_chat, to_chat
 from toolkit.errors import UserError
 from trainers.masks import IGNORE_INDEX, tokenize_example

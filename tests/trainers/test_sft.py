@@ -77,7 +77,9 @@ def test_full_fine_tuning_changes_the_base_weights(tmp_path, data, tiny_model, s
     assert result.summary["training"]["trainable_parameters"] == sum(p.numel() for p in before.values())
 
 
-def test_early_stopping_ends_training_when_validation_loss_stops_improving(tmp_path, data, tiny_model, smol_tokenizer):
+def test_early_stopping_ends_training_when_validation_loss_stops_improving(
+    tmp_path, data, tiny_model, smol_tokenizer
+):
     # A learning rate this small leaves every float32 weight as it was, so validation loss cannot improve.
     cfg = _cfg(tmp_path, data, max_steps=6, eval_steps=1, early_stopping_patience=1, learning_rate=1e-30)
     result = run_sft(cfg, model=tiny_model, tokenizer=smol_tokenizer)
@@ -102,7 +104,9 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, data, tiny_model
         run_sft(_cfg(tmp_path, data, resume="latest"), model=tiny_model, tokenizer=smol_tokenizer)
 
 
-def test_packing_trains_on_packed_sequences_and_merge_saves_a_merged_model(tmp_path, data, tiny_model, smol_tokenizer):
+def test_packing_trains_on_packed_sequences_and_merge_saves_a_merged_model(
+    tmp_path, data, tiny_model, smol_tokenizer
+):
     result = run_sft(_cfg(tmp_path, data, packing=True, max_steps=1, split="none", max_length=1024, merge=True),
                      model=tiny_model, tokenizer=smol_tokenizer)
     assert result.global_step == 1 and math.isfinite(result.final_train_loss)
@@ -133,3 +137,18 @@ def test_the_bundled_smollm2_135m_trains_two_lora_steps(tmp_path, data):
     assert result.global_step == 2 and math.isfinite(result.final_train_loss)
     assert result.summary["model"]["gguf_file"].endswith(".gguf")
     assert result.final_train_loss < 8  # a pretrained model, not random: far below ln(49152) ≈ 10.8
+
+
+def test_packed_conversations_do_not_attend_to_each_other(tiny_model):
+    # What packing relies on without FlashAttention: position ids that restart per conversation give each one
+    # its own causal block (transformers builds the mask from them when there is no cache; TRL's SFTTrainer
+    # passes use_cache=False in compute_loss), so packing changes no conversation's logits.
+    first, second = torch.arange(5, 12).unsqueeze(0), torch.arange(40, 49).unsqueeze(0)
+    with torch.no_grad():
+        alone = tiny_model(input_ids=second).logits
+        packed = tiny_model(
+            input_ids=torch.cat([first, second], dim=1),
+            position_ids=torch.cat([torch.arange(7), torch.arange(9)]).unsqueeze(0),
+            use_cache=False,
+        ).logits
+    assert torch.allclose(packed[:, 7:], alone, atol=1e-5)

@@ -30,7 +30,9 @@ def add_method(methods: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sft.add_argument("config", nargs="?", type=Path, help="YAML config (see samples/train_sft.yaml)")
-    sft.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
+    sft.add_argument(
+        "--set", dest="sets", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)"
+    )
     sft.add_argument("--gate-only", action="store_true", help="run the template gate and exit (1 if it fails)")
     sft.add_argument("--quiet", action="store_true", help="no progress output")
     sft.add_argument("--json", action="store_true", help="print the run summary (or gate report) as JSON")
