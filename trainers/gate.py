@@ -28,7 +28,7 @@ from typing import Any
 
 from toolkit.chat_format import ChatExample, TemplateSupport, probe_template, to_chat
 from toolkit.errors import UserError
-from toolkit.exporters import flatten_subagents
+from toolkit.exporters import ExportError, flatten_subagents
 from toolkit.presentations import get_presentation
 from toolkit.records import Trajectory
 from toolkit.tables import format_table
@@ -255,6 +255,12 @@ def run_gate(
     chosen = list(records) if len(records) <= sample else rng.sample(list(records), sample)
     items = []
     for record in chosen:
-        for node, link in flatten_subagents(record):
+        try:
+            nodes = flatten_subagents(record)
+        except ExportError:
+            continue  # a broken record tree is reported (and skipped) when the data is encoded
+        for node, link in nodes:
             items.append((link.id, node, to_chat(node, presentation, tokenizer=tokenizer, native=native)))
+    if not items:
+        raise UserError("no record in the gate's sample could be read as an agent tree; check the data")
     return check_examples(tokenizer, items, presentation=presentation)

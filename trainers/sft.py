@@ -262,6 +262,9 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
         )
     stage.note(f"{len(enc_train.rows)} train rows ({enc_train.subagent_rows} subagent), "
                f"{enc_train.trained_tokens}/{enc_train.tokens} tokens trained, {enc_train.truncated} truncated")
+    skipped = enc_train.failed + enc_val.failed
+    if skipped:
+        stage.note(f"{len(skipped)} record(s)/row(s) skipped (listed in run.json); first: {skipped[0]}")
 
     stage("loading the model")
     if model is None:

@@ -102,9 +102,9 @@ def encode_records(
     label: str,
     progress: bool = True,
 ) -> EncodedSplit:
-    """Render and tokenize every agent row. A record that cannot be rendered (e.g. a subagent keyed by an unknown
-    call id) is skipped and named in ``failed``; a row whose assistant turns are all cut by ``max_length`` is
-    dropped and counted."""
+    """Render and tokenize every agent row. A record or row that cannot be rendered (a subagent keyed by an unknown
+    call id, a conversation the template rejects) is skipped and named in ``failed``; a row whose assistant
+    turns are all cut by ``max_length`` is dropped and counted."""
     out = EncodedSplit(records=len(records))
     specials = special_token_texts(tokenizer)
     bar = Progress(len(records), label, enabled=progress, unit="records")
@@ -116,8 +116,12 @@ def encode_records(
             bar.advance(ok=False)
             continue
         for node, link in nodes:
-            example = to_chat(node, presentation, tokenizer=tokenizer, native=native)
-            tok = tokenize_example(example, tokenizer, max_length=max_length, specials=specials)
+            try:
+                example = to_chat(node, presentation, tokenizer=tokenizer, native=native)
+                tok = tokenize_example(example, tokenizer, max_length=max_length, specials=specials)
+            except UserError as exc:  # a row the template cannot render is data: skip it, name it
+                out.failed.append(f"{link.id}: {exc}")
+                continue
             if link.depth == 0:
                 out.agent_rows += 1
             else:

@@ -152,3 +152,14 @@ def test_packed_conversations_do_not_attend_to_each_other(tiny_model):
             use_cache=False,
         ).logits
     assert torch.allclose(packed[:, 7:], alone, atol=1e-5)
+
+
+def test_a_record_whose_subagent_points_nowhere_is_skipped_and_named_not_fatal(smol_tokenizer):
+    from trainers.sft_data import encode_records
+
+    broken = delegating_record("bad")
+    broken.subagents = {"no-such-call": broken.subagents["p1"]}
+    out = encode_records([record("ok"), broken], smol_tokenizer, presentation="json", native=None,
+                         max_length=2048, label="train", progress=False)
+    assert len(out.rows) == 1 and out.agent_rows == 1
+    assert len(out.failed) == 1 and "'bad'" in out.failed[0] and "no-such-call" in out.failed[0]
