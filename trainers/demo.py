@@ -17,10 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from toolkit.errors import UserError
 from toolkit.tables import format_table
+from trainers.pipeline import Arm, arm_summary, evaluate_arms, split_file, synthesize_offline, train_sft, validate_with_replay
 
 __all__ = ["DemoConfig", "DemoResult", "run_demo"]
 
@@ -68,105 +67,27 @@ def _stage(i: int, total: int, text: str) -> None:
     print(f"[{i}/{total}] {text}", flush=True)
 
 
-def _synthesize(cfg: DemoConfig, data: Path) -> dict[str, Any]:
-    from synthesizers.diversity import diversity
-    from synthesizers.offline import OfflineSynthesizer
-    from synthesizers.runner import RunOptions, run_synthesis
-
-    synth = OfflineSynthesizer(suites=list(cfg.suites), max_tools=cfg.max_tools)
-    opts = RunOptions(n=cfg.n, out=data, seed=cfg.seed, concurrency=4, mix=DEMO_MIX, progress=cfg.progress,
-                      resume=data.exists())
-    report = anyio.run(run_synthesis, synth, opts)
-    print(report.yields.render())
-    return {**report.to_dict(), "diversity": diversity(data)}
-
-
-def _validate(cfg: DemoConfig, data: Path) -> dict[str, Any]:
-    from toolkit.validation import validate_file
-
-    report = validate_file(data, sources=[f"py:tools.{s}" for s in cfg.suites], progress=cfg.progress)
-    summary = report.to_dict() if hasattr(report, "to_dict") else {}
-    passed = getattr(report, "passed", None)
-    total = getattr(report, "total", None)
-    print(f"      {passed}/{total} records pass every stage, execution replay included")
-    if passed != total:
-        raise UserError(f"{total - passed} synthesized record(s) failed validation; see `toolgym validate {data}`")
-    return {"passed": passed, "total": total, "report": summary}
-
-
-def _split(cfg: DemoConfig, data: Path) -> tuple[Path, Path, dict[str, Any]]:
-    from toolkit.exporters import split_records
-    from toolkit.readers import load_trajectories
-
-    records, bad = load_trajectories(data)
-    if bad:
-        raise UserError(f"{data}: {len(bad)} unreadable record(s)")
-    split = split_records(records, "kind", test_fraction=cfg.test_fraction, seed=cfg.seed)
-    train, test = cfg.out / "train.jsonl", cfg.out / "test.jsonl"
-    for path, rows in ((train, split.train), (test, split.test)):
-        path.write_text("".join(r.to_json() + "\n" for r in rows), encoding="utf-8")
-    print(f"      {len(split.train)} train / {len(split.test)} held-out records (stratified by scenario kind)")
-    return train, test, {"train": len(split.train), "test": len(split.test)}
-
-
-def _train(cfg: DemoConfig, train: Path) -> tuple[Path, dict[str, Any]]:
-    from trainers.sft import run_sft
-    from trainers.sft_config import SFTRunConfig
-
-    run_dir = cfg.out / "sft"
-    sft = SFTRunConfig(
-        train_file=train, split="random", validation_fraction=0.1, presentation=cfg.train_presentation,
-        model=cfg.model, max_steps=cfg.max_steps, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
-        max_length=cfg.max_length, eval_steps=max(1, cfg.max_steps // 3), logging_steps=max(1, cfg.max_steps // 10),
-        seed=cfg.seed, output_dir=run_dir, progress=cfg.progress, warmup_ratio=0.05, lr_scheduler="cosine",
-    )
-    result = run_sft(sft)
-    info = {k: v for k, v in vars(result).items() if isinstance(v, (int, float, str, bool, type(None)))}
-    return run_dir, info
-
-
 def _evaluate(cfg: DemoConfig, test: Path, tuned: Path) -> list[dict[str, Any]]:
-    from toolkit.backends import Decoding
-    from toolkit.evaluate import EvalConfig, evaluate
-    from toolkit.evaluate_models import load_backend
-    from toolkit.evaluate_report import compare, summarize
-    from toolkit.readers import load_trajectories
+    from toolkit.evaluate_report import compare
 
-    tasks, _ = load_trajectories(test)
-    tasks = tasks[: cfg.eval_tasks]
-    decoding = Decoding(temperature=0.0, max_tokens=cfg.max_new_tokens)
     base_model = "smollm2" if cfg.model == "bundled" else cfg.model
-    results: dict[tuple[str, str], list[Any]] = {}
-    for label, model in (("base", base_model), ("tuned", str(tuned))):
-        backend, _info = load_backend(model, batch_size=8)
-        try:
-            for pres in cfg.presentations:
-                out = cfg.out / f"eval-{label}-{pres}.jsonl"
-                config = EvalConfig(presentation=pres, steps="first", decoding=decoding, batch_size=8)
-                print(f"      {label} model, {pres} presentation, {len(tasks)} held-out tasks", flush=True)
-                results[(label, pres)] = anyio.run(_eval_one, evaluate, tasks, backend, config, out)
-        finally:
-            close = getattr(backend, "aclose", None)
-            if close is not None:
-                anyio.run(close)
+    arms = [Arm(label, model, pres) for label, model in (("base", base_model), ("tuned", str(tuned)))
+            for pres in cfg.presentations]
+    results = evaluate_arms(test, arms, cfg.out, max_tasks=cfg.eval_tasks, max_new_tokens=cfg.max_new_tokens)
     table = []
     for pres in cfg.presentations:
+        base, tuned_arm = (next(a for a in arms if a.label == lbl and a.presentation == pres) for lbl in ("base", "tuned"))
         row: dict[str, Any] = {"presentation": pres}
-        for label in ("base", "tuned"):
-            for mode in ("lenient", "strict"):
-                s = summarize(results[(label, pres)], mode=mode)
-                row[f"{label}_{mode}"] = s.task_accuracy
-            row[f"{label}_format_failures"] = summarize(results[(label, pres)]).format_failure_rate
-        c = compare(results[("tuned", pres)], results[("base", pres)], mode="lenient", seed=cfg.seed)
+        for label, arm in (("base", base), ("tuned", tuned_arm)):
+            summary = arm_summary(results[arm])
+            row[f"{label}_lenient"], row[f"{label}_strict"] = summary["lenient"], summary["strict"]
+            row[f"{label}_format_failures"] = summary["format_failures"]
+            row["n_tasks"] = summary["n_tasks"]
+        c = compare(results[tuned_arm], results[base], mode="lenient", seed=cfg.seed)
         row["difference"] = c.difference
         row["mcnemar_p"] = c.mcnemar.p_value if c.mcnemar is not None else None
-        row["n_tasks"] = len(tasks)
         table.append(row)
     return table
-
-
-async def _eval_one(evaluate: Any, tasks: Any, backend: Any, config: Any, out: Path) -> list[Any]:
-    return await evaluate(tasks, backend, config, out=out)
 
 
 def _pct(interval: Any) -> str:
@@ -258,19 +179,27 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     total = len(steps)
     t0 = time.perf_counter()
     _stage(1, total, steps[0][1])
-    info["synthesis"] = _synthesize(cfg, data)
+    info["synthesis"] = synthesize_offline(data, suites=cfg.suites, n=cfg.n, seed=cfg.seed, mix=DEMO_MIX,
+                                           max_tools=cfg.max_tools, progress=cfg.progress)
     seconds["synthesize"] = time.perf_counter() - t0
     t = time.perf_counter()
     _stage(2, total, steps[1][1])
-    info["validation"] = _validate(cfg, data)
+    info["validation"] = validate_with_replay(data, cfg.suites, progress=cfg.progress)
     seconds["validate"] = time.perf_counter() - t
     t = time.perf_counter()
     _stage(3, total, steps[2][1])
-    train, test, info["split"] = _split(cfg, data)
+    info["split"] = split_file(data, cfg.out, method="kind", test_fraction=cfg.test_fraction, seed=cfg.seed)
+    train, test = cfg.out / "train.jsonl", cfg.out / "test.jsonl"
     seconds["split"] = time.perf_counter() - t
     t = time.perf_counter()
     _stage(4, total, steps[3][1])
-    tuned, info["sft"] = _train(cfg, train)
+    tuned = cfg.out / "sft"
+    info["sft"] = train_sft(
+        train, tuned, split="random", validation_fraction=0.1, presentation=cfg.train_presentation, model=cfg.model,
+        max_steps=cfg.max_steps, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+        max_length=cfg.max_length, eval_steps=max(1, cfg.max_steps // 3), logging_steps=max(1, cfg.max_steps // 10),
+        seed=cfg.seed, progress=cfg.progress, warmup_ratio=0.05, lr_scheduler="cosine",
+    )
     seconds["train"] = time.perf_counter() - t
     t = time.perf_counter()
     _stage(5, total, steps[4][1])
