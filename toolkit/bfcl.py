@@ -1,11 +1,14 @@
 """Import BFCL (Berkeley Function-Calling Leaderboard) entries as ToolGym task records.
 
 A question file holds one JSON object per line: ``id``, ``question`` (v3: a list of turns, each a list of
-``{role, content}`` messages; v1: one string) and ``function`` (a list of function docs, or one). A possible-answer
+``{role, content}`` messages; v1: one string) and ``function`` (a list of function docs, or one). A
+possible-answer
 file holds ``{"id", "ground_truth": [{function: {param: [allowed values]}}]}`` per line (v1 files: the answer
-object itself, line-aligned with the questions). Irrelevance categories have no answers: the gold is "no call".
+object itself, line-aligned with the questions). Irrelevance categories have no answers: the gold is "no
+call".
 
-Function docs use BFCL's type dialect, translated to JSON Schema the way BFCL's own OpenAI-style handlers do, with
+Function docs use BFCL's type dialect, translated to JSON Schema the way BFCL's own OpenAI-style handlers do,
+with
 two deliberate differences: ``any`` becomes an unconstrained schema (not ``string``), and no type hints are
 appended to descriptions (ToolGym keeps descriptions identical across presentations).
 
@@ -27,7 +30,8 @@ function-calling handlers do.
 
 Each record carries the possible-answer lists in ``provenance.extra["bfcl_possible_answer"]``; the evaluator
 scores against them with the same checker as every other task (BFCL's string standardisation in the lenient
-reading, exact values in the strict one). ``expected.calls`` holds the first allowed value of each parameter, so
+reading, exact values in the strict one). ``expected.calls`` holds the first allowed value of each parameter,
+so
 the record is also a valid training example.
 
 Run ``python -m toolkit.bfcl QUESTIONS [ANSWERS] -o tasks.jsonl`` to convert files.
@@ -48,16 +52,33 @@ from toolkit.evaluate import POSSIBLE_ANSWERS_KEY
 from toolkit.records import Expected, FunctionCall, Message, Provenance, Scenario, Trajectory
 from toolkit.specs import ToolSpec
 
-__all__ = ["bfcl_schema", "bfcl_spec", "load_bfcl", "bfcl_records", "main"]
+__all__ = ["bfcl_records", "bfcl_schema", "bfcl_spec", "load_bfcl", "main"]
 
 _TYPES = {
-    "dict": "object", "object": "object", "hashmap": "object", "hashtable": "object",
-    "float": "number", "double": "number", "number": "number",
-    "integer": "integer", "int": "integer", "long": "integer", "short": "integer", "byte": "integer",
+    "dict": "object",
+    "object": "object",
+    "hashmap": "object",
+    "hashtable": "object",
+    "float": "number",
+    "double": "number",
+    "number": "number",
+    "integer": "integer",
+    "int": "integer",
+    "long": "integer",
+    "short": "integer",
+    "byte": "integer",
     "bigint": "integer",
-    "tuple": "array", "list": "array", "array": "array", "arraylist": "array", "queue": "array", "stack": "array",
-    "boolean": "boolean", "bool": "boolean",
-    "string": "string", "str": "string", "char": "string",
+    "tuple": "array",
+    "list": "array",
+    "array": "array",
+    "arraylist": "array",
+    "queue": "array",
+    "stack": "array",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "string": "string",
+    "str": "string",
+    "char": "string",
 }
 _MAX_DEPTH = 32
 _LEGAL = re.compile(r"[^a-zA-Z0-9_-]")
@@ -76,7 +97,9 @@ def bfcl_schema(schema: Any, where: str = "parameters", depth: int = 0) -> dict[
             if name == "any":
                 continue
             if name not in _TYPES:
-                raise UserError(f"{where}: unknown BFCL type {value!r}; known: any, {', '.join(sorted(_TYPES))}")
+                raise UserError(
+                    f"{where}: unknown BFCL type {value!r}; known: any, {', '.join(sorted(_TYPES))}"
+                )
             out["type"] = _TYPES[name]
         elif key == "properties" and isinstance(value, dict):
             out["properties"] = {k: bfcl_schema(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
@@ -102,7 +125,9 @@ def bfcl_spec(doc: dict[str, Any]) -> ToolSpec:
     params = doc.get("parameters") or {"type": "dict", "properties": {}}
     schema = bfcl_schema(params, f"{doc['name']}.parameters")
     schema["type"] = "object"
-    return ToolSpec(name=_legal(doc["name"]), description=str(doc.get("description") or ""), input_schema=schema)
+    return ToolSpec(
+        name=_legal(doc["name"]), description=str(doc.get("description") or ""), input_schema=schema
+    )
 
 
 def _read_lines(path: str | Path) -> list[dict[str, Any]]:
@@ -141,8 +166,10 @@ def _messages(question: Any, entry_id: str) -> list[Message]:
         raise UserError(f"{entry_id}: question must be a string or a list of turns")
     turns = question if isinstance(question[0], list) else [question]
     if len(turns) > 1:
-        raise UserError(f"{entry_id}: multi-turn BFCL entries need BFCL's executable environments; import the "
-                        "single-turn categories (simple, multiple, parallel, parallel_multiple, irrelevance, live_*)")
+        raise UserError(
+            f"{entry_id}: multi-turn BFCL entries need BFCL's executable environments; import the "
+            "single-turn categories (simple, multiple, parallel, parallel_multiple, irrelevance, live_*)"
+        )
     out = []
     for m in turns[0]:
         if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
@@ -153,7 +180,9 @@ def _messages(question: Any, entry_id: str) -> list[Message]:
 
 def _rename_answer(answer: dict[str, Any], entry_id: str) -> dict[str, Any]:
     if not isinstance(answer, dict) or len(answer) != 1:
-        raise UserError(f"{entry_id}: a possible answer is a one-key object {{function: {{param: [values]}}}}")
+        raise UserError(
+            f"{entry_id}: a possible answer is a one-key object {{function: {{param: [values]}}}}"
+        )
     ((name, params),) = answer.items()
     return {_legal(str(name)): params}
 
@@ -187,9 +216,11 @@ def _expected_call(answer: dict[str, Any]) -> FunctionCall:
     return FunctionCall(name=name, arguments=args)
 
 
-def bfcl_records(questions: Iterable[dict[str, Any]], answers: Sequence[dict[str, Any]] | None = None
-                 ) -> list[Trajectory]:
-    """Task records from parsed question rows and possible-answer rows (matched by ``id``, else by position)."""
+def bfcl_records(
+    questions: Iterable[dict[str, Any]], answers: Sequence[dict[str, Any]] | None = None
+) -> list[Trajectory]:
+    """Task records from parsed question rows and possible-answer rows (matched by ``id``, else by
+    position)."""
     questions = list(questions)
     by_id: dict[str, Any] = {}
     positional: list[Any] = []
@@ -218,13 +249,20 @@ def bfcl_records(questions: Iterable[dict[str, Any]], answers: Sequence[dict[str
         else:
             raise UserError(f"{entry_id}: no possible answer; pass the category's possible-answer file")
         answer = [_rename_answer(a, entry_id) for a in truth]
-        records.append(Trajectory(
-            id=f"bfcl/{entry_id}", messages=_messages(q.get("question"), entry_id), tools=specs,
-            scenario=Scenario(kind=category, suite="bfcl"),
-            expected=Expected(calls=[_expected_call(a) for a in answer]),
-            provenance=Provenance(generator="import:bfcl", source_line=i + 1, extra={
-                POSSIBLE_ANSWERS_KEY: answer, "bfcl_id": entry_id, "name_map": names}),
-        ))
+        records.append(
+            Trajectory(
+                id=f"bfcl/{entry_id}",
+                messages=_messages(q.get("question"), entry_id),
+                tools=specs,
+                scenario=Scenario(kind=category, suite="bfcl"),
+                expected=Expected(calls=[_expected_call(a) for a in answer]),
+                provenance=Provenance(
+                    generator="import:bfcl",
+                    source_line=i + 1,
+                    extra={POSSIBLE_ANSWERS_KEY: answer, "bfcl_id": entry_id, "name_map": names},
+                ),
+            )
+        )
     return records
 
 
@@ -245,10 +283,12 @@ def is_bfcl_file(path: str | Path) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m toolkit.bfcl",
-                                     description="Convert BFCL question + possible-answer files to task records.",
-                                     epilog="example: python -m toolkit.bfcl BFCL_v3_simple.json "
-                                            "possible_answer/BFCL_v3_simple.json -o simple.jsonl")
+    parser = argparse.ArgumentParser(
+        prog="python -m toolkit.bfcl",
+        description="Convert BFCL question + possible-answer files to task records.",
+        epilog="example: python -m toolkit.bfcl BFCL_v3_simple.json "
+        "possible_answer/BFCL_v3_simple.json -o simple.jsonl",
+    )
     parser.add_argument("questions")
     parser.add_argument("answers", nargs="?")
     parser.add_argument("-o", "--out", required=True)

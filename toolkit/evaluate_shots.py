@@ -4,7 +4,8 @@ Examples come from a pool of solved records (by default the evaluated tasks them
 never sees itself: candidates with the same id or the same first user message are left out. The choice is
 deterministic for a seed and a task id, and the same for every presentation, so arms stay paired.
 
-Candidates whose gold tools are all offered by the task come first, so the examples do not widen the tool list;
+Candidates whose gold tools are all offered by the task come first, so the examples do not widen the tool
+list;
 when fewer than K qualify, others fill in and their tools are added to the prompt's tool list (recorded on the
 result as ``shot_tools_added``). Each example is the record's conversation without its system message; a
 request-only record (no assistant turn) is completed with its ``expected.calls`` and placeholder results. Call
@@ -78,11 +79,15 @@ def shot_messages(shot: Trajectory, index: int) -> list[Message]:
     if not any(m.role == "assistant" for m in body):
         calls = shot.expected.calls if shot.expected is not None and shot.expected.calls is not None else []
         if calls:
-            records = [ToolCallRecord(id=f"{prefix}{i}", function=FunctionCall(name=c.name, arguments=c.arguments))
-                       for i, c in enumerate(calls)]
+            records = [
+                ToolCallRecord(id=f"{prefix}{i}", function=FunctionCall(name=c.name, arguments=c.arguments))
+                for i, c in enumerate(calls)
+            ]
             out.append(Message(role="assistant", tool_calls=records))
-            out.extend(Message(role="tool", tool_call_id=r.id, name=r.function.name, content=PLACEHOLDER_RESULT)
-                       for r in records)
+            out.extend(
+                Message(role="tool", tool_call_id=r.id, name=r.function.name, content=PLACEHOLDER_RESULT)
+                for r in records
+            )
         else:
             out.append(Message(role="assistant", content="No tool applies to this request."))
     return out

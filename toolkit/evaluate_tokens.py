@@ -21,7 +21,7 @@ from toolkit.chat_format import prompt_for, render_chat
 from toolkit.presentations import get_presentation
 from toolkit.specs import ToolSpec
 
-__all__ = ["tool_definition_tokens", "CHARS_PER_TOKEN"]
+__all__ = ["CHARS_PER_TOKEN", "tool_definition_tokens"]
 
 CHARS_PER_TOKEN = 4
 _PROBE = [{"role": "user", "content": "x"}]

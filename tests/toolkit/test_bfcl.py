@@ -11,7 +11,8 @@ import pytest
 
 from tests.toolkit.openai_loopback import OpenAILoopback, Reply
 from toolkit.backends import ScriptedBackend
-from toolkit.bfcl import bfcl_schema, is_bfcl_file, load_bfcl, main as bfcl_main
+from toolkit.bfcl import bfcl_schema, is_bfcl_file, load_bfcl
+from toolkit.bfcl import main as bfcl_main
 from toolkit.cli import main
 from toolkit.errors import UserError
 from toolkit.evaluate import EvalConfig, evaluate
@@ -26,14 +27,30 @@ def load(category: str) -> list[Trajectory]:
 
 
 def test_bfcl_types_become_json_schema() -> None:
-    schema = bfcl_schema({"type": "dict", "properties": {
-        "a": {"type": "float"}, "b": {"type": "tuple", "items": {"type": "integer"}}, "c": {"type": "any"},
-        "d": {"type": "dict", "properties": {"e": {"type": "boolean"}}}, "f": {"type": "string", "optional": True},
-    }, "required": ["a"]})
-    assert schema == {"type": "object", "properties": {
-        "a": {"type": "number"}, "b": {"type": "array", "items": {"type": "integer"}}, "c": {},
-        "d": {"type": "object", "properties": {"e": {"type": "boolean"}}}, "f": {"type": "string"},
-    }, "required": ["a"]}
+    schema = bfcl_schema(
+        {
+            "type": "dict",
+            "properties": {
+                "a": {"type": "float"},
+                "b": {"type": "tuple", "items": {"type": "integer"}},
+                "c": {"type": "any"},
+                "d": {"type": "dict", "properties": {"e": {"type": "boolean"}}},
+                "f": {"type": "string", "optional": True},
+            },
+            "required": ["a"],
+        }
+    )
+    assert schema == {
+        "type": "object",
+        "properties": {
+            "a": {"type": "number"},
+            "b": {"type": "array", "items": {"type": "integer"}},
+            "c": {},
+            "d": {"type": "object", "properties": {"e": {"type": "boolean"}}},
+            "f": {"type": "string"},
+        },
+        "required": ["a"],
+    }
     with pytest.raises(UserError, match="unknown BFCL type 'complex'"):
         bfcl_schema({"type": "complex"})
 
@@ -48,9 +65,15 @@ def test_import_keeps_possible_answers_and_maps_dotted_names_everywhere() -> Non
     assert factorial.provenance.extra["name_map"] == {"math.factorial": "math_factorial"}
     # expected.calls: the first allowed value, "" (may be omitted) left out
     assert [c.model_dump() for c in simple[0].expected.calls] == [
-        {"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5, "unit": "units"}}]
+        {"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5, "unit": "units"}}
+    ]
     weather = simple[2].expected.calls[0].arguments
-    assert weather == {"city": "New York City", "unit": "fahrenheit", "threshold": 0.5, "coordinates": [40.7, -74.0]}
+    assert weather == {
+        "city": "New York City",
+        "unit": "fahrenheit",
+        "threshold": 0.5,
+        "coordinates": [40.7, -74.0],
+    }
     nested = load("multiple")[1].expected.calls[0].arguments["details"]
     assert nested == {"time": "19:30", "outdoor": True}
     (irrelevant,) = load("irrelevance")
@@ -76,22 +99,30 @@ SCRIPT = {
     ],
     "multiple": [
         py("circle_properties_get(radius=5.0)"),  # wrong tool among the candidates
-        py('restaurant_book(cuisine="Italian", city="Berlin", party_size=4, details={"time": "19:30", '
-           '"outdoor": True})'),
+        py(
+            'restaurant_book(cuisine="Italian", city="Berlin", party_size=4, details={"time": "19:30", '
+            '"outdoor": True})'
+        ),
     ],
     "parallel": [
         # out of order, still a perfect matching
         py('spotify_play(artist="Maroon 5", duration=15)\nspotify_play(artist="Taylor Swift", duration=20)'),
         # integers for float parameters are accepted (BFCL's int -> float coercion); one wrong currency
-        py('currency_convert(amount=10, from_currency="USD", to_currency="EUR")\n'
-           'currency_convert(amount=25, from_currency="USD", to_currency="GBP")'),
+        py(
+            'currency_convert(amount=10, from_currency="USD", to_currency="EUR")\n'
+            'currency_convert(amount=25, from_currency="USD", to_currency="GBP")'
+        ),
     ],
     "irrelevance": ["None of the tools can compute a triangle's area."],
 }
 EXPECTED = {
-    "bfcl/simple_0": (True, True), "bfcl/simple_1": (True, True), "bfcl/simple_2": (False, True),
-    "bfcl/multiple_0": (False, False), "bfcl/multiple_1": (True, True),
-    "bfcl/parallel_0": (True, True), "bfcl/parallel_1": (False, False),
+    "bfcl/simple_0": (True, True),
+    "bfcl/simple_1": (True, True),
+    "bfcl/simple_2": (False, True),
+    "bfcl/multiple_0": (False, False),
+    "bfcl/multiple_1": (True, True),
+    "bfcl/parallel_0": (True, True),
+    "bfcl/parallel_1": (False, False),
     "bfcl/irrelevance_0": (True, True),
 }
 
@@ -116,32 +147,61 @@ async def test_imported_tasks_are_scored_against_the_possible_answers() -> None:
 def test_eval_scores_a_bfcl_file_from_the_command_line(
     allow_model_requests: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    replies = {"Find the area": '{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}',
-               "Calculate the factorial": '{"name": "math_factorial", "arguments": {"number": 6}}',
-               "What's the weather": '{"name": "weather_lookup", "arguments": {"city": "NYC", '
-                                     '"coordinates": [40.7, -74.0], "unit": "fahrenheit", "threshold": 0.5}}'}
+    replies = {
+        "Find the area": '{"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5}}',
+        "Calculate the factorial": '{"name": "math_factorial", "arguments": {"number": 6}}',
+        "What's the weather": '{"name": "weather_lookup", "arguments": {"city": "NYC", '
+        '"coordinates": [40.7, -74.0], "unit": "fahrenheit", "threshold": 0.5}}',
+    }
 
     def respond(body: dict[str, Any]) -> Reply:
         question = body["messages"][-1]["content"]
-        return Reply.text("```json\n" + next(v for k, v in replies.items() if question.startswith(k)) + "\n```")
+        return Reply.text(
+            "```json\n" + next(v for k, v in replies.items() if question.startswith(k)) + "\n```"
+        )
 
     out = tmp_path / "bfcl.jsonl"
     with OpenAILoopback(responder=respond) as server:
-        code = main(["eval", "--model", "m", "--base-url", server.base_url, "--no-api-key", "--presentation", "mcp",
-                     "--tasks", str(DATA / "bfcl_sample_simple.json"), "--bfcl-answers",
-                     str(DATA / "bfcl_sample_possible_answer_simple.json"), "--out", str(out)])
+        code = main(
+            [
+                "eval",
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--no-api-key",
+                "--presentation",
+                "mcp",
+                "--tasks",
+                str(DATA / "bfcl_sample_simple.json"),
+                "--bfcl-answers",
+                str(DATA / "bfcl_sample_possible_answer_simple.json"),
+                "--out",
+                str(out),
+            ]
+        )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["correct"]["lenient"] for r in rows] == [True, False, True]
     assert rows[0]["steps"][0]["gold"] == [
-        {"calculate_triangle_area": {"base": [10], "height": [5], "unit": ["units", ""]}}]
+        {"calculate_triangle_area": {"base": [10], "height": [5], "unit": ["units", ""]}}
+    ]
     printed = capsys.readouterr().out
     assert "\nsimple  3  " in printed  # the breakdown by kind names the BFCL category
 
 
 def test_the_converter_writes_records_that_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "parallel.jsonl"
-    assert bfcl_main([str(DATA / "bfcl_sample_parallel.json"),
-                      str(DATA / "bfcl_sample_possible_answer_parallel.json"), "-o", str(out)]) == 0
+    assert (
+        bfcl_main(
+            [
+                str(DATA / "bfcl_sample_parallel.json"),
+                str(DATA / "bfcl_sample_possible_answer_parallel.json"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     lines = out.read_text().splitlines()
     assert [Trajectory.model_validate_json(x).id for x in lines] == ["bfcl/parallel_0", "bfcl/parallel_1"]

@@ -18,13 +18,21 @@ from toolkit.specs import ToolSpec
 from toolkit.stats import paired_difference
 
 TOOLS = [
-    ToolSpec(name=name, description=f"The {what} of a city.", input_schema={
-        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
-    for name, what in (("get_weather", "weather"), ("get_time", "local time"), ("get_population", "population"))
+    ToolSpec(
+        name=name,
+        description=f"The {what} of a city.",
+        input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    for name, what in (
+        ("get_weather", "weather"),
+        ("get_time", "local time"),
+        ("get_population", "population"),
+    )
 ]
 CITIES = ["Paris", "Rome", "Oslo", "Lima", "Quito", "Cairo", "Delhi", "Tokyo", "Seoul", "Accra"]
 # Which tasks each arm gets right (by index). Hand-worked:
-#   python vs mcp : only python right on 2..7 -> b=6, c=0 -> p = 2 * 2^-6 = 0.03125; difference (8-2)/10 = +0.6
+#   python vs mcp : only python right on 2..7 -> b=6, c=0 -> p = 2 * 2^-6 = 0.03125; difference (8-2)/10 =
+# +0.6
 #   python vs json: only json right on 8       -> b=0, c=1 -> p = 1
 #   mcp vs json   : only json right on 2..8    -> b=0, c=7 -> p = 2 * 2^-7 = 0.015625
 # Holm over (0.03125, 1, 0.015625): sorted 0.015625*3 = 0.046875, 0.03125*2 = 0.0625, 1*1 = 1.
@@ -39,11 +47,15 @@ def write_tasks(path: Path) -> None:
     rows = []
     for i, city in enumerate(CITIES):
         tool = tool_of(i)
-        rows.append(Trajectory(
-            id=f"t{i}", tools=TOOLS, scenario=Scenario(kind="single" if i < 6 else "lookup", suite="cities"),
-            messages=[Message(role="user", content=f"{tool.name} for {city}")],
-            expected=Expected(calls=[FunctionCall(name=tool.name, arguments={"city": city})]),
-        ).to_json())
+        rows.append(
+            Trajectory(
+                id=f"t{i}",
+                tools=TOOLS,
+                scenario=Scenario(kind="single" if i < 6 else "lookup", suite="cities"),
+                messages=[Message(role="user", content=f"{tool.name} for {city}")],
+                expected=Expected(calls=[FunctionCall(name=tool.name, arguments={"city": city})]),
+            ).to_json()
+        )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
@@ -66,14 +78,31 @@ def test_compare_runs_every_presentation_and_reports_hand_worked_statistics(
     tasks, run_dir = tmp_path / "tasks.jsonl", tmp_path / "run"
     write_tasks(tasks)
     with OpenAILoopback(responder=responder) as server:
-        code = main(["compare", "--model", "m", "--base-url", server.base_url, "--no-api-key", "--tasks", str(tasks),
-                     "--presentations", "python,mcp,json", "--out", str(run_dir), "--resamples", "2000"])
+        code = main(
+            [
+                "compare",
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--no-api-key",
+                "--tasks",
+                str(tasks),
+                "--presentations",
+                "python,mcp,json",
+                "--out",
+                str(run_dir),
+                "--resamples",
+                "2000",
+            ]
+        )
         bodies = [r.body for r in server.completions]
     assert code == 0
     # identical decoding and one skeleton for every arm: same temperature and token limit, 10 requests per arm
     assert len(bodies) == 30
-    assert {(b.get("temperature"), b.get("max_tokens") or b.get("max_completion_tokens")) for b in bodies} == {
-        (0.0, 512)}
+    assert {
+        (b.get("temperature"), b.get("max_tokens") or b.get("max_completion_tokens")) for b in bodies
+    } == {(0.0, 512)}
     printed = capsys.readouterr().out
     assert "python - mcp" in printed and "+60.0 pp" in printed
 
@@ -91,7 +120,9 @@ def test_compare_runs_every_presentation_and_reports_hand_worked_statistics(
     diff = paired_difference(
         {f"t{i}": float(i in RIGHT["python"]) for i in range(10)},
         {f"t{i}": float(i in RIGHT["mcp"]) for i in range(10)},
-        clusters={f"t{i}": tool_of(i).name for i in range(10)}, n_resamples=2000, seed=0,
+        clusters={f"t{i}": tool_of(i).name for i in range(10)},
+        n_resamples=2000,
+        seed=0,
     )
     assert cells[1] == f"+60.0 pp [{100 * diff.low:+.1f}, {100 * diff.high:+.1f}]"
     mcp_json = next(x for x in report.splitlines() if x.startswith("| mcp − json |"))
@@ -99,8 +130,14 @@ def test_compare_runs_every_presentation_and_reports_hand_worked_statistics(
     py_json = next(x for x in report.splitlines() if x.startswith("| python − json |"))
     assert "| 0 / 1 | 1 | 1 |" in py_json
     # breakdowns, format failures, token costs, validity notes and verbatim prompts are all there
-    for heading in ("## By scenario kind", "## By tool", "## Format failures: strict vs lenient", "## Token costs",
-                    "## Threats to validity", "## Example prompts"):
+    for heading in (
+        "## By scenario kind",
+        "## By tool",
+        "## Format failures: strict vs lenient",
+        "## Token costs",
+        "## Threats to validity",
+        "## Example prompts",
+    ):
         assert heading in report
     assert "| lookup |" in report and "| get_population |" in report
     assert "Only 3 tool(s) form the bootstrap clusters" in report
@@ -109,7 +146,10 @@ def test_compare_runs_every_presentation_and_reports_hand_worked_statistics(
         assert (run_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads((run_dir / "comparison.json").read_text())
     assert [(p["a"], p["b"], p["p_holm"]) for p in data["pairs"]] == [
-        ("python", "mcp", 0.0625), ("python", "json", 1.0), ("mcp", "json", 0.046875)]
+        ("python", "mcp", 0.0625),
+        ("python", "json", 1.0),
+        ("mcp", "json", 0.046875),
+    ]
 
 
 def test_compare_rebuilds_the_report_from_result_files(
@@ -119,10 +159,37 @@ def test_compare_rebuilds_the_report_from_result_files(
     write_tasks(tasks)
     with OpenAILoopback(responder=responder) as server:
         for arm in ("python", "mcp"):
-            assert main(["eval", "--model", "m", "--base-url", server.base_url, "--no-api-key", "--tasks",
-                         str(tasks), "--presentation", arm, "--out", str(tmp_path / f"{arm}.jsonl")]) == 0
-    code = main(["compare", "--from-results", str(tmp_path / "python.jsonl"), str(tmp_path / "mcp.jsonl"),
-                 "--out", str(tmp_path / "rep"), "--resamples", "500"])
+            assert (
+                main(
+                    [
+                        "eval",
+                        "--model",
+                        "m",
+                        "--base-url",
+                        server.base_url,
+                        "--no-api-key",
+                        "--tasks",
+                        str(tasks),
+                        "--presentation",
+                        arm,
+                        "--out",
+                        str(tmp_path / f"{arm}.jsonl"),
+                    ]
+                )
+                == 0
+            )
+    code = main(
+        [
+            "compare",
+            "--from-results",
+            str(tmp_path / "python.jsonl"),
+            str(tmp_path / "mcp.jsonl"),
+            "--out",
+            str(tmp_path / "rep"),
+            "--resamples",
+            "500",
+        ]
+    )
     assert code == 0
     report = (tmp_path / "rep" / "report.md").read_text()
     line = next(x for x in report.splitlines() if x.startswith("| python − mcp |"))
@@ -132,8 +199,13 @@ def test_compare_rebuilds_the_report_from_result_files(
 def test_arms_holding_different_tasks_cannot_be_paired(tmp_path: Path) -> None:
     def row(task: str) -> dict[str, Any]:
         read = {"calls": [], "error": None, "matched": True, "reasons": [], "f1": 1.0}
-        return {"task_id": task, "presentation": "x", "cluster": "t", "correct": {"strict": True, "lenient": True},
-                "steps": [{"gold": [], "gold_kind": "no_call", "strict": read, "lenient": read}]}
+        return {
+            "task_id": task,
+            "presentation": "x",
+            "cluster": "t",
+            "correct": {"strict": True, "lenient": True},
+            "steps": [{"gold": [], "gold_kind": "no_call", "strict": read, "lenient": read}],
+        }
 
     from toolkit.errors import UserError
 
@@ -144,6 +216,18 @@ def test_arms_holding_different_tasks_cannot_be_paired(tmp_path: Path) -> None:
 def test_compare_needs_two_distinct_presentations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tasks = tmp_path / "tasks.jsonl"
     write_tasks(tasks)
-    code = main(["compare", "--model", "m", "--base-url", "http://127.0.0.1:9", "--no-api-key", "--tasks",
-                 str(tasks), "--presentations", "python,python"])
+    code = main(
+        [
+            "compare",
+            "--model",
+            "m",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--no-api-key",
+            "--tasks",
+            str(tasks),
+            "--presentations",
+            "python,python",
+        ]
+    )
     assert code == 2 and "at least two distinct" in capsys.readouterr().err

@@ -22,11 +22,14 @@ WEATHER = ToolSpec(
 def write_tasks(path: Path) -> None:
     rows = []
     for i, city in enumerate(["Paris", "Rome", "Oslo"]):
-        rows.append(Trajectory(
-            id=f"t{i}", tools=[WEATHER],
-            messages=[Message(role="user", content=f"Weather in {city}?")],
-            expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": city})]),
-        ).to_json())
+        rows.append(
+            Trajectory(
+                id=f"t{i}",
+                tools=[WEATHER],
+                messages=[Message(role="user", content=f"Weather in {city}?")],
+                expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": city})]),
+            ).to_json()
+        )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
@@ -46,20 +49,58 @@ def test_eval_run_summary_and_compare_from_the_command_line(
         return mcp_answer(city if city != "Oslo" else "Bergen")  # one wrong answer
 
     with OpenAILoopback(responder=by_city) as server:
-        code = main(["eval", "run", str(tasks), "--presentation", "mcp", "--model", "m", "--base-url",
-                     server.base_url, "--no-api-key", "--concurrency", "2", "--out", str(mcp_out)])
+        code = main(
+            [
+                "eval",
+                "run",
+                str(tasks),
+                "--presentation",
+                "mcp",
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--no-api-key",
+                "--concurrency",
+                "2",
+                "--out",
+                str(mcp_out),
+            ]
+        )
     assert code == 0
     printed = capsys.readouterr().out
     assert "task accuracy (95% CI)          66.7% [20.8%, 93.9%]" in printed
     assert [json.loads(line)["correct"]["lenient"] for line in mcp_out.read_text().splitlines()] == [
-        True, True, False,
+        True,
+        True,
+        False,
     ]
 
     replies = [Reply.tool_calls(("get_weather", {"city": c})) for c in ("Paris", "Rome", "Oslo")]
-    with OpenAILoopback(responder=lambda body: replies[["Paris", "Rome", "Oslo"].index(
-            body["messages"][-1]["content"].split()[-1].rstrip("?"))]) as server:
-        assert main(["eval", "run", str(tasks), "--presentation", "json", "--model", "m", "--base-url",
-                     server.base_url, "--no-api-key", "--out", str(native_out)]) == 0
+    with OpenAILoopback(
+        responder=lambda body: replies[
+            ["Paris", "Rome", "Oslo"].index(body["messages"][-1]["content"].split()[-1].rstrip("?"))
+        ]
+    ) as server:
+        assert (
+            main(
+                [
+                    "eval",
+                    "run",
+                    str(tasks),
+                    "--presentation",
+                    "json",
+                    "--model",
+                    "m",
+                    "--base-url",
+                    server.base_url,
+                    "--no-api-key",
+                    "--out",
+                    str(native_out),
+                ]
+            )
+            == 0
+        )
         assert all("tools" in r.body for r in server.completions)
     capsys.readouterr()
 

@@ -26,36 +26,63 @@ SYSTEM = Message(role="system", content="You are a weather assistant.")
 
 
 def calls_msg(*cities: str, prefix: str) -> Message:
-    return Message(role="assistant", tool_calls=[
-        ToolCallRecord(id=f"{prefix}{i}", function=FunctionCall(name="get_weather", arguments={"city": c}))
-        for i, c in enumerate(cities)
-    ])
+    return Message(
+        role="assistant",
+        tool_calls=[
+            ToolCallRecord(
+                id=f"{prefix}{i}", function=FunctionCall(name="get_weather", arguments={"city": c})
+            )
+            for i, c in enumerate(cities)
+        ],
+    )
 
 
 def task(task_id: str, kind: str, messages: list[Message], gold: list[str]) -> Trajectory:
     return Trajectory(
-        id=task_id, messages=messages, tools=[WEATHER], scenario=Scenario(kind=kind, suite="weather"),
+        id=task_id,
+        messages=messages,
+        tools=[WEATHER],
+        scenario=Scenario(kind=kind, suite="weather"),
         expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": c}) for c in gold]),
     )
 
 
 TASKS = [
-    task("single", "single", [
-        SYSTEM, Message(role="user", content="Weather in Paris?"), calls_msg("Paris", prefix="a"),
-        Message(role="tool", tool_call_id="a0", name="get_weather", content="sunny"),
-        Message(role="assistant", content="It is sunny in Paris."),
-    ], ["Paris"]),
-    task("parallel", "parallel", [
-        SYSTEM,
-        Message(role="user", content="Weather in Paris and Rome?"),
-        calls_msg("Paris", "Rome", prefix="b"),
-        Message(role="tool", tool_call_id="b0", name="get_weather", content="sunny"),
-        Message(role="tool", tool_call_id="b1", name="get_weather", content="rain"),
-        Message(role="assistant", content="Sunny in Paris, rain in Rome."),
-    ], ["Paris", "Rome"]),
-    task("none", "no_tool", [
-        SYSTEM, Message(role="user", content="Hi!"), Message(role="assistant", content="Hello!"),
-    ], []),
+    task(
+        "single",
+        "single",
+        [
+            SYSTEM,
+            Message(role="user", content="Weather in Paris?"),
+            calls_msg("Paris", prefix="a"),
+            Message(role="tool", tool_call_id="a0", name="get_weather", content="sunny"),
+            Message(role="assistant", content="It is sunny in Paris."),
+        ],
+        ["Paris"],
+    ),
+    task(
+        "parallel",
+        "parallel",
+        [
+            SYSTEM,
+            Message(role="user", content="Weather in Paris and Rome?"),
+            calls_msg("Paris", "Rome", prefix="b"),
+            Message(role="tool", tool_call_id="b0", name="get_weather", content="sunny"),
+            Message(role="tool", tool_call_id="b1", name="get_weather", content="rain"),
+            Message(role="assistant", content="Sunny in Paris, rain in Rome."),
+        ],
+        ["Paris", "Rome"],
+    ),
+    task(
+        "none",
+        "no_tool",
+        [
+            SYSTEM,
+            Message(role="user", content="Hi!"),
+            Message(role="assistant", content="Hello!"),
+        ],
+        [],
+    ),
     task("request_only", "single", [SYSTEM, Message(role="user", content="Weather in Oslo?")], ["Oslo"]),
 ]
 
@@ -84,7 +111,10 @@ async def test_python_arm_scores_each_decision_point_strict_and_lenient() -> Non
     by_id = {r.task_id: r for r in results}
     assert [len(r.steps) for r in results] == [2, 2, 1, 1]
     assert [[s.gold_kind for s in r.steps] for r in results] == [
-        ["calls", "answer"], ["calls", "answer"], ["no_call"], ["calls"],
+        ["calls", "answer"],
+        ["calls", "answer"],
+        ["no_call"],
+        ["calls"],
     ]
     assert {t: (r.correct("strict"), r.correct("lenient")) for t, r in by_id.items()} == {
         "single": (False, True),
@@ -114,15 +144,19 @@ async def test_prompts_share_one_skeleton_and_prompted_arms_get_tool_results_as_
 
 
 async def test_native_json_arm_reads_the_tool_channel_and_flags_calls_written_as_text() -> None:
-    backend = ScriptedBackend([
-        tool_call_step("get_weather", city="Paris"),
-        "It is sunny.",
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
-        '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>',
-        "Done.",
-        "Hello there!",
-        malformed_call_step("get_weather", '{"city": "Os'),
-    ])
+    backend = ScriptedBackend(
+        [
+            tool_call_step("get_weather", city="Paris"),
+            "It is sunny.",
+            (
+                '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
+                '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>'
+            ),
+            "Done.",
+            "Hello there!",
+            malformed_call_step("get_weather", '{"city": "Os'),
+        ]
+    )
     results = await run(backend, "json")
     by_id = {r.task_id: r for r in results}
     assert by_id["single"].native and by_id["single"].steps[0].native_channel
@@ -151,14 +185,21 @@ async def test_summary_and_paired_comparison_from_written_files(tmp_path: Any) -
     py_file, js_file = tmp_path / "python.jsonl", tmp_path / "json.jsonl"
     with anyio.fail_after(30):
         await evaluate(TASKS, ScriptedBackend(PYTHON_ANSWERS), EvalConfig(presentation="python"), out=py_file)
-        await evaluate(TASKS, ScriptedBackend([
-            tool_call_step("get_weather", city="Paris"),
-            "Sunny.",
-            tool_call_step("get_weather", city="Paris"),
-            "Done.",
-            "Hello!",
-            tool_call_step("get_weather", city="Oslo"),
-        ]), EvalConfig(presentation="json"), out=js_file)
+        await evaluate(
+            TASKS,
+            ScriptedBackend(
+                [
+                    tool_call_step("get_weather", city="Paris"),
+                    "Sunny.",
+                    tool_call_step("get_weather", city="Paris"),
+                    "Done.",
+                    "Hello!",
+                    tool_call_step("get_weather", city="Oslo"),
+                ]
+            ),
+            EvalConfig(presentation="json"),
+            out=js_file,
+        )
     py_rows, js_rows = read_results(py_file), read_results(js_file)
     assert [r["task_id"] for r in py_rows] == ["single", "parallel", "none", "request_only"]
 
@@ -186,8 +227,13 @@ def row(task_id: str, correct: bool, cluster: str) -> dict[str, Any]:
     read = {"calls": [], "error": None, "matched": correct, "reasons": [], "f1": float(correct)}
     gold = [{"name": cluster, "arguments": {}}]
     step = {"gold": gold, "gold_kind": "calls", "strict": read, "lenient": read}
-    return {"task_id": task_id, "presentation": "python", "cluster": cluster,
-            "correct": {"strict": correct, "lenient": correct}, "steps": [step]}
+    return {
+        "task_id": task_id,
+        "presentation": "python",
+        "cluster": cluster,
+        "correct": {"strict": correct, "lenient": correct},
+        "steps": [step],
+    }
 
 
 def test_repeated_trials_give_rates_pass_hat_k_and_a_rate_comparison() -> None:
@@ -218,7 +264,9 @@ TIME = ToolSpec(
 
 def request_task(task_id: str, kind: str, prompt: str, gold: list[str]) -> Trajectory:
     return Trajectory(
-        id=task_id, tools=[WEATHER, TIME], scenario=Scenario(kind=kind, suite="weather"),
+        id=task_id,
+        tools=[WEATHER, TIME],
+        scenario=Scenario(kind=kind, suite="weather"),
         messages=[Message(role="user", content=prompt)],
         expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": c}) for c in gold]),
     )
@@ -243,7 +291,7 @@ def fenced(lang: str, body: str) -> str:
 
 
 def mcp_call(name: str, city: str) -> str:
-    return '{"name": "%s", "arguments": {"city": "%s"}}' % (name, city)
+    return f'{{"name": "{name}", "arguments": {{"city": "{city}"}}}}'
 
 
 ANSWERS = {
@@ -269,8 +317,12 @@ ANSWERS = {
         tool_call_step("get_time", city="Paris"),
         malformed_call_step("get_weather", '{"city": '),
         "I am not sure.",
-        ChatResponse(tool_calls=[ToolCall(name="get_weather", arguments={"city": "Rome"}, id="c1"),
-                                 ToolCall(name="get_weather", arguments={"city": "Paris"}, id="c2")]),
+        ChatResponse(
+            tool_calls=[
+                ToolCall(name="get_weather", arguments={"city": "Rome"}, id="c1"),
+                ToolCall(name="get_weather", arguments={"city": "Paris"}, id="c2"),
+            ]
+        ),
     ],
 }
 
@@ -283,12 +335,21 @@ async def test_each_outcome_is_scored_the_same_way_in_every_presentation(present
     backend.assert_complete()
     by_id = {r.task_id: r.steps[0].strict for r in results}
     assert {t: r.matched for t, r in by_id.items()} == {
-        "right": True, "wrong_argument": False, "wrong_tool": False, "unparseable": False, "no_call": False,
+        "right": True,
+        "wrong_argument": False,
+        "wrong_tool": False,
+        "unparseable": False,
+        "no_call": False,
         "parallel_swapped": True,
     }
-    assert "value_mismatch" in by_id["wrong_argument"].reasons[0] and 'got "Rome"' in by_id["wrong_argument"].reasons[0]
+    assert (
+        "value_mismatch" in by_id["wrong_argument"].reasons[0]
+        and 'got "Rome"' in by_id["wrong_argument"].reasons[0]
+    )
     assert any("wrong_name" in r for r in by_id["wrong_tool"].reasons)
-    assert by_id["unparseable"].error is not None and by_id["unparseable"].reasons[0].startswith("format_failure")
+    assert by_id["unparseable"].error is not None and by_id["unparseable"].reasons[0].startswith(
+        "format_failure"
+    )
     assert by_id["no_call"].error is None and by_id["no_call"].calls == []
     assert any(r.startswith("wrong_count: expected 1 call(s), got 0") for r in by_id["no_call"].reasons)
     assert [c.arguments["city"] for c in by_id["parallel_swapped"].calls] == ["Rome", "Paris"]
@@ -306,11 +367,16 @@ async def test_each_outcome_is_scored_the_same_way_in_every_presentation(present
 async def test_shots_put_solved_examples_before_the_task_never_the_task_itself() -> None:
     pool = [request_task(f"p{i}", "single", f"Weather in City{i}?", [f"City{i}"]) for i in range(4)]
     tasks = [pool[0], request_task("q", "single", "Weather in Lima?", ["Lima"])]
-    backend = ScriptedBackend([fenced("python", python_call("get_weather", "City0")),
-                               fenced("python", python_call("get_weather", "Lima"))])
+    backend = ScriptedBackend(
+        [
+            fenced("python", python_call("get_weather", "City0")),
+            fenced("python", python_call("get_weather", "Lima")),
+        ]
+    )
     with anyio.fail_after(30):
-        results = await evaluate(tasks, backend, EvalConfig(presentation="python", shots=2, shot_seed=3),
-                                 shot_pool=pool)
+        results = await evaluate(
+            tasks, backend, EvalConfig(presentation="python", shots=2, shot_seed=3), shot_pool=pool
+        )
     backend.assert_complete()
     first, second = results
     assert len(first.shots) == 2 and "p0" not in first.shots  # leave-one-out: never the evaluated task
@@ -325,7 +391,9 @@ async def test_shots_put_solved_examples_before_the_task_never_the_task_itself()
     # the same seed chooses the same examples again (every arm sees the same ones)
     again = ScriptedBackend(["x", "y"])
     with anyio.fail_after(30):
-        same = await evaluate(tasks, again, EvalConfig(presentation="mcp", shots=2, shot_seed=3), shot_pool=pool)
+        same = await evaluate(
+            tasks, again, EvalConfig(presentation="mcp", shots=2, shot_seed=3), shot_pool=pool
+        )
     assert [r.shots for r in same] == [r.shots for r in results]
     assert all(r.correct("lenient") for r in results)
 
@@ -347,8 +415,13 @@ async def test_trials_repeat_each_task_with_its_own_seed_and_give_pass_k() -> No
     with anyio.fail_after(30):
         results = await evaluate(tasks, backend, config)
     assert [(r.task_id, r.trial) for r in results] == [
-        ("right", 0), ("wrong_argument", 0), ("right", 1), ("wrong_argument", 1), ("right", 2),
-        ("wrong_argument", 2)]
+        ("right", 0),
+        ("wrong_argument", 0),
+        ("right", 1),
+        ("wrong_argument", 1),
+        ("right", 2),
+        ("wrong_argument", 2),
+    ]
     assert [r.decoding.seed for r in backend.requests] == [10, 10, 11, 11, 12, 12]
     s = summarize(results)
     # task "right": 2 of 3, task "wrong_argument": 1 of 3 -> mean 1/2; pass^2 = (C(2,2) + 0)/C(3,2) / 2 = 1/6;
@@ -363,7 +436,9 @@ def test_breakdowns_by_kind_and_by_tool_count_each_task_once_per_group() -> None
     from toolkit.evaluate_report import breakdown
 
     rows = [row("a", True, "t1"), row("b", False, "t1"), row("c", True, "t2")]
-    for r, kind, tools in zip(rows, ["single", "single", "parallel"], [["t1"], ["t1", "t2"], ["t2"]], strict=True):
+    for r, kind, tools in zip(
+        rows, ["single", "single", "parallel"], [["t1"], ["t1", "t2"], ["t2"]], strict=True
+    ):
         r["kind"], r["tools"] = kind, tools
     kinds = {g.name: (g.n_tasks, g.accuracy.estimate) for g in breakdown(rows, by="kind")}
     assert kinds == {"parallel": (1, 1.0), "single": (2, 0.5)}

@@ -1,4 +1,4 @@
-"""Environment evaluation: scripted models act in the real calendar suite; the end state and answer are graded."""
+"""Environment evaluation: scripted models act in the real calendar suite; end state and answer are graded."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def answer(task: Task) -> str:
     return "Done: " + ", ".join(task.answer_facts) + "."
 
 
-async def run(tasks: list[Any], steps: list[Any], presentation: str = "python", **kw: Any) -> tuple[list[Any], Any]:
+async def run(
+    tasks: list[Any], steps: list[Any], presentation: str = "python", **kw: Any
+) -> tuple[list[Any], Any]:
     backend = ScriptedBackend(steps)
     with anyio.fail_after(60):
         results = await evaluate_env(tasks, backend, EnvEvalConfig(presentation=presentation, **kw))
@@ -60,7 +62,9 @@ async def test_correct_calls_leave_the_gold_end_state_and_pass(presentation: str
 
 async def test_a_wrong_argument_fails_on_the_end_state_with_the_reason() -> None:
     task = TASKS["single"]
-    wrong = [ToolCall(name="create_event", arguments={**gold(task)[0].arguments, "start": "2026-03-13T10:00"})]
+    wrong = [
+        ToolCall(name="create_event", arguments={**gold(task)[0].arguments, "start": "2026-03-13T10:00"})
+    ]
     (result,), _ = await run([task], [calls_text("python", wrong), answer(task)])
     assert not result.passed
     assert not result.checks["end_state"]["passed"]
@@ -121,7 +125,10 @@ async def test_delegation_runs_a_subagent_and_checks_it_was_grounded() -> None:
     (result,), _ = await run([(task, "delegate")], steps)
     assert result.passed, result.reasons
     assert {n: result.checks[n]["passed"] for n in ("delegated", "grant", "child_grounded")} == {
-        "delegated": True, "grant": True, "child_grounded": True}
+        "delegated": True,
+        "grant": True,
+        "child_grounded": True,
+    }
     assert result.delegation["subagents"][0]["granted"] == ["create_event"]
 
     # doing the work itself instead of delegating: end state fine, delegation check fails
@@ -153,15 +160,20 @@ async def test_trials_give_pass_k_and_the_summary_reports_costs() -> None:
 
 def test_tasks_come_from_records_carrying_the_task() -> None:
     task = TASKS["single"]
-    record = Trajectory(id="rec-1", messages=[Message(role="user", content=task.turns[0])],
-                        scenario=task.scenario(), expected=task.expected())
+    record = Trajectory(
+        id="rec-1",
+        messages=[Message(role="user", content=task.turns[0])],
+        scenario=task.scenario(),
+        expected=task.expected(),
+    )
     ((loaded, kind),) = tasks_from_records([record])
     assert (loaded.id, kind, loaded.gold_calls) == ("rec-1", "single", task.gold_calls)
     from toolkit.errors import UserError
 
     with pytest.raises(UserError, match="no scenario.task"):
-        tasks_from_records([Trajectory(id="x", messages=[Message(role="user", content="hi")],
-                                       expected=Expected(calls=[]))])
+        tasks_from_records(
+            [Trajectory(id="x", messages=[Message(role="user", content="hi")], expected=Expected(calls=[]))]
+        )
 
 
 def test_eval_env_mode_from_the_command_line(
@@ -180,8 +192,26 @@ def test_eval_env_mode_from_the_command_line(
 
     out = tmp_path / "env.jsonl"
     with OpenAILoopback(responder=respond) as server:
-        code = main(["eval", "--model", "m", "--base-url", server.base_url, "--no-api-key", "--presentation",
-                     "python", "--mode", "env", "--suite", "calendar", "--n", "2", "--out", str(out)])
+        code = main(
+            [
+                "eval",
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--no-api-key",
+                "--presentation",
+                "python",
+                "--mode",
+                "env",
+                "--suite",
+                "calendar",
+                "--n",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
     assert code == 0
     printed = capsys.readouterr().out
     assert "success (95% CI)" in printed and "100.0% [34.2%, 100.0%]" in printed

@@ -1,4 +1,5 @@
-"""The evaluator on a tiny real transformers model: the batched path, exact tool-definition token counts, and an
+"""The evaluator on a tiny real transformers model: the batched path, exact tool-definition token counts, and
+an
 SFT run directory (LoRA adapter + saved chat template) loaded exactly as trained."""
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ WEATHER = ToolSpec(
     input_schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
 TASKS = [
-    Trajectory(id=f"t{i}", tools=[WEATHER], messages=[Message(role="user", content=f"Weather in {city}?")],
-               expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": city})]))
-    for i, city in enumerate(["Paris", "Rome", "Oslo", "Lima", "a much longer city name, Llanfairpwllgwyngyll"])
+    Trajectory(
+        id=f"t{i}",
+        tools=[WEATHER],
+        messages=[Message(role="user", content=f"Weather in {city}?")],
+        expected=Expected(calls=[FunctionCall(name="get_weather", arguments={"city": city})]),
+    )
+    for i, city in enumerate(
+        ["Paris", "Rome", "Oslo", "Lima", "a much longer city name, Llanfairpwllgwyngyll"]
+    )
 ]
 
 
@@ -48,9 +55,15 @@ def tiny(tokenizer: Any) -> Any:
 
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     return LlamaForCausalLM(config).eval()
 
@@ -69,17 +82,27 @@ async def test_batched_evaluation_on_a_tiny_model_matches_one_at_a_time(
     # SmolLM2's template cannot render tools=, so json falls back to the prompted form (decided by probing)
     assert not any(r.native for r in batched)
     # the tool list's cost is counted with the model's own tokenizer, and it is exactly the prompt difference
-    with_tools = render_chat(prompt_for([{"role": "user", "content": "x"}], [WEATHER], presentation,
-                                        tokenizer=tokenizer), tokenizer, add_generation_prompt=True)
-    bare = render_chat(prompt_for([{"role": "user", "content": "x"}], [], presentation, tokenizer=tokenizer),
-                       tokenizer, add_generation_prompt=True)
+    with_tools = render_chat(
+        prompt_for([{"role": "user", "content": "x"}], [WEATHER], presentation, tokenizer=tokenizer),
+        tokenizer,
+        add_generation_prompt=True,
+    )
+    bare = render_chat(
+        prompt_for([{"role": "user", "content": "x"}], [], presentation, tokenizer=tokenizer),
+        tokenizer,
+        add_generation_prompt=True,
+    )
     expected = len(tokenizer(with_tools)["input_ids"]) - len(tokenizer(bare)["input_ids"])
     assert expected > 50
     assert {(r.tool_tokens, r.tool_tokens_method) for r in batched} == {(expected, "tokenizer")}
 
 
-def test_token_counts_differ_between_presentations_and_the_approximation_is_documented(tokenizer: Any) -> None:
-    counts = {p: tool_definition_tokens([WEATHER], p, tokenizer=tokenizer)[0] for p in ("python", "mcp", "json")}
+def test_token_counts_differ_between_presentations_and_the_approximation_is_documented(
+    tokenizer: Any,
+) -> None:
+    counts = {
+        p: tool_definition_tokens([WEATHER], p, tokenizer=tokenizer)[0] for p in ("python", "mcp", "json")
+    }
     assert len(set(counts.values())) == 3  # three different renderings of one spec
     approx, method = tool_definition_tokens([WEATHER], "mcp")
     assert method == "chars/4" and approx > 0
@@ -101,12 +124,17 @@ def sft_run(tmp_path_factory: pytest.TempPathFactory, tiny: Any, tokenizer: Any)
     # init_lora_weights=False: random B, so the adapter really changes the model's outputs
     with warnings.catch_warnings():  # peft's own use of a deprecated transformers property
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        lora = get_peft_model(tiny, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+        lora = get_peft_model(
+            tiny, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        )
     lora.save_pretrained(run / "adapter")
     lora.unload()  # leave the shared tiny model as it was
     tokenizer.save_pretrained(run / "adapter")
-    save_template(run, TemplateChoice(PLAIN_TEMPLATE, "fallback:plain"),
-                  {"presentation": "python", "native": False, "stop_tokens": ["<|im_end|>"]})
+    save_template(
+        run,
+        TemplateChoice(PLAIN_TEMPLATE, "fallback:plain"),
+        {"presentation": "python", "native": False, "stop_tokens": ["<|im_end|>"]},
+    )
     (run / "run.json").write_text(json.dumps({"model": {"location": str(base), "gguf_file": None}}))
     return run
 
@@ -117,7 +145,11 @@ async def test_an_sft_run_directory_loads_with_its_adapter_and_saved_chat_templa
     import torch
 
     backend, info = load_backend(str(sft_run), batch_size=2)
-    assert info.kind == "sft_run" and info.trained_presentation == "python" and info.template_source == "fallback:plain"
+    assert (
+        info.kind == "sft_run"
+        and info.trained_presentation == "python"
+        and info.template_source == "fallback:plain"
+    )
     assert type(backend.model).__name__.startswith("PeftModel")
     # prompts are rendered with the template training saved, not the tokenizer's own
     prompt = backend.render_prompt(ChatRequest(messages=[{"role": "user", "content": "Hi"}]))
@@ -131,8 +163,9 @@ async def test_an_sft_run_directory_loads_with_its_adapter_and_saved_chat_templa
     with torch.inference_mode():
         assert not torch.allclose(backend.model(ids).logits, tiny(ids).logits)
     with anyio.fail_after(300):
-        results = await evaluate(TASKS[:2], backend, EvalConfig(presentation="python",
-                                                                decoding=Decoding(max_tokens=4)))
+        results = await evaluate(
+            TASKS[:2], backend, EvalConfig(presentation="python", decoding=Decoding(max_tokens=4))
+        )
     assert len(results) == 2 and all(r.steps[0].completion_tokens >= 1 for r in results)
 
 

@@ -30,31 +30,50 @@ EXAMPLE = """examples:
   # a report from result files written earlier by `toolgym eval`
   toolgym compare --from-results python.jsonl mcp.jsonl --out runs/cmp
 
-writes: RUNDIR/results-<presentation>.jsonl, report.md, comparison.json, accuracy.png, by_kind.png, by_tool.png
+writes: RUNDIR/results-<presentation>.jsonl, report.md, comparison.json, accuracy.png, by_kind.png,
+by_tool.png
 exit status: 0 done, 1 some requests failed, 2 usage error"""
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "compare",
-        help="compare presentations (python, mcp, json) on the same tasks with paired statistics and a report",
+        help="compare presentations (python, mcp, json) on the same tasks: paired statistics and a report",
         description=(
-            "Run one model over the same tasks in each presentation with identical decoding and prompt skeleton, "
-            "then pair the per-task outcomes: differences with 95% intervals (cluster bootstrap by tool), exact "
-            "McNemar per pair (Holm-corrected), the smallest difference the task count can detect, breakdowns "
-            "by scenario kind and by tool, strict vs lenient format failures and token costs. Writes report.md "
+            "Run one model over the same tasks in each presentation with identical decoding and prompt "
+            "skeleton, "
+            "then pair the per-task outcomes: differences with 95% intervals (cluster bootstrap by tool), "
+            "exact "
+            "McNemar per pair (Holm-corrected), the smallest difference the task count can detect, "
+            "breakdowns "
+            "by scenario kind and by tool, strict vs lenient format failures and token costs. Writes "
+            "report.md "
             "and PNG charts into the run directory. See docs/evaluation.md."
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--presentations", default="python,mcp,json", metavar="LIST",
-                   help="comma-separated presentations, A before B in every pair (default python,mcp,json)")
-    p.add_argument("--out", metavar="RUNDIR", default="compare-run", help="run directory (default compare-run)")
-    p.add_argument("--from-results", nargs="+", metavar="FILE",
-                   help="build the report from existing result files instead of running a model")
-    p.add_argument("--primary", choices=["lenient", "strict"], default="lenient",
-                   help="which reading the statistics are about (default lenient; the other is reported too)")
+    p.add_argument(
+        "--presentations",
+        default="python,mcp,json",
+        metavar="LIST",
+        help="comma-separated presentations, A before B in every pair (default python,mcp,json)",
+    )
+    p.add_argument(
+        "--out", metavar="RUNDIR", default="compare-run", help="run directory (default compare-run)"
+    )
+    p.add_argument(
+        "--from-results",
+        nargs="+",
+        metavar="FILE",
+        help="build the report from existing result files instead of running a model",
+    )
+    p.add_argument(
+        "--primary",
+        choices=["lenient", "strict"],
+        default="lenient",
+        help="which reading the statistics are about (default lenient; the other is reported too)",
+    )
     p.add_argument("--resamples", type=int, default=10_000, metavar="N", help="bootstrap resamples")
     p.add_argument("--stats-seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
     add_task_options(p)
@@ -78,8 +97,13 @@ def run(args: argparse.Namespace) -> int:
     from toolkit.evaluate import read_results
 
     out = Path(args.out)
-    meta: dict[str, Any] = {"temperature": args.temperature, "max_tokens": args.max_tokens, "seed": args.seed,
-                            "shots": args.shots, "eval_mode": args.mode}
+    meta: dict[str, Any] = {
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "seed": args.seed,
+        "shots": args.shots,
+        "eval_mode": args.mode,
+    }
     if args.from_results:
         results: dict[str, list[Any]] = {}
         for path in args.from_results:
@@ -90,8 +114,14 @@ def run(args: argparse.Namespace) -> int:
             if arm in results:
                 arm = f"{arm}:{Path(path).stem}"
             results[arm] = rows
-        meta.update({"model": "(from result files)", "model_kind": "files", "tasks": ", ".join(args.from_results),
-                     "temperature": math.nan})
+        meta.update(
+            {
+                "model": "(from result files)",
+                "model_kind": "files",
+                "tasks": ", ".join(args.from_results),
+                "temperature": math.nan,
+            }
+        )
         meta["eval_mode"] = "env" if next(iter(results.values()))[0].get("mode") == "env" else "turns"
         failed = 0
     else:
@@ -99,12 +129,16 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare_arms(results, mode=args.primary, seed=args.stats_seed, n_resamples=args.resamples)
     paths = write_report(comparison, out, meta)
     print(_console(comparison))
-    print(f"report: {paths['report']}  charts: {', '.join(str(paths[k].name) for k in ('accuracy', 'kind', 'tool'))}")
+    print(
+        f"report: {paths['report']}  charts: "
+        f"{', '.join(str(paths[k].name) for k in ('accuracy', 'kind', 'tool'))}"
+    )
     return 1 if failed else 0
 
 
-def _run_arms(args: argparse.Namespace, arms: list[str], out: Path, meta: dict[str, Any]
-              ) -> tuple[dict[str, list[Any]], int]:
+def _run_arms(
+    args: argparse.Namespace, arms: list[str], out: Path, meta: dict[str, Any]
+) -> tuple[dict[str, list[Any]], int]:
     from toolkit.evaluate import EvalConfig, evaluate
     from toolkit.evaluate_env import EnvEvalConfig, evaluate_env
 
@@ -121,10 +155,25 @@ def _run_arms(args: argparse.Namespace, arms: list[str], out: Path, meta: dict[s
         meta["tasks"] = args.tasks
     # Configs first: a bad setting is reported before the model loads.
     configs = {
-        arm: (EnvEvalConfig(presentation=arm, native=native if arm == "json" else None, max_turns=args.max_turns,
-                            decoding=decoding, trials=args.trials) if args.mode == "env" else
-              EvalConfig(presentation=arm, native=native if arm == "json" else None, steps=args.steps,
-                         decoding=decoding, shots=args.shots, shot_seed=args.shot_seed, trials=args.trials))
+        arm: (
+            EnvEvalConfig(
+                presentation=arm,
+                native=native if arm == "json" else None,
+                max_turns=args.max_turns,
+                decoding=decoding,
+                trials=args.trials,
+            )
+            if args.mode == "env"
+            else EvalConfig(
+                presentation=arm,
+                native=native if arm == "json" else None,
+                steps=args.steps,
+                decoding=decoding,
+                shots=args.shots,
+                shot_seed=args.shot_seed,
+                trials=args.trials,
+            )
+        )
         for arm in arms
     }
     backend, info = backend_from_args(args)
@@ -136,10 +185,11 @@ def _run_arms(args: argparse.Namespace, arms: list[str], out: Path, meta: dict[s
         try:
             for arm in arms:
                 path = out / f"results-{arm}.jsonl"
+                config: Any = configs[arm]
                 if args.mode == "env":
-                    results[arm] = await evaluate_env(env_tasks, backend, configs[arm], out=path)  # type: ignore[arg-type]
+                    results[arm] = await evaluate_env(env_tasks, backend, config, out=path)
                 else:
-                    results[arm] = await evaluate(tasks, backend, configs[arm], out=path, shot_pool=pool)  # type: ignore[arg-type]
+                    results[arm] = await evaluate(tasks, backend, config, out=path, shot_pool=pool)
         finally:
             await backend.aclose()
 
@@ -160,13 +210,19 @@ def _example_prompts(task: Any, arms: list[str], backend: Any, native: bool | No
     first = next((i for i, m in enumerate(task.messages) if m.role == "assistant"), len(task.messages))
     out = {}
     for arm in arms:
-        example = prompt_for(task.messages[:first], task.tools, arm, tokenizer=tokenizer,
-                             native=native if arm == "json" else None)
+        example = prompt_for(
+            task.messages[:first],
+            task.tools,
+            arm,
+            tokenizer=tokenizer,
+            native=native if arm == "json" else None,
+        )
         if tokenizer is not None and hasattr(backend, "render_prompt"):
             out[arm] = backend.render_prompt(ChatRequest(messages=example.messages, tools=example.tools))
         else:
-            out[arm] = json.dumps({"messages": example.messages, "tools": example.tools}, indent=1,
-                                  ensure_ascii=False)
+            out[arm] = json.dumps(
+                {"messages": example.messages, "tools": example.tools}, indent=1, ensure_ascii=False
+            )
     return out
 
 
@@ -176,14 +232,30 @@ def _console(c: Any) -> str:
     def pct(x: float) -> str:
         return "n/a" if math.isnan(x) else f"{100 * x:.1f}%"
 
-    rows = [[f.arm, f"{pct(f.lenient.estimate)} [{pct(f.lenient.low)}, {pct(f.lenient.high)}]",
-             pct(f.strict.estimate), pct(f.format_failure_strict), f"{f.tool_tokens:.0f}"]
-            for f in c.figures.values()]
-    lines = [format_table(rows, ["arm", "lenient (95% CI)", "strict", "strict format failures", "tool tokens"]), ""]
+    rows = [
+        [
+            f.arm,
+            f"{pct(f.lenient.estimate)} [{pct(f.lenient.low)}, {pct(f.lenient.high)}]",
+            pct(f.strict.estimate),
+            pct(f.format_failure_strict),
+            f"{f.tool_tokens:.0f}",
+        ]
+        for f in c.figures.values()
+    ]
+    lines = [
+        format_table(rows, ["arm", "lenient (95% CI)", "strict", "strict format failures", "tool tokens"]),
+        "",
+    ]
     pairs = []
     for p in c.pairs:
         d, m = p.comparison.difference, p.comparison.mcnemar
-        pairs.append([f"{p.a} - {p.b}", f"{100 * d.estimate:+.1f} pp [{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
-                      "n/a" if m is None else f"{m.p_value:.4g}", "n/a" if p.p_holm is None else f"{p.p_holm:.4g}"])
+        pairs.append(
+            [
+                f"{p.a} - {p.b}",
+                f"{100 * d.estimate:+.1f} pp [{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+                "n/a" if m is None else f"{m.p_value:.4g}",
+                "n/a" if p.p_holm is None else f"{p.p_holm:.4g}",
+            ]
+        )
     lines.append(format_table(pairs, ["pair", f"difference {c.mode} (95% CI)", "McNemar p", "Holm p"]))
     return "\n".join(lines)

@@ -30,7 +30,9 @@ exit status: 0 done, 1 some requests failed (run) or a file held no usable rows,
 
 def _add_run_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
     if positional:
-        p.add_argument("tasks_file", metavar="TASKS", nargs="?", help="JSONL of trajectory records (or --tasks)")
+        p.add_argument(
+            "tasks_file", metavar="TASKS", nargs="?", help="JSONL of trajectory records (or --tasks)"
+        )
     p.add_argument("--presentation", choices=["json", "mcp", "python"], help="how tools are shown and called")
     p.add_argument("--out", metavar="FILE", help="per-task JSONL (default eval-PRESENTATION[-env].jsonl)")
     add_task_options(p)
@@ -40,43 +42,99 @@ def _add_run_options(p: argparse.ArgumentParser, *, positional: bool) -> None:
 
 def add_task_options(p: argparse.ArgumentParser) -> None:
     """Which tasks, in which mode, with how many examples and trials (shared with `toolgym compare`)."""
-    p.add_argument("--tasks", metavar="FILE", help="JSONL of trajectory records with expected.calls (or "
-                   "scenario.task for --mode env)")
-    p.add_argument("--bfcl-answers", metavar="FILE", help=(
-        "--tasks is a BFCL question file: its possible-answer file (irrelevance categories need none); "
-        "a BFCL question file is also recognised without it"))
-    p.add_argument("--mode", choices=["turns", "env"], default="turns", help=(
-        "turns: score each gold assistant turn with the gold history (teacher forcing; default). env: the model "
-        "acts in the task's environment over several turns; end state and answer are graded"))
+    p.add_argument(
+        "--tasks",
+        metavar="FILE",
+        help="JSONL of trajectory records with expected.calls (or scenario.task for --mode env)",
+    )
+    p.add_argument(
+        "--bfcl-answers",
+        metavar="FILE",
+        help=(
+            "--tasks is a BFCL question file: its possible-answer file (irrelevance categories need none); "
+            "a BFCL question file is also recognised without it"
+        ),
+    )
+    p.add_argument(
+        "--mode",
+        choices=["turns", "env"],
+        default="turns",
+        help=(
+            "turns: score each gold assistant turn with the gold history (teacher forcing; default). env: "
+            "the model "
+            "acts in the task's environment over several turns; end state and answer are graded"
+        ),
+    )
     p.add_argument("--suite", metavar="NAME", help="--mode env: render tasks from this suite's templates")
     p.add_argument("--n", type=int, default=20, metavar="N", help="--suite: number of tasks (default 20)")
-    p.add_argument("--task-seed", type=int, default=0, metavar="S", help="--suite: seed of the tasks (default 0)")
-    p.add_argument("--max-turns", type=int, default=8, metavar="N", help="--mode env: model turns (default 8)")
-    p.add_argument("--native", choices=["auto", "yes", "no"], default="auto",
-                   help="json only: native tool calling (default auto: chat template decides; APIs: yes)")
-    p.add_argument("--steps", choices=["all", "first"], default="all",
-                   help="score every gold assistant turn (all) or only the first (first; default all)")
-    p.add_argument("--shots", type=int, default=0, metavar="K",
-                   help="K solved examples before each task, never the task itself (default 0)")
-    p.add_argument("--shots-from", metavar="FILE", help="pool of solved records for --shots (default: the tasks)")
+    p.add_argument(
+        "--task-seed", type=int, default=0, metavar="S", help="--suite: seed of the tasks (default 0)"
+    )
+    p.add_argument(
+        "--max-turns", type=int, default=8, metavar="N", help="--mode env: model turns (default 8)"
+    )
+    p.add_argument(
+        "--native",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="json only: native tool calling (default auto: chat template decides; APIs: yes)",
+    )
+    p.add_argument(
+        "--steps",
+        choices=["all", "first"],
+        default="all",
+        help="score every gold assistant turn (all) or only the first (first; default all)",
+    )
+    p.add_argument(
+        "--shots",
+        type=int,
+        default=0,
+        metavar="K",
+        help="K solved examples before each task, never the task itself (default 0)",
+    )
+    p.add_argument(
+        "--shots-from", metavar="FILE", help="pool of solved records for --shots (default: the tasks)"
+    )
     p.add_argument("--shot-seed", type=int, default=0, metavar="S", help="seed of the example choice")
-    p.add_argument("--trials", type=int, default=1, metavar="N",
-                   help="runs per task, for pass^k and pass@k (needs --temperature > 0; default 1)")
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=1,
+        metavar="N",
+        help="runs per task, for pass^k and pass@k (needs --temperature > 0; default 1)",
+    )
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     model = p.add_argument_group("model")
-    model.add_argument("--model", metavar="M", help=(
-        "endpoint model name (with --base-url), smollm2 (bundled), a Hugging Face id or local path, or an SFT "
-        "run directory (adapter + saved chat template)"))
+    model.add_argument(
+        "--model",
+        metavar="M",
+        help=(
+            "endpoint model name (with --base-url), smollm2 (bundled), a Hugging Face id or local path, or "
+            "an SFT "
+            "run directory (adapter + saved chat template)"
+        ),
+    )
     model.add_argument("--local-model", metavar="PATH", help=argparse.SUPPRESS)  # older spelling of --model
-    model.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (OpenAI itself: "
-                       "https://api.openai.com/v1)")
-    model.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
-                       help="environment variable holding the API key (default OPENAI_API_KEY)")
+    model.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible endpoint (OpenAI itself: https://api.openai.com/v1)",
+    )
+    model.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the API key (default OPENAI_API_KEY)",
+    )
     model.add_argument("--no-api-key", action="store_true", help="the endpoint needs no key (vLLM, Ollama)")
-    model.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
-    model.add_argument("--max-retries", type=int, default=4, metavar="N", help="retries on 429/5xx (default 4)")
+    model.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
+    )
+    model.add_argument(
+        "--max-retries", type=int, default=4, metavar="N", help="retries on 429/5xx (default 4)"
+    )
     model.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per try")
     model.add_argument("--gguf-file", metavar="FILE", help="GGUF file inside a local model directory")
     model.add_argument("--device", default="cpu", help="torch device for local models (default cpu)")
@@ -97,9 +155,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="evaluate tool-calling accuracy (run a model, summarise a run, compare two runs)",
         description=(
             "Without an action: run a model over tasks in one presentation (same as `eval run`). Turn mode "
-            "prompts the model at every gold assistant turn (teacher forcing), reads its answers strictly and "
+            "prompts the model at every gold assistant turn (teacher forcing), reads its answers strictly "
+            "and "
             "leniently and scores them with BFCL's rules; env mode lets it act in the task's environment and "
-            "grades the end state and answer. Prints a summary with breakdowns by scenario kind and by tool and "
+            "grades the end state and answer. Prints a summary with breakdowns by scenario kind and by tool "
+            "and "
             "writes one JSON line per task. summary: one results file. compare: two runs on the same tasks, "
             "paired difference with a cluster bootstrap by tool and the exact McNemar test (for several "
             "presentations at once see `toolgym compare`). See docs/evaluation.md."
@@ -110,8 +170,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     _add_run_options(p, positional=False)
     actions = p.add_subparsers(dest="eval_action", metavar="ACTION")
 
-    run = actions.add_parser("run", help="run a model over tasks and write per-task results",
-                             epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = actions.add_parser(
+        "run",
+        help="run a model over tasks and write per-task results",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_run_options(run, positional=True)
 
     summary = actions.add_parser("summary", help="summarise one results file")
@@ -142,17 +206,27 @@ def backend_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.model and args.local_model:
         raise UserError("give --model only (--local-model is its older spelling)")
     if not model:
-        raise UserError("give --model: an endpoint model name with --base-url, smollm2, a model id or path, or an "
-                        "SFT run directory")
+        raise UserError(
+            "give --model: an endpoint model name with --base-url, smollm2, a model id or path, or an "
+            "SFT run directory"
+        )
     return load_backend(
-        model, base_url=args.base_url, api_key_env=None if args.no_api_key else args.api_key_env,
-        concurrency=args.concurrency, max_retries=args.max_retries, timeout=args.timeout, device=args.device,
-        batch_size=args.batch_size, gguf_file=args.gguf_file,
+        model,
+        base_url=args.base_url,
+        api_key_env=None if args.no_api_key else args.api_key_env,
+        concurrency=args.concurrency,
+        max_retries=args.max_retries,
+        timeout=args.timeout,
+        device=args.device,
+        batch_size=args.batch_size,
+        gguf_file=args.gguf_file,
     )
 
 
 def decoding_from_args(args: argparse.Namespace) -> Decoding:
-    return Decoding(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
+    return Decoding(
+        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed
+    )
 
 
 def load_task_records(path: str | None, bfcl_answers: str | None = None) -> list[Any]:
@@ -201,8 +275,13 @@ def _run(args: argparse.Namespace) -> int:
     tasks = load_task_records(getattr(args, "tasks_file", None) or args.tasks, args.bfcl_answers)
     pool = load_task_records(args.shots_from) if args.shots_from else None
     config = EvalConfig(
-        presentation=args.presentation, native=native, steps=args.steps, decoding=decoding, shots=args.shots,
-        shot_seed=args.shot_seed, trials=args.trials,
+        presentation=args.presentation,
+        native=native,
+        steps=args.steps,
+        decoding=decoding,
+        shots=args.shots,
+        shot_seed=args.shot_seed,
+        trials=args.trials,
     )
     backend, info = backend_from_args(args)
 
@@ -234,8 +313,11 @@ def render_arm_summary(results: Any) -> str:
         ["step accuracy", _pct(s.step_accuracy), _pct(st.step_accuracy)],
         ["format failures", _pct(s.format_failure_rate), _pct(st.format_failure_rate)],
         ["mean call F1", f"{s.mean_call_f1:.3f}", f"{st.mean_call_f1:.3f}"],
-        ["no-call accuracy (well-formed)", _pct(s.abstention.irrelevance_accuracy_format_ok),
-         _pct(st.abstention.irrelevance_accuracy_format_ok)],
+        [
+            "no-call accuracy (well-formed)",
+            _pct(s.abstention.irrelevance_accuracy_format_ok),
+            _pct(st.abstention.irrelevance_accuracy_format_ok),
+        ],
     ]
     if s.trials_per_task > 1:
         for k in sorted(s.pass_hat_k):
@@ -243,10 +325,15 @@ def render_arm_summary(results: Any) -> str:
         for k in sorted(s.pass_at_k):
             rows.append([f"pass@{k}", _pct(s.pass_at_k[k]), _pct(st.pass_at_k[k])])
         rows.append(["flip rate", _pct(s.flip_rate), _pct(st.flip_rate)])
-    lines = [f"{s.presentation}: {s.n_tasks} task(s), {s.trials_per_task} trial(s) each, {s.n_steps} step(s)",
-             format_table(rows, ["metric", "lenient", "strict"]),
-             f"tool definitions: {s.mean_tool_tokens:.0f} tokens ({s.tool_tokens_method}); per step: prompt "
-             f"{s.mean_prompt_tokens:.0f}, completion {s.mean_completion_tokens:.0f}; infra errors {s.infra_errors}"]
+    lines = [
+        f"{s.presentation}: {s.n_tasks} task(s), {s.trials_per_task} trial(s) each, {s.n_steps} step(s)",
+        format_table(rows, ["metric", "lenient", "strict"]),
+        (
+            f"tool definitions: {s.mean_tool_tokens:.0f} tokens ({s.tool_tokens_method}); per step: prompt "
+            f"{s.mean_prompt_tokens:.0f}, completion {s.mean_completion_tokens:.0f}; infra errors "
+            f"{s.infra_errors}"
+        ),
+    ]
     for by in ("kind", "tool"):
         groups = breakdown(results, by=by)  # type: ignore[arg-type]
         strict = {g.name: g for g in breakdown(results, by=by, mode="strict")}  # type: ignore[arg-type]
@@ -261,8 +348,13 @@ def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, 
     if args.shots:
         raise UserError("--shots applies to --mode turns only")
     tasks = env_tasks_from_args(args)
-    config = EnvEvalConfig(presentation=args.presentation, native=native, max_turns=args.max_turns,
-                           decoding=decoding, trials=args.trials)
+    config = EnvEvalConfig(
+        presentation=args.presentation,
+        native=native,
+        max_turns=args.max_turns,
+        decoding=decoding,
+        trials=args.trials,
+    )
     backend, info = backend_from_args(args)
 
     async def go() -> list[Any]:
@@ -272,8 +364,10 @@ def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, 
             await backend.aclose()
 
     results = anyio.run(go)
-    print(f"{info.kind} model {info.model}; {len(tasks)} task(s) x {args.trials} trial(s) in the environment "
-          f"-> {out}")
+    print(
+        f"{info.kind} model {info.model}; {len(tasks)} task(s) x {args.trials} trial(s) in the environment "
+        f"-> {out}"
+    )
     print(render_env_summary(results))
     return 1 if any(r.infra_error for r in results) else 0
 
@@ -284,23 +378,39 @@ def render_env_summary(results: Any) -> str:
     from toolkit.tables import format_table
 
     s = summarize_env(results)
-    rows = [["success (95% CI)", f"{_pct(s.success.estimate)} [{_pct(s.success.low)}, {_pct(s.success.high)}]"]]
+    rows = [
+        ["success (95% CI)", f"{_pct(s.success.estimate)} [{_pct(s.success.low)}, {_pct(s.success.high)}]"]
+    ]
     rows += [[f"pass^{k}", _pct(v)] for k, v in s.pass_hat_k.items()]
     rows += [[f"pass@{k}", _pct(v)] for k, v in s.pass_at_k.items()]
     rows += [[f"check {name}", _pct(v)] for name, v in s.check_pass_rates.items()]
-    rows += [["turns / calls per episode", f"{s.mean_turns:.1f} / {s.mean_calls:.1f}"],
-             ["tokens per episode (prompt / completion)", f"{s.mean_prompt_tokens:.0f} / "
-              f"{s.mean_completion_tokens:.0f}"],
-             ["tool-definition tokens", f"{s.mean_tool_tokens:.0f}"],
-             ["wall time per episode", f"{s.mean_wall_s:.2f} s"],
-             ["format failures / turn-limit hits / infra errors",
-              f"{s.format_failures} / {s.turn_limit_hits} / {s.infra_errors}"]]
+    rows += [
+        ["turns / calls per episode", f"{s.mean_turns:.1f} / {s.mean_calls:.1f}"],
+        [
+            "tokens per episode (prompt / completion)",
+            f"{s.mean_prompt_tokens:.0f} / {s.mean_completion_tokens:.0f}",
+        ],
+        ["tool-definition tokens", f"{s.mean_tool_tokens:.0f}"],
+        ["wall time per episode", f"{s.mean_wall_s:.2f} s"],
+        [
+            "format failures / turn-limit hits / infra errors",
+            f"{s.format_failures} / {s.turn_limit_hits} / {s.infra_errors}",
+        ],
+    ]
     rows_ = [r.to_dict() for r in results]
-    lines = [f"{s.presentation} (env): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each",
-             format_table(rows, ["metric", "value"])]
+    lines = [
+        f"{s.presentation} (env): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each",
+        format_table(rows, ["metric", "value"]),
+    ]
     for by in ("kind", "tool"):
-        table = [[g.name, g.n_tasks, f"{_pct(g.accuracy.estimate)} [{_pct(g.accuracy.low)}, "
-                  f"{_pct(g.accuracy.high)}]"] for g in breakdown(rows_, by=by)]  # type: ignore[arg-type]
+        table = [
+            [
+                g.name,
+                g.n_tasks,
+                f"{_pct(g.accuracy.estimate)} [{_pct(g.accuracy.low)}, {_pct(g.accuracy.high)}]",
+            ]
+            for g in breakdown(rows_, by=by)
+        ]  # type: ignore[arg-type]
         lines += ["", f"by {by}:", format_table(table, [by, "tasks", "success (95% CI)"])]
     return "\n".join(lines)
 
@@ -326,17 +436,23 @@ def _summary(args: argparse.Namespace) -> int:
         print(json.dumps(_clean(asdict(s)), indent=2))
         return 0
     a = s.abstention
-    print(f"{s.presentation} ({s.mode}): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each, "
-          f"{s.n_steps} step(s)")
-    print(f"  task accuracy      {_pct(s.task_accuracy.estimate)}  95% CI [{_pct(s.task_accuracy.low)}, "
-          f"{_pct(s.task_accuracy.high)}] ({s.task_accuracy.method})")
+    print(
+        f"{s.presentation} ({s.mode}): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each, "
+        f"{s.n_steps} step(s)"
+    )
+    print(
+        f"  task accuracy      {_pct(s.task_accuracy.estimate)}  95% CI [{_pct(s.task_accuracy.low)}, "
+        f"{_pct(s.task_accuracy.high)}] ({s.task_accuracy.method})"
+    )
     if s.trials_per_task > 1:
         hats = ", ".join(f"pass^{k} {_pct(v)}" for k, v in s.pass_hat_k.items())
         print(f"  reliability        {hats}; flip rate {_pct(s.flip_rate)}")
     print(f"  step accuracy      {_pct(s.step_accuracy)}   mean call F1 {s.mean_call_f1:.3f}")
     print(f"  format failures    {_pct(s.format_failure_rate)}")
-    print(f"  no-call accuracy   {_pct(a.irrelevance_accuracy)} ({a.n_gold_no_call} step(s)); "
-          f"well-formed only {_pct(a.irrelevance_accuracy_format_ok)}")
+    print(
+        f"  no-call accuracy   {_pct(a.irrelevance_accuracy)} ({a.n_gold_no_call} step(s)); "
+        f"well-formed only {_pct(a.irrelevance_accuracy_format_ok)}"
+    )
     prompt, completion = s.mean_prompt_tokens, s.mean_completion_tokens
     print(f"  tokens per step    prompt {prompt:.0f}, completion {completion:.0f}")
     print(f"  infra errors       {s.infra_errors}")
@@ -352,8 +468,10 @@ def _compare(args: argparse.Namespace) -> int:
         return 0
     d, m = c.difference, c.mcnemar
     print(f"{c.a} minus {c.b} ({c.mode}), {d.n_tasks} paired task(s) over {d.n_clusters} tool(s)")
-    print(f"  difference         {100 * d.estimate:+.1f} pp  95% CI [{100 * d.low:+.1f}, "
-          f"{100 * d.high:+.1f}] (cluster bootstrap by tool, seed {d.seed}, {d.n_resamples} resamples)")
+    print(
+        f"  difference         {100 * d.estimate:+.1f} pp  95% CI [{100 * d.low:+.1f}, "
+        f"{100 * d.high:+.1f}] (cluster bootstrap by tool, seed {d.seed}, {d.n_resamples} resamples)"
+    )
     if c.newcombe is not None:
         n = c.newcombe
         print(f"  unclustered        95% CI [{100 * n.low:+.1f}, {100 * n.high:+.1f}] (Newcombe, reference)")
@@ -362,8 +480,10 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         print(f"  McNemar (exact)    only {c.a} right: {m.b}, only {c.b} right: {m.c}, p = {m.p_value:.4g}")
     mdd = c.minimum_detectable_difference
-    print(f"  detectable         {'n/a' if math.isnan(mdd) else f'{100 * mdd:.1f} pp'} at 80% power "
-          "(observed discordance)")
+    print(
+        f"  detectable         {'n/a' if math.isnan(mdd) else f'{100 * mdd:.1f} pp'} at 80% power "
+        "(observed discordance)"
+    )
     return 0
 
 
