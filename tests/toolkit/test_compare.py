@@ -231,3 +231,58 @@ def test_compare_needs_two_distinct_presentations(tmp_path: Path, capsys: pytest
         ]
     )
     assert code == 2 and "at least two distinct" in capsys.readouterr().err
+
+
+def test_compare_in_env_mode_pairs_episodes_on_a_suite(
+    allow_model_requests: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from toolkit.presentations import get_presentation
+    from toolkit.templates import render_tasks
+
+    tasks = render_tasks("calendar", n=3, seed=0)  # what --suite calendar --n 3 renders
+
+    def respond(body: dict[str, Any]) -> Reply:
+        system, request = body["messages"][0]["content"], body["messages"][1]["content"]
+        task = next(t for t in tasks if t.turns[0] == request)
+        arm = "python" if "def create_event(" in system else "mcp"
+        if body["messages"][-1]["content"] != request:  # results came back: answer
+            return Reply.text("Done: " + ", ".join(task.answer_facts))
+        calls = [c.to_call() for c in task.gold_calls]
+        if arm == "mcp" and task is not tasks[0]:  # mcp gets one task right, python all three
+            calls = [
+                c.__class__(name=c.name, arguments={**c.arguments, "title": "Wrong title"}) for c in calls
+            ]
+        return Reply.text(get_presentation(arm).render_calls(calls))
+
+    run_dir = tmp_path / "env"
+    with OpenAILoopback(responder=respond) as server:
+        code = main(
+            [
+                "compare",
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--no-api-key",
+                "--mode",
+                "env",
+                "--suite",
+                "calendar",
+                "--n",
+                "3",
+                "--presentations",
+                "python,mcp",
+                "--out",
+                str(run_dir),
+                "--resamples",
+                "500",
+            ]
+        )
+    assert code == 0
+    rows = read_results(run_dir / "results-mcp.jsonl")
+    assert [r["passed"] for r in rows] == [True, False, False]
+    assert any(r.startswith("end_state:") for r in rows[1]["reasons"])
+    report = (run_dir / "report.md").read_text()
+    assert "mode `env`" in report and "suite calendar (n=3, seed 0)" in report
+    line = next(x for x in report.splitlines() if x.startswith("| python − mcp |"))
+    assert "| +66.7 pp [" in line and "| 2 / 0 | 0.5 | 0.5 |" in line  # exact McNemar: 2 * 2^-2
