@@ -28,6 +28,7 @@ def plot_loss_curve(log_history: Sequence[dict[str, Any]], path: Path, *, title:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     series = loss_series(log_history)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
@@ -39,6 +40,7 @@ def plot_loss_curve(log_history: Sequence[dict[str, Any]], path: Path, *, title:
                 ax.plot(xs, ys, style, markersize=3, label=f"{name} ({ys[-1]:.3f} at step {xs[-1]})")
         if not any(series.values()):
             ax.text(0.5, 0.5, "no loss was logged", ha="center", va="center", transform=ax.transAxes)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("loss (assistant tokens)")
         ax.set_title(title)

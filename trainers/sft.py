@@ -275,7 +275,9 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
     has_val = bool(enc_val.rows)
     early = cfg.early_stopping_patience is not None and has_val
     callbacks = [EarlyStoppingCallback(cfg.early_stopping_patience)] if early else []
-    with _datasets_progress(cfg.progress):
+    with _datasets_progress(cfg.progress), warnings.catch_warnings():
+        # PEFT asks for `is_gradient_checkpointing`, which transformers 5.23 deprecates: noise nobody here can act on
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
         trainer = SFTTrainer(
             model=model, args=_trainer_args(cfg, has_val), train_dataset=_to_dataset(enc_train),
             eval_dataset=_to_dataset(enc_val) if has_val else None, processing_class=tokenizer,

@@ -15,8 +15,6 @@ from toolkit.errors import UserError
 from trainers.sft import run_sft
 from trainers.sft_config import load_sft_config
 
-# peft asks transformers for `is_gradient_checkpointing`, which transformers 5.23 deprecates; not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from trainers.models import resolve_model
 from trainers.sft import _quantization
 from trainers.sft_config import load_sft_config, parse_sets
 
-pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "train_sft.yaml"
 
