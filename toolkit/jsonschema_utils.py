@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from toolkit.errors import UserError
+from toolkit.regex_safety import unsafe_pattern_reason
 
 __all__ = [
     "MAX_SCHEMA_NODES",
@@ -42,9 +43,23 @@ def check_schema_bounds(schema: Any, *, max_nodes: int = MAX_SCHEMA_NODES, max_d
         if nodes > max_nodes:
             raise UserError(f"schema has more than {max_nodes} nodes; simplify it or raise the size limit")
         if isinstance(value, dict):
+            _check_patterns(value)
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
+
+
+def _check_patterns(node: dict[str, Any]) -> None:
+    # jsonschema runs `pattern`s with Python's backtracking `re` (holding the GIL): an exponential pattern in an
+    # untrusted schema would freeze validation, so such schemas are refused when they are read.
+    patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+    if isinstance(node.get("patternProperties"), dict):
+        patterns.extend(k for k in node["patternProperties"] if isinstance(k, str))
+    for pattern in patterns:
+        why = unsafe_pattern_reason(pattern)
+        if why:
+            raise UserError(f"schema pattern {pattern[:60]!r} is refused: {why}; rewrite it without nested "
+                            "repetition or backreferences")
 
 
 @lru_cache(maxsize=4096)
@@ -83,9 +98,13 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     if not defs:
         return copy.deepcopy(schema)
     recursive = False
+    nodes = 0
 
     def resolve(node: Any, seen: tuple[str, ...]) -> Any:
-        nonlocal recursive
+        nonlocal recursive, nodes
+        nodes += 1
+        if nodes > MAX_SCHEMA_NODES:  # nested refs can expand exponentially: stop counting, report at the end
+            return {}
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
@@ -102,6 +121,9 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
         return node
 
     out = resolve(schema, ())
+    if nodes > MAX_SCHEMA_NODES:
+        raise UserError(f"schema's $refs expand to more than {MAX_SCHEMA_NODES} nodes when inlined; it is too large "
+                        "to use (simplify its definitions)")
     if recursive:
         out["$defs"] = copy.deepcopy(defs)
     return out

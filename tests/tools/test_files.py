@@ -300,3 +300,16 @@ def test_templates_cover_every_kind_and_render_to_tasks_whose_gold_calls_replay_
             assert [r.is_error for r in results] == [c.expect_error for c in task.gold_calls], task.id
             assert env.snapshot() == task.gold_end_state, task.id
             assert env.grade(task, [c.to_call() for c in task.gold_calls], " ".join(task.answer_facts) or "ok").passed
+
+
+def test_alternation_inside_a_repeated_group_is_refused_before_it_can_backtrack() -> None:
+    from tools.files import create_environment
+
+    env = create_environment()
+    try:
+        for pattern in ("(a|a)*b", "(a|aa)+c", "(x)\\1"):
+            result = env.call("search_files", {"pattern": pattern, "regex": True})
+            assert result.is_error and "exponential time" in result.content, pattern
+        assert not env.call("search_files", {"pattern": "q[0-9]_summary", "regex": True}).is_error
+    finally:
+        env.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -40,6 +41,20 @@ class Value:
 
     number: Fraction
     exact: bool = True
+
+
+_LITERAL = re.compile(r"^(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$")
+
+
+def _check_literal(text: str) -> None:
+    """Refuse a numeric literal whose exact value would be too large to build (checked on its text)."""
+    m = _LITERAL.match(text)
+    if m is None:
+        return
+    digits = len(m.group(1)) + len(m.group(2))
+    exponent = int(m.group(3)) if m.group(3) and len(m.group(3).lstrip("+-")) <= 9 else (10**9 if m.group(3) else 0)
+    if digits + abs(exponent) > MAX_DIGITS:
+        raise ToolError(f"the number {text[:40]!r} has more than {MAX_DIGITS} digits; use smaller numbers")
 
 
 def _check_size(x: Fraction) -> Fraction:
@@ -101,7 +116,7 @@ def _binop(op: ast.operator, a: Value, b: Value) -> Value:
     if isinstance(op, ast.Div):
         return Value(_check_size(x / y), exact)
     if isinstance(op, ast.FloorDiv):
-        return Value(Fraction(x // y), exact)
+        return Value(_check_size(Fraction(x // y)), exact)
     if isinstance(op, ast.Mod):
         return Value(_check_size(x % y), exact)
     if isinstance(op, ast.Pow):
@@ -165,11 +180,12 @@ class _Walker:
                 raise ToolError(f"{node.value!r} is not a number; allowed: {_ALLOWED}")
             if isinstance(node.value, int):
                 return Value(_check_size(Fraction(node.value)))
-            text = ast.get_source_segment(self.source, node) or repr(node.value)
+            text = (ast.get_source_segment(self.source, node) or repr(node.value)).replace("_", "")
+            _check_literal(text)  # before Fraction(): "1e99999999" would build a 10^8-digit integer
             try:  # read the literal as written: 0.1 is one tenth, not the nearest binary float
-                return Value(_check_size(Fraction(text.replace("_", ""))))
-            except (ValueError, ZeroDivisionError):
-                return Value(Fraction(node.value))
+                return Value(_check_size(Fraction(text)))
+            except (ValueError, ZeroDivisionError, OverflowError):
+                raise ToolError(f"cannot read the number {text!r}; write a plain decimal such as 12.5") from None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
             v = self.visit(node.operand)
             return Value(-v.number if isinstance(node.op, ast.USub) else v.number, v.exact)

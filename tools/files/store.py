@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from toolkit.errors import ToolError
+from toolkit.regex_safety import unsafe_pattern_reason
 from toolkit.python_tools import tool
 from tools.files.results import Deleted, FileChunk, FileInfo, Listing, Moved, SearchResult, WriteResult
 from tools.files.seed import write_seed_tree
@@ -44,10 +45,6 @@ LIMITS = {
 }
 _TEXT_SUFFIXES = {".md", ".txt", ".csv", ".json", ".py", ".yaml", ".yml", ".toml", ".log", ".ini", ".cfg", ""}
 _DRIVE = re.compile(r"^[A-Za-z]:")
-# A quantified group that itself contains a quantifier, e.g. (a+)+ or (\w*x)*, can backtrack exponentially on a
-# long line; refusing the shape (and back-references) keeps every search linear enough to finish quickly.
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)\s*(?:[*+]|\{\d*,)")
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 
 
 def _sha256(path: Path) -> str:
@@ -260,15 +257,14 @@ class FileTools:
         if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= cap:
             raise ToolError(f"max_results must be an integer from 1 to {cap}, got {max_results!r}")
         if regex:
-            if _NESTED_QUANTIFIER.search(pattern) or _BACKREFERENCE.search(pattern):
-                raise ToolError(
-                    f"regular expression {pattern!r} nests quantifiers (like (a+)+) or uses a back-reference, which "
-                    "can take exponential time; simplify it, e.g. a+ instead of (a+)+"
-                )
             try:
                 compiled = re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
                 raise ToolError(f"invalid regular expression {pattern!r}: {exc}; fix it or pass regex=false") from None
+            unsafe = unsafe_pattern_reason(pattern)  # re holds the GIL: an exponential search could not be timed out
+            if unsafe:
+                raise ToolError(f"regular expression {pattern!r} could take exponential time ({unsafe}); simplify it "
+                                "(e.g. a+ instead of (a+)+, [ab]* instead of (a|b)*) or pass regex=false")
         else:
             compiled = re.compile(re.escape(pattern), re.IGNORECASE)
         rel, real = self._existing(path)
