@@ -199,3 +199,13 @@ def test_random_expressions_evaluate_to_the_exact_rational_value(case):
     assert out.structured["fraction"] == expected
     if value.denominator == 1:
         assert out.structured["result"] == str(value.numerator)
+
+
+def test_huge_literals_are_refused_from_their_text_without_building_them() -> None:
+    from tools.calculator import create_environment
+
+    env = create_environment()
+    for expression in ("1e99999999", "1e5000", "1" + "0" * 499 + "e600"):
+        result = env.call("calculate", {"expression": expression})
+        assert result.is_error and "digits" in result.content, expression
+    assert env.call("calculate", {"expression": "2.5e3 * 2"}).content.count("5000") >= 1
