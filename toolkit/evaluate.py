@@ -41,6 +41,7 @@ from toolkit.evaluate_tokens import tool_definition_tokens
 from toolkit.metrics import match_calls, no_call_correct
 from toolkit.presentations import get_presentation
 from toolkit.presentations.base import Presentation
+from toolkit.progress import Progress
 from toolkit.records import Trajectory
 from toolkit.specs import ToolCall, ToolSpec
 
@@ -50,6 +51,7 @@ __all__ = [
     "StepParse",
     "StepResult",
     "TaskResult",
+    "count_requests",
     "evaluate",
     "gold_tool_names",
     "read_results",
@@ -373,6 +375,7 @@ async def evaluate(
     *,
     out: str | Path | None = None,
     shot_pool: Sequence[Trajectory] | None = None,
+    progress: Progress | None = None,
 ) -> list[TaskResult]:
     """Evaluate ``backend`` on ``tasks`` in one presentation; with ``out``, write one JSON line per task (and
     trial). ``shot_pool``: where ``config.shots`` examples come from (default: ``tasks``, leave-one-out)."""
@@ -424,6 +427,8 @@ async def evaluate(
         if len(got) != len(chunk):
             raise UserError(f"backend {backend.name} returned {len(got)} responses for {len(chunk)} requests")
         responses.extend(got)
+        if progress is not None:
+            progress.advance(len(got), ok=sum(r.error is None for r in got) == len(got))
     steps: dict[tuple[int, int], list[StepResult]] = {}
     for (trial, p), r in zip(trial_points, responses, strict=True):
         native = p.request.tools is not None
@@ -472,6 +477,11 @@ async def evaluate(
     if out is not None:
         write_results(results, out)
     return results
+
+
+def count_requests(tasks: Sequence[Trajectory], config: EvalConfig) -> int:
+    """How many model requests :func:`evaluate` makes (decision points times trials), for progress bars."""
+    return config.trials * sum(len(_decision_points(t, config.steps)) for t in tasks)
 
 
 def _for_trial(request: ChatRequest, trial: int) -> ChatRequest:

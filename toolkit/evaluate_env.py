@@ -39,6 +39,7 @@ from toolkit.evaluate import _prompted_tool_results, _read
 from toolkit.evaluate_tokens import tool_definition_tokens
 from toolkit.metrics import mean_pass_at_k, mean_pass_hat_k
 from toolkit.presentations import get_presentation
+from toolkit.progress import Progress
 from toolkit.records import FunctionCall, Message, ToolCallRecord, Trajectory
 from toolkit.specs import ToolCall, ToolSpec
 from toolkit.stats import Interval, bootstrap_interval, wilson_interval
@@ -449,6 +450,7 @@ async def evaluate_env(
     config: EnvEvalConfig,
     *,
     out: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> list[EnvResult]:
     """Run one episode per task and trial (in order; episodes are sequential because each one's next request
     depends on its last answer). ``tasks``: :class:`Task` objects, or ``(task, record kind)`` pairs (the kind
@@ -462,6 +464,8 @@ async def evaluate_env(
             runner.config = _with_seed(config, base + trial)
         for task, kind in pairs:
             results.append(await _episode(runner, task, kind, trial))
+            if progress is not None:
+                progress.advance(ok=results[-1].infra_error is None)
     if out is not None:
         write_env_results(results, out)
     return results

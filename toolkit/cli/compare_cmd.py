@@ -139,8 +139,9 @@ def run(args: argparse.Namespace) -> int:
 def _run_arms(
     args: argparse.Namespace, arms: list[str], out: Path, meta: dict[str, Any]
 ) -> tuple[dict[str, list[Any]], int]:
-    from toolkit.evaluate import EvalConfig, evaluate
+    from toolkit.evaluate import EvalConfig, count_requests, evaluate
     from toolkit.evaluate_env import EnvEvalConfig, evaluate_env
+    from toolkit.progress import Progress
 
     native = {"auto": None, "yes": True, "no": False}[args.native]
     decoding = decoding_from_args(args)
@@ -187,9 +188,21 @@ def _run_arms(
                 path = out / f"results-{arm}.jsonl"
                 config: Any = configs[arm]
                 if args.mode == "env":
-                    results[arm] = await evaluate_env(env_tasks, backend, config, out=path)
+                    total, unit = len(env_tasks) * args.trials, "episodes"
                 else:
-                    results[arm] = await evaluate(tasks, backend, config, out=path, shot_pool=pool)
+                    total, unit = count_requests(tasks, config), "requests"
+                progress = Progress(total, f"{arm}", unit=unit, enabled=not args.quiet)
+                try:
+                    if args.mode == "env":
+                        results[arm] = await evaluate_env(
+                            env_tasks, backend, config, out=path, progress=progress
+                        )
+                    else:
+                        results[arm] = await evaluate(
+                            tasks, backend, config, out=path, shot_pool=pool, progress=progress
+                        )
+                finally:
+                    progress.close()
         finally:
             await backend.aclose()
 

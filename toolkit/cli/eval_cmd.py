@@ -96,6 +96,7 @@ def add_task_options(p: argparse.ArgumentParser) -> None:
         "--shots-from", metavar="FILE", help="pool of solved records for --shots (default: the tasks)"
     )
     p.add_argument("--shot-seed", type=int, default=0, metavar="S", help="seed of the example choice")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     p.add_argument(
         "--trials",
         type=int,
@@ -269,8 +270,9 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or f"eval-{args.presentation}{'-env' if args.mode == 'env' else ''}.jsonl"
     if args.mode == "env":
         return _run_env(args, native, decoding, out)
-    from toolkit.evaluate import EvalConfig, evaluate
+    from toolkit.evaluate import EvalConfig, count_requests, evaluate
     from toolkit.evaluate_report import summarize
+    from toolkit.progress import Progress
 
     tasks = load_task_records(getattr(args, "tasks_file", None) or args.tasks, args.bfcl_answers)
     pool = load_task_records(args.shots_from) if args.shots_from else None
@@ -285,10 +287,15 @@ def _run(args: argparse.Namespace) -> int:
     )
     backend, info = backend_from_args(args)
 
+    progress = Progress(
+        count_requests(tasks, config), f"eval {args.presentation}", unit="requests", enabled=not args.quiet
+    )
+
     async def go() -> list[Any]:
         try:
-            return await evaluate(tasks, backend, config, out=out, shot_pool=pool)
+            return await evaluate(tasks, backend, config, out=out, shot_pool=pool, progress=progress)
         finally:
+            progress.close()
             await backend.aclose()
 
     results = anyio.run(go)
@@ -344,6 +351,7 @@ def render_arm_summary(results: Any) -> str:
 
 def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, out: str) -> int:
     from toolkit.evaluate_env import EnvEvalConfig, evaluate_env
+    from toolkit.progress import Progress
 
     if args.shots:
         raise UserError("--shots applies to --mode turns only")
@@ -357,10 +365,15 @@ def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, 
     )
     backend, info = backend_from_args(args)
 
+    progress = Progress(
+        len(tasks) * args.trials, f"eval {args.presentation} (env)", unit="episodes", enabled=not args.quiet
+    )
+
     async def go() -> list[Any]:
         try:
-            return await evaluate_env(tasks, backend, config, out=out)
+            return await evaluate_env(tasks, backend, config, out=out, progress=progress)
         finally:
+            progress.close()
             await backend.aclose()
 
     results = anyio.run(go)
