@@ -49,6 +49,7 @@ from toolkit._mcp_session import (
 )
 from toolkit.errors import UserError
 from toolkit.jsonschema_utils import validation_errors
+from toolkit.sources import redact_secrets
 from toolkit.specs import ToolResult, ToolSpec
 from toolkit.toolsets import CallLimits, Toolset, cap_result
 
@@ -173,7 +174,7 @@ class MCPToolset(Toolset):
             return watched(transport, conn.mark_dead)
 
         # The name shows up in error results, which datasets keep: never let it carry credentials.
-        label = _redact_url(name or url)
+        label = redact_secrets(name or url)
         return cls(connect, name=label, kind="http", connect_timeout=connect_timeout, protocol=protocol)
 
     @classmethod
@@ -334,18 +335,6 @@ class MCPToolset(Toolset):
 
     def __repr__(self) -> str:
         return f"MCPToolset({self.name!r})"
-
-
-def _redact_url(text: str) -> str:
-    """``text`` with the userinfo and query of any URL in it masked (they often carry credentials)."""
-
-    def mask(match: re.Match[str]) -> str:
-        parts = urlsplit(match.group(0))
-        host = parts.netloc.rpartition("@")[2]
-        netloc = f"***@{host}" if "@" in parts.netloc else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", parts.fragment))
-
-    return re.sub(r"https?://[^\s]+", mask, text)
 
 
 def _output_problem(spec: ToolSpec, result: ToolResult) -> str:

@@ -12,14 +12,29 @@ environments) can make one per use.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from toolkit.errors import UserError
 from toolkit.toolsets import CallLimits, ToolRegistry, Toolset
 
-__all__ = ["ToolSource", "parse_source", "open_registry"]
+__all__ = ["ToolSource", "parse_source", "open_registry", "redact_secrets"]
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with the userinfo and query of any URL in it masked (they often carry credentials), for names
+    that end up in logs, records and error messages."""
+
+    def mask(match: re.Match[str]) -> str:
+        parts = urlsplit(match.group(0))
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"***@{host}" if "@" in parts.netloc else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", parts.fragment))
+
+    return re.sub(r"https?://[^\s]+", mask, text)
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,11 @@ class ToolSource:
 
     def factory(self) -> Callable[[], Toolset]:
         return self.make
+
+    @property
+    def label(self) -> str:
+        """The source as written, with any credentials in URLs masked: safe for records and logs."""
+        return redact_secrets(self.text)
 
 
 _HELP = "write py:MODULE[:ATTR], stdio:COMMAND ARGS..., or an http(s):// URL of a streamable-HTTP MCP server"

@@ -202,7 +202,8 @@ async def open_universes(suites: list[str], sources: list[str], env_seed: int = 
             await u.open()
             universes.append(u)
         for text in sources:
-            u = Universe(name=text, source=parse_source(text), env_seed=env_seed)
+            source = parse_source(text)
+            u = Universe(name=source.label, source=source, env_seed=env_seed)
             await u.open()
             universes.append(u)
     except BaseException:
