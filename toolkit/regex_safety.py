@@ -16,13 +16,15 @@ MAX_PATTERN_LENGTH = 1000
 
 try:  # the stdlib's own regex parser (``re._parser`` since 3.11): exact structure instead of a textual guess
     import re._parser as _sre_parse  # type: ignore[import-not-found]
-    from re._constants import BRANCH, GROUPREF, GROUPREF_EXISTS, MAX_REPEAT, MIN_REPEAT, SUBPATTERN  # type: ignore[import-not-found]
+    from re._constants import (  # type: ignore[import-not-found]
+        BRANCH, GROUPREF, GROUPREF_EXISTS, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, RANGE, SUBPATTERN,
+    )
 except ImportError:  # pragma: no cover - other Python versions
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
-    BRANCH, GROUPREF, GROUPREF_EXISTS = _c.BRANCH, _c.GROUPREF, _c.GROUPREF_EXISTS
-    MAX_REPEAT, MIN_REPEAT, SUBPATTERN = _c.MAX_REPEAT, _c.MIN_REPEAT, _c.SUBPATTERN
+    BRANCH, GROUPREF, GROUPREF_EXISTS, IN, LITERAL = _c.BRANCH, _c.GROUPREF, _c.GROUPREF_EXISTS, _c.IN, _c.LITERAL
+    MAX_REPEAT, MIN_REPEAT, RANGE, SUBPATTERN = _c.MAX_REPEAT, _c.MIN_REPEAT, _c.RANGE, _c.SUBPATTERN
 
 _REPEATS = (MAX_REPEAT, MIN_REPEAT)
 
@@ -48,13 +50,63 @@ def _contains(sub: Any, kinds: tuple[Any, ...]) -> bool:
     return False
 
 
+def _flatten(sub: Any) -> list[tuple[Any, Any]]:
+    items = _items(sub)
+    while len(items) == 1 and items[0][0] == SUBPATTERN:
+        items = _items(items[0][1][-1])
+    return items
+
+
+def _can_match(item: tuple[Any, Any], ch: int) -> bool:
+    """Whether one pattern element can match character ``ch`` (True when unsure)."""
+    op, av = item
+    if op == LITERAL:
+        return av == ch
+    if op == IN:
+        for sop, sav in av:
+            if sop == LITERAL and sav == ch:
+                return True
+            if sop == RANGE and sav[0] <= ch <= sav[1]:
+                return True
+            if sop not in (LITERAL, RANGE):
+                return True  # categories, negation: unsure
+        return False
+    if op in _REPEATS or op in (SUBPATTERN, BRANCH):
+        return True
+    return True
+
+
+def _repeat_elements(sub: Any) -> list[tuple[Any, Any]]:
+    out: list[tuple[Any, Any]] = []
+    for op, av in _items(sub):
+        if op in _REPEATS:
+            out.extend(_items(av[2]))
+            out.extend(_repeat_elements(av[2]))
+        elif op == SUBPATTERN:
+            out.extend(_repeat_elements(av[-1]))
+    return out
+
+
+def _delimited(body: Any) -> bool:
+    """A repeated body that starts or ends with a literal no inner repeat can match (``(\\.[a-z]+)*``): each
+    iteration is pinned by that character, so matching stays linear."""
+    items = _flatten(body)
+    if not items or any(op == BRANCH for op, _ in items):
+        return False
+    inner = _repeat_elements(body)
+    for op, av in (items[0], items[-1]):
+        if op == LITERAL and not any(_can_match(e, av) for e in inner):
+            return True
+    return False
+
+
 def _find(sub: Any) -> str | None:
     for op, av in _items(sub):
         if op in (GROUPREF, GROUPREF_EXISTS):
             return "it uses a backreference"
         if op in _REPEATS:
             body = av[2]
-            if av[1] > 1 and _contains(body, (*_REPEATS, BRANCH)):
+            if av[1] > 1 and _contains(body, (*_REPEATS, BRANCH)) and not _delimited(body):
                 return "a repeated group contains another repeat or an alternation (e.g. (a+)+ or (a|b)*)"
             found = _find(body)
             if found:

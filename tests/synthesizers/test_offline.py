@@ -79,3 +79,21 @@ def test_the_cli_prints_the_yield_table_and_diversity_and_writes_a_summary(tmp_p
     summary = json.loads((tmp_path / "cli.summary.json").read_text())
     assert summary["diversity"]["records"] == summary["written"] > 0
     assert summary["diversity"]["distinct_tools"] >= 2
+
+
+def test_credentials_in_a_source_url_never_reach_the_records(tmp_path: Path) -> None:
+    from toolkit.mcp_serve import running_http_server
+    from tools.calculator import create_toolset
+
+    out = tmp_path / "http.jsonl"
+
+    async def main() -> None:
+        async with running_http_server(create_toolset()) as url:
+            secret_url = url.replace("http://", "http://alice:s3cret@") + "?token=SECRET123"
+            synth = OfflineSynthesizer(sources=[secret_url])
+            await run_synthesis(synth, RunOptions(n=4, out=out, progress=False, mix={"single": 1}))
+
+    anyio.run(main)
+    text = out.read_text() + (tmp_path / "http.summary.json").read_text()
+    assert out.read_text().strip(), "no record was written"
+    assert "s3cret" not in text and "SECRET123" not in text

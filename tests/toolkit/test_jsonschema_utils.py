@@ -37,3 +37,8 @@ def test_refs_that_expand_exponentially_are_refused_quickly() -> None:
     with pytest.raises(UserError, match="expand to more than"):
         inline_refs({"type": "object", "properties": {"x": {"$ref": "#/$defs/D0"}}, "$defs": defs})
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("pattern", ["^[a-z0-9._-]+@[a-z0-9-]+(\\.[a-z0-9-]+)*\\.[a-z]{2,}$", "([a-z]+,)*"])
+def test_repeats_pinned_by_a_delimiter_are_allowed(pattern: str) -> None:
+    assert unsafe_pattern_reason(pattern) is None
