@@ -293,6 +293,7 @@ def render_markdown(c: ArmsComparison, meta: Mapping[str, Any], charts: Mapping[
             f"{meta.get('max_tokens', '?')}, "
             f"seed {meta.get('seed')}; shots {meta.get('shots', 0)}"
         ),
+        f"- serving: {meta.get('serving', 'n/a')}",
         f"- primary reading: **{c.mode}**; intervals are 95%",
         "",
     ]

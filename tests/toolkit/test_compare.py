@@ -286,3 +286,35 @@ def test_compare_in_env_mode_pairs_episodes_on_a_suite(
     assert "mode `env`" in report and "suite calendar (n=3, seed 0)" in report
     line = next(x for x in report.splitlines() if x.startswith("| python − mcp |"))
     assert "| +66.7 pp [" in line and "| 2 / 0 | 0.5 | 0.5 |" in line  # exact McNemar: 2 * 2^-2
+
+
+def test_the_report_pins_the_serving_stack(allow_model_requests: None, tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks.jsonl"
+    write_tasks(tasks)
+    with OpenAILoopback(responder=responder) as server:
+        url = server.base_url
+        assert (
+            main(
+                [
+                    "compare",
+                    "--model",
+                    "m",
+                    "--base-url",
+                    url,
+                    "--no-api-key",
+                    "--tasks",
+                    str(tasks),
+                    "--presentations",
+                    "python,mcp",
+                    "--out",
+                    str(tmp_path / "r"),
+                    "--resamples",
+                    "200",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+    report = (tmp_path / "r" / "report.md").read_text()
+    line = next(x for x in report.splitlines() if x.startswith("- serving: "))
+    assert f"endpoint {url}" in line and "openai " in line

@@ -178,7 +178,7 @@ def _run_arms(
         for arm in arms
     }
     backend, info = backend_from_args(args)
-    meta.update({"model": info.model, "model_kind": info.kind})
+    meta.update({"model": info.model, "model_kind": info.kind, "serving": _serving(backend, info, args)})
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[Any]] = {}
 
@@ -212,6 +212,29 @@ def _run_arms(
         meta["native_json"] = next((r.native for r in results.get("json", [])), None)
     failed = sum(1 for rs in results.values() for r in rs if r.infra_error)
     return results, failed
+
+
+def _serving(backend: Any, info: Any, args: argparse.Namespace) -> str:
+    """What served the model, for the report: endpoint URL or local library versions and the chat template's hash
+    (evaluation.md §7.7: pin the serving stack and the template)."""
+    import hashlib
+    import platform
+    import sys
+
+    parts = [f"python {platform.python_version()}"]
+    if info.kind == "endpoint":
+        parts.insert(0, f"endpoint {args.base_url}")
+    for name in ("torch", "transformers", "peft", "openai"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__version__", None):
+            parts.append(f"{name} {module.__version__}")
+    tokenizer = getattr(backend, "tokenizer", None)
+    template = getattr(backend, "chat_template", None) or getattr(tokenizer, "chat_template", None)
+    if isinstance(template, str):
+        parts.append(f"chat template sha256 {hashlib.sha256(template.encode()).hexdigest()[:16]}")
+    if info.template_source:
+        parts.append(f"template source {info.template_source}")
+    return "; ".join(parts)
 
 
 def _example_prompts(task: Any, arms: list[str], backend: Any, native: bool | None) -> dict[str, str]:
