@@ -218,3 +218,8 @@ def test_eval_env_mode_from_the_command_line(
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["passed"] for r in rows] == [True, True] and rows[0]["mode"] == "env"
     assert rows[0]["prompt_tokens"] > 0  # the endpoint's usage is summed over the episode's requests
+    capsys.readouterr()
+    assert main(["eval", "summary", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_tasks"] == 2 and summary["success"]["estimate"] == 1.0
+    assert summary["check_pass_rates"]["end_state"] == 1.0

@@ -410,7 +410,7 @@ def render_env_summary(results: Any) -> str:
             f"{s.format_failures} / {s.turn_limit_hits} / {s.infra_errors}",
         ],
     ]
-    rows_ = [r.to_dict() for r in results]
+    rows_ = [r if isinstance(r, dict) else r.to_dict() for r in results]
     lines = [
         f"{s.presentation} (env): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each",
         format_table(rows, ["metric", "value"]),
@@ -444,7 +444,16 @@ def _pct(x: float) -> str:
 def _summary(args: argparse.Namespace) -> int:
     from toolkit.evaluate_report import summarize
 
-    s = summarize(_rows(args.results), mode=args.mode)
+    rows = _rows(args.results)
+    if rows[0].get("mode") == "env":  # episodes of --mode env: one verdict each, no decision points
+        from toolkit.evaluate_env import summarize_env
+
+        if args.json:
+            print(json.dumps(_clean(asdict(summarize_env(rows))), indent=2))
+        else:
+            print(render_env_summary(rows))
+        return 0
+    s = summarize(rows, mode=args.mode)
     if args.json:
         print(json.dumps(_clean(asdict(s)), indent=2))
         return 0
