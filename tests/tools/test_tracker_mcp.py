@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -14,6 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
+from tests.toolkit.mcp_servers.helpers import child_processes
 from toolkit.environment import get_suite
 from toolkit.jsonschema_utils import validation_errors
 from toolkit.mcp_tools import MCPToolset
@@ -34,23 +34,10 @@ def run(fn: Callable[[], Awaitable[None]], *, within: float = 60.0) -> None:
     anyio.run(bounded)
 
 
-def child_processes() -> list[int]:
-    me, out = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == me:
-                out.append(int(entry))
-    return out
-
-
 @pytest.fixture(autouse=True)
 def _no_leftover_server_processes() -> Any:
     yield
-    assert child_processes() == [], "a test left a server process (or zombie) behind"
+    assert [pid for pid, _state in child_processes()] == [], "a test left a server process (or zombie) behind"
 
 
 @pytest.fixture

@@ -12,16 +12,21 @@ TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC
 
 
 def child_processes() -> list[tuple[int, str]]:
-    """(pid, state) of this process's children, zombies (state Z) included."""
+    """(pid, state) of this process's children, zombies (state Z) included.
+
+    multiprocessing's resource tracker is left out: Python starts it once, on purpose, for the whole session the
+    first time a process pool with the spawn method is used (``toolgym validate --workers``).
+    """
     me, out = os.getpid(), []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == me:
+        if int(fields[1]) == me and b"resource_tracker" not in cmdline:
             out.append((int(entry), fields[0]))
     return out
