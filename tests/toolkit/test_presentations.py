@@ -649,3 +649,25 @@ def test_bare_calls_between_lines_of_prose_are_found_in_lenient_mode(name, call)
     result = get_presentation(name).parse(text, SPECS, strict=False)
     assert result.calls == [_PARIS_CALL] and result.leniencies == ("bare_calls",)
     assert result.content == "I will look it up.\nThis gives the current weather."
+
+
+def test_a_broken_call_in_any_delimiter_or_bare_is_a_parse_error_never_a_silent_no_call() -> None:
+    from toolkit.presentations import get_presentation
+    from toolkit.specs import ToolSpec
+
+    spec = ToolSpec(name="get_weather", description="Weather.", input_schema={
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+    cases = {
+        "json": '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}\n```',
+        "mcp": '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"\n</tool_call>',
+        "python": "<tool_call>\nget_weather(city=1+2)\n</tool_call>",
+    }
+    for name, text in cases.items():
+        for strict in (True, False):
+            result = get_presentation(name).parse(text, [spec], strict=strict)
+            assert result.error is not None and result.had_call_syntax and not result.calls, (name, strict)
+    bare = get_presentation("python").parse('get_weather(city="a", city="b")', [spec], strict=False)
+    assert bare.error is not None
+    prose = get_presentation("python").parse("Here is how:\n```python\ndef reverse(s):\n    return s[::-1]\n```",
+                                             [spec], strict=False)
+    assert prose.error is None and not prose.calls  # an answer's code sample stays prose

@@ -299,9 +299,12 @@ class Presentation(ABC):
             try:
                 found = self._parse_block(body, index, rules, bare=False)
             except LiteralError as exc:
-                if own and (block.kind == "tag" or self._is_call_syntax(body, index)):
+                # A broken call is a format failure, never a silent "no call" (which could score as a correct
+                # abstention): a <tool_call> tag, a block in this presentation's call syntax, or one that calls a
+                # known tool in any syntax. Anything else in a fence is an answer's code sample: prose.
+                if block.kind == "tag" or self._is_call_syntax(body, index) or _names_known_tool(body, index):
                     raise _CallSyntaxError(f"{_describe(block)} (block {n}): {exc}") from None
-                continue  # another delimiter around something that is not calls: ordinary prose
+                continue
             calls.extend(found)
             spans.append((block.start, block.end) if wrapper is None else (wrapper.start, wrapper.end))
             used |= rules
@@ -319,6 +322,7 @@ class Presentation(ABC):
     ) -> tuple[list[ToolCall], int, int] | None:
         starts: list[int] = []
         offset = 0
+        error: Exception | None = None
         for line in text.splitlines(keepends=True):
             if line.strip() and self._bare_start(line.lstrip()):
                 starts.append(offset)
@@ -332,11 +336,27 @@ class Presentation(ABC):
                 rules = {"bare_calls"}
                 try:
                     found = self._parse_block(text[start:end], index, rules, bare=True)
-                except LiteralError:
+                except LiteralError as exc:
+                    error = exc
                     continue
                 used |= rules
                 return found, start, end
+        for start in starts:  # nothing parsed: a line that calls a known tool was a broken call, not prose
+            line = text[start : text.find("\n", start) if "\n" in text[start:] else len(text)]
+            if _names_known_tool(line, index):
+                raise _CallSyntaxError(f"unreadable call without a delimiter: {line.strip()[:80]!r} ({error})")
         return None
+
+
+def _names_known_tool(body: str, index: SpecIndex) -> bool:
+    """Whether text calls one of the known tools, in Python (``name(``) or JSON (``"name": "tool"``) syntax."""
+    for name in index.specs:
+        ident = index.names.ident(name)
+        for candidate in {name, ident}:
+            escaped = re.escape(candidate)
+            if re.search(rf"(?<![\w.]){escaped}\s*\(", body) or re.search(rf'"name"\s*:\s*"{escaped}"', body):
+                return True
+    return False
 
 
 def _only_tags(text: str, fence: Block, tags: list[Block]) -> bool:
