@@ -51,7 +51,8 @@ class SynthConfig:
     sample_timeout: float = field(default=120.0, metadata={"help": "seconds per sample"})
     mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX), metadata={"help": "kind → weight"})
     near_dup_threshold: float | None = field(default=0.9, metadata={"help": "near-duplicate Jaccard; null: off"})
-    env_seed: int = field(default=0, metadata={"help": "initial state of suite environments (replay uses it too)"})
+    env_seed: int = field(default=0, metadata={"help": "initial state of suite environments; `toolgym validate "
+                                                       "--tools py:tools.<suite>` replays exactly only for 0"})
     max_delegate_depth: int = field(default=2, metadata={"help": "how deep subagents may delegate"})
     distractors: int = field(default=4, metadata={"help": "extra tools offered in distractor scenarios"})
     max_tools: int | None = field(default=None, metadata={"help": "offer each sample at most this many tools "
@@ -64,6 +65,9 @@ class SynthConfig:
             raise UserError(f"synthesizer must be 'offline' or 'llm', got {self.synthesizer!r}")
         if self.synthesizer == "llm" and self.teacher is None:
             raise UserError("the llm synthesizer needs a teacher: add `teacher: {base_url: ..., model: ...}` or pass --teacher")
+        unknown = sorted(set(self.mix) - set(DEFAULT_MIX))
+        if unknown:
+            raise UserError(f"unknown scenario kind(s) {', '.join(unknown)} in mix; kinds: {', '.join(DEFAULT_MIX)}")
         if not self.suites and not self.tools:
             raise UserError("no tools to synthesize from: list `suites:` or `tools:` in the config, or pass --tools SOURCE")
         self.out = Path(self.out)
@@ -85,8 +89,12 @@ def load_config(path: Path | None, overrides: dict[str, Any]) -> SynthConfig:
     unknown = sorted(set(data) - known)
     if unknown:
         raise UserError(f"unknown setting(s) {', '.join(unknown)} in {path}; known: {', '.join(sorted(known))}")
+    file_teacher = data.get("teacher")
     data.update({k: v for k, v in overrides.items() if v is not None})
     teacher = data.get("teacher")
+    if isinstance(teacher, dict) and isinstance(overrides.get("teacher"), dict) and isinstance(file_teacher, dict):
+        teacher = {**file_teacher, **overrides["teacher"]}  # --teacher sets the endpoint; the rest stays
+        data["teacher"] = teacher
     if isinstance(teacher, dict):
         tknown = {f.name for f in fields(TeacherConfig)}
         bad = sorted(set(teacher) - tknown)

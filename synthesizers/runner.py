@@ -144,6 +144,8 @@ def _load_existing(out: Path, dedupe: Deduplicator) -> None:
 async def run_synthesis(synth: Synthesizer, options: RunOptions) -> RunReport:
     """Run the whole job; returns the yield report (also written next to the output as ``*.summary.json``)."""
     failures_path, summary_path = side_paths(options.out)
+    if not options.resume and options.out.exists() and options.out.stat().st_size > 0:
+        raise UserError(f"{options.out} already exists; pass --resume to continue that run or choose another --out")
     jobs = plan_jobs(options)
     done: set[str] = set()
     dedupe = Deduplicator(threshold=options.near_dup_threshold)

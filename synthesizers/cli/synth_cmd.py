@@ -18,7 +18,9 @@ EXAMPLE = """examples:
   toolgym synth --tools py:tools.calculator --n 50 --out runs/calc.jsonl
   toolgym synth samples/synth_offline.yaml --shard 0/4 --out runs/part0.jsonl   # one of four machines
   toolgym synth samples/synth_offline.yaml --resume                            # continue after a crash
-  toolgym synth samples/synth_llm.yaml --teacher http://127.0.0.1:8000/v1@my-model"""
+  toolgym synth samples/synth_llm.yaml --teacher http://127.0.0.1:8000/v1@my-model --no-api-key
+
+exit status: 0 some samples were written, 1 none were (see NAME.failures.jsonl), 2 usage error"""
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -38,6 +40,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="run seed")
     p.add_argument("--concurrency", type=int, help="samples in flight")
     p.add_argument("--teacher", metavar="URL@MODEL", help="use the llm synthesizer with this OpenAI-compatible endpoint")
+    p.add_argument("--no-api-key", action="store_true", help="the teacher endpoint needs no key (vLLM, Ollama)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run into the same --out")
     p.add_argument("--shard", metavar="k/N", help="make only this shard (0-based k) of the sample indices")
     p.add_argument("--json", action="store_true", help="print the yield report as JSON")
@@ -55,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         url, _, model = args.teacher.rpartition("@")
         overrides["synthesizer"] = "llm"
         overrides["teacher"] = {"base_url": url or args.teacher, "model": model or "default"}
+    if args.no_api_key:
+        overrides.setdefault("teacher", {})["api_key_env"] = None
     config = load_config(args.config, overrides)
     options = RunOptions(
         n=config.n, out=config.out, seed=config.seed, concurrency=config.concurrency, resume=args.resume,
@@ -75,4 +80,7 @@ def run(args: argparse.Namespace) -> int:
         print(report.yields.render())
         print(render_diversity(stats))
         print(f"\nwrote {config.out} ({report.samples_per_second:.1f} samples/s; {report.skipped} already done)")
+    if report.yields.attempted and not report.yields.written:
+        print(f"no sample passed; see {side_paths(config.out)[0]} for each failure's stage and reason")
+        return 1
     return 0
