@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UserError
-from toolkit.evaluate import POSSIBLE_ANSWERS_KEY
+from toolkit.evaluate_gold import POSSIBLE_ANSWERS_KEY
 from toolkit.records import Expected, FunctionCall, Message, Provenance, Scenario, Trajectory
 from toolkit.specs import ToolSpec
 

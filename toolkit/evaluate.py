@@ -36,11 +36,20 @@ from typing import Any, Literal
 from toolkit.backends.base import Backend, ChatRequest, ChatResponse, Decoding
 from toolkit.chat_format import prompt_for
 from toolkit.errors import UserError
+from toolkit.evaluate_answers import Mode, prompted_tool_results, read_answer
+from toolkit.evaluate_gold import (
+    POSSIBLE_ANSWERS_KEY,
+    GoldKind,
+    cluster_of,
+    decision_points,
+    gold_dict,
+    gold_kind,
+    gold_tool_names,
+)
 from toolkit.evaluate_shots import build_shots
 from toolkit.evaluate_tokens import tool_definition_tokens
 from toolkit.metrics import match_calls, no_call_correct
 from toolkit.presentations import get_presentation
-from toolkit.presentations.base import Presentation
 from toolkit.progress import Progress
 from toolkit.records import Trajectory
 from toolkit.specs import ToolCall, ToolSpec
@@ -57,10 +66,6 @@ __all__ = [
     "read_results",
     "write_results",
 ]
-
-POSSIBLE_ANSWERS_KEY = "bfcl_possible_answer"
-
-Mode = Literal["strict", "lenient"]
 
 
 def _help(text: str) -> dict[str, str]:
@@ -137,9 +142,6 @@ class StepParse:
         }
 
 
-GoldKind = Literal["calls", "no_call", "answer"]
-
-
 @dataclass(kw_only=True)
 class StepResult:
     """One decision point. ``gold_kind``: ``calls`` (the gold turn calls tools), ``answer`` (a text turn right
@@ -162,7 +164,7 @@ class StepResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "turn": self.turn,
-            "gold": [_gold_dict(c) for c in self.gold],
+            "gold": [gold_dict(c) for c in self.gold],
             "gold_kind": self.gold_kind,
             "text": self.text,
             "native_channel": self.native_channel,
@@ -235,123 +237,9 @@ class _Point:
     prompt_sha256: str
 
 
-def _gold_dict(gold: Any) -> dict[str, Any]:
-    return gold.to_dict() if isinstance(gold, ToolCall) else dict(gold)
-
-
-def _gold_name(gold: Any) -> str:
-    if isinstance(gold, ToolCall):
-        return gold.name
-    return str(next(iter(gold))) if isinstance(gold, dict) and gold else "?"
-
-
-def gold_tool_names(traj: Trajectory) -> list[str]:
-    """The distinct tools a task's gold calls use, in first-use order (BFCL possible answers included)."""
-    answers = _possible_answers(traj)
-    if answers is not None:
-        names = [_gold_name(a) for a in answers]
-    elif traj.expected is not None and traj.expected.calls is not None:
-        names = [c.name for c in traj.expected.calls]
-    else:
-        names = [c.name for c in traj.tool_calls()]
-    return list(dict.fromkeys(names))
-
-
-def _possible_answers(traj: Trajectory) -> list[dict[str, Any]] | None:
-    extra = traj.provenance.extra if traj.provenance is not None else {}
-    answers = extra.get(POSSIBLE_ANSWERS_KEY)
-    if answers is None:
-        return None
-    if not isinstance(answers, list) or not all(isinstance(a, dict) and len(a) == 1 for a in answers):
-        raise UserError(
-            f"task {traj.id!r}: provenance.extra.{POSSIBLE_ANSWERS_KEY} must be a list of BFCL possible "
-            "answers "
-            "({function: {param: [allowed values]}})"
-        )
-    return answers
-
-
-def _gold_kind(traj: Trajectory, turn: int, gold: list[Any]) -> GoldKind:
-    if gold:
-        return "calls"
-    return "answer" if turn > 0 and traj.messages[turn - 1].role == "tool" else "no_call"
-
-
-def _decision_points(traj: Trajectory, steps: str) -> list[tuple[int, list[Any]]]:
-    """(index of the gold assistant message, its calls) per decision point.
-
-    A task without assistant messages (just the request) has one decision point after its last message, whose
-    gold is ``expected.calls``.
-    """
-    points: list[tuple[int, list[Any]]] = [
-        (i, m.calls()) for i, m in enumerate(traj.messages) if m.role == "assistant"
-    ]
-    if not points:
-        answers = _possible_answers(traj)
-        if answers is not None:
-            return [(len(traj.messages), answers)]
-        if traj.expected is None or traj.expected.calls is None:
-            raise UserError(f"task {traj.id!r} has neither gold assistant turns nor expected.calls to score")
-        gold = [ToolCall(name=c.name, arguments=c.arguments) for c in traj.expected.calls]
-        return [(len(traj.messages), gold)]
-    return points[:1] if steps == "first" else points
-
-
-def _cluster(traj: Trajectory) -> str:
-    names = gold_tool_names(traj)
-    return names[0] if names else "(no call)"
-
-
-def _prompted_tool_results(messages: list[dict[str, Any]], pres: Presentation) -> list[dict[str, Any]]:
-    """APIs take ``tool`` messages only after native ``tool_calls``; prompted arms get results as user text.
-
-    Consecutive results merge into one user message, each rendered by the presentation's ``render_result``.
-    """
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        if m.get("role") == "tool":
-            text = pres.render_result(m.get("content") or "", name=m.get("name"))
-            if out and out[-1].get("role") == "user" and out[-1].get("_results"):
-                out[-1]["content"] += "\n" + text
-            else:
-                out.append({"role": "user", "content": text, "_results": True})
-        else:
-            out.append(m)
-    return [{k: v for k, v in m.items() if k != "_results"} for m in out]
-
-
 def _hash(messages: Any, tools: Any) -> str:
     blob = json.dumps({"messages": messages, "tools": tools}, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _read(
-    response: ChatResponse,
-    pres: Presentation,
-    specs: list[ToolSpec],
-    *,
-    native: bool,
-    channel: bool,
-    mode: Mode,
-) -> tuple[list[ToolCall], str | None, bool]:
-    """(calls, parse error, came through the native channel) for one answer read in ``mode``.
-
-    ``channel`` says the backend has a tool-call channel apart from the text (an API); a local model's native
-    calls are text in its template's syntax, so for it the text is the channel.
-    """
-    if response.error is not None:
-        return [], f"no answer: {response.error}", False
-    if response.tool_calls or response.malformed_tool_calls:
-        if response.malformed_tool_calls:
-            bad = response.malformed_tool_calls[0]
-            return [], f"native tool call {bad.name!r} has unreadable arguments: {bad.error}", True
-        return list(response.tool_calls), None, True
-    parsed = pres.parse(response.text, specs, strict=mode == "strict")
-    if parsed.error is not None:
-        return [], parsed.error, False
-    if native and channel and mode == "strict" and parsed.had_call_syntax:
-        return [], "calls written as text although native tool calling was offered", False
-    return list(parsed.calls), None, False
 
 
 def _score(
@@ -400,7 +288,7 @@ async def evaluate(
             "shot_tools_added": [s.name for s in shots.extra_tools],
             "tool_tokens": token_cache[key],
         }
-        for turn, gold in _decision_points(traj, config.steps):
+        for turn, gold in decision_points(traj, config.steps):
             history = list(traj.messages[:turn])
             if shots.messages:
                 at = 1 if history and history[0].role == "system" else 0
@@ -410,9 +298,9 @@ async def evaluate(
             )
             messages = example.messages
             if tokenizer is None and not example.native:
-                messages = _prompted_tool_results(messages, pres)
+                messages = prompted_tool_results(messages, pres)
             request = ChatRequest(messages=messages, tools=example.tools, decoding=config.decoding)
-            kind = _gold_kind(traj, turn, gold)
+            kind = gold_kind(traj, turn, gold)
             prompt_hash = _hash(messages, example.tools)
             points.append(_Point(t, turn, gold, kind, request, specs, prompt_hash))
     natives = {p.task: p.request.tools is not None for p in points}
@@ -435,7 +323,7 @@ async def evaluate(
         parses = {}
         channel = False
         for mode in ("strict", "lenient"):
-            calls, error, channel = _read(
+            calls, error, channel = read_answer(
                 r, pres, p.specs, native=native, channel=tokenizer is None, mode=mode
             )  # type: ignore[arg-type]
             parses[mode] = _score(calls, error, p.gold, p.specs, mode)  # type: ignore[arg-type]
@@ -462,7 +350,7 @@ async def evaluate(
             suite=traj.scenario.suite if traj.scenario else None,
             presentation=config.presentation,
             native=natives.get(t, False),
-            cluster=_cluster(traj),
+            cluster=cluster_of(traj),
             steps=steps.get((trial, t), []),
             trial=trial,
             tools=gold_tool_names(traj),
@@ -481,7 +369,7 @@ async def evaluate(
 
 def count_requests(tasks: Sequence[Trajectory], config: EvalConfig) -> int:
     """How many model requests :func:`evaluate` makes (decision points times trials), for progress bars."""
-    return config.trials * sum(len(_decision_points(t, config.steps)) for t in tasks)
+    return config.trials * sum(len(decision_points(t, config.steps)) for t in tasks)
 
 
 def _for_trial(request: ChatRequest, trial: int) -> ChatRequest:

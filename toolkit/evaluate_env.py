@@ -24,7 +24,6 @@ Each row is compatible with :func:`toolkit.evaluate_report.compare` (``task_id``
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,14 +34,13 @@ from toolkit.backends.base import Backend, ChatRequest, Decoding
 from toolkit.chat_format import prompt_for
 from toolkit.environment import Environment, Task, fact_in_answer, get_suite
 from toolkit.errors import UserError
-from toolkit.evaluate import _prompted_tool_results, _read
+from toolkit.evaluate_answers import prompted_tool_results, read_answer
+from toolkit.evaluate_env_summary import EnvSummary, summarize_env, write_env_results
 from toolkit.evaluate_tokens import tool_definition_tokens
-from toolkit.metrics import mean_pass_at_k, mean_pass_hat_k
 from toolkit.presentations import get_presentation
 from toolkit.progress import Progress
 from toolkit.records import FunctionCall, Message, ToolCallRecord, Trajectory
 from toolkit.specs import ToolCall, ToolSpec
-from toolkit.stats import Interval, bootstrap_interval, wilson_interval
 
 __all__ = [
     "DELEGATE_SPEC",
@@ -230,18 +228,18 @@ class _Runner:
         )
         messages = example.messages
         if self.tokenizer is None and not example.native:
-            messages = _prompted_tool_results(messages, self.pres)
+            messages = prompted_tool_results(messages, self.pres)
         request = ChatRequest(messages=messages, tools=example.tools, decoding=self.config.decoding)
         (response,) = await self.backend.generate([request])
         ep.prompt_tokens += response.usage.prompt_tokens
         ep.completion_tokens += response.usage.completion_tokens
         native = example.tools is not None
         channel = self.tokenizer is None
-        calls, error, _ = _read(
+        calls, error, _ = read_answer(
             response, self.pres, agent.specs, native=native, channel=channel, mode="lenient"
         )
         if error is None:
-            _, strict_error, _ = _read(
+            _, strict_error, _ = read_answer(
                 response, self.pres, agent.specs, native=native, channel=channel, mode="strict"
             )
             ep.strict_misses += strict_error is not None
@@ -471,78 +469,7 @@ async def evaluate_env(
     return results
 
 
-def write_env_results(results: Sequence[EnvResult], path: str | Path) -> None:
-    """One JSON line per episode (what ``toolgym eval --mode env`` writes)."""
-    with Path(path).open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r.to_dict(), ensure_ascii=False, default=str) + "\n" for r in results)
-
-
 def _with_seed(config: EnvEvalConfig, seed: int) -> EnvEvalConfig:
     from dataclasses import replace
 
     return replace(config, decoding=replace(config.decoding, seed=seed))
-
-
-@dataclass(frozen=True)
-class EnvSummary:
-    """Success over episodes (Wilson for one trial per task, else a cluster bootstrap of per-task rates),
-    pass^k
-    and pass@k, per-check pass rates (over episodes where the check applies) and mean costs per episode."""
-
-    presentation: str
-    n_tasks: int
-    trials_per_task: int
-    success: Interval
-    pass_hat_k: dict[int, float]
-    pass_at_k: dict[int, float]
-    check_pass_rates: dict[str, float]
-    mean_turns: float
-    mean_calls: float
-    mean_prompt_tokens: float
-    mean_completion_tokens: float
-    mean_tool_tokens: float
-    mean_wall_s: float
-    format_failures: int
-    turn_limit_hits: int
-    infra_errors: int
-
-
-def summarize_env(results: Sequence[EnvResult | dict[str, Any]], *, seed: int = 0) -> EnvSummary:
-    rows = [r.to_dict() if isinstance(r, EnvResult) else dict(r) for r in results]
-    if not rows:
-        raise UserError("no episodes to summarise")
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(r["task_id"], []).append(r)
-    pairs = [(len(g), sum(bool(r["passed"]) for r in g)) for g in groups.values()]
-    fewest = min(n for n, _ in pairs)
-    if all(n == 1 for n, _ in pairs):
-        success = wilson_interval(sum(c for _, c in pairs), len(pairs))
-    else:
-        success = bootstrap_interval(
-            [c / n for n, c in pairs], clusters=[g[0]["cluster"] for g in groups.values()], seed=seed
-        )
-    checks: dict[str, list[bool]] = {}
-    for r in rows:
-        for name, c in r["checks"].items():
-            if c["applicable"]:
-                checks.setdefault(name, []).append(bool(c["passed"]))
-    n = len(rows)
-    return EnvSummary(
-        presentation=str(rows[0]["presentation"]),
-        n_tasks=len(groups),
-        trials_per_task=fewest,
-        success=success,
-        pass_hat_k={k: mean_pass_hat_k(pairs, k) for k in range(1, fewest + 1)},
-        pass_at_k={k: mean_pass_at_k(pairs, k) for k in range(1, fewest + 1)},
-        check_pass_rates={k: sum(v) / len(v) for k, v in checks.items()},
-        mean_turns=sum(r["turns"] for r in rows) / n,
-        mean_calls=sum(len(r["calls"]) for r in rows) / n,
-        mean_prompt_tokens=sum(r["prompt_tokens"] for r in rows) / n,
-        mean_completion_tokens=sum(r["completion_tokens"] for r in rows) / n,
-        mean_tool_tokens=sum(r["tool_tokens"] for r in rows) / n,
-        mean_wall_s=sum(r["wall_s"] for r in rows) / n,
-        format_failures=sum(r["format_failures"] for r in rows),
-        turn_limit_hits=sum(bool(r["hit_turn_limit"]) for r in rows),
-        infra_errors=sum(1 for r in rows if r.get("infra_error")),
-    )

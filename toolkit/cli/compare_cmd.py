@@ -215,8 +215,8 @@ def _run_arms(
 
 
 def _serving(backend: Any, info: Any, args: argparse.Namespace) -> str:
-    """What served the model, for the report: endpoint URL or local library versions and the chat template's hash
-    (evaluation.md §7.7: pin the serving stack and the template)."""
+    """What served the model, for the report: the endpoint URL or the local library versions, and the chat
+    template's hash (evaluation.md §7.7: pin the serving stack and the template)."""
     import hashlib
     import platform
     import sys

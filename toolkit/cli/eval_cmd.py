@@ -13,6 +13,7 @@ import anyio
 
 from toolkit.backends import Decoding
 from toolkit.errors import UserError
+from toolkit.eval_text import render_arm_summary, render_env_summary
 
 EXAMPLE = """examples:
   # the bundled SmolLM2 on tasks in the python presentation, 3 solved examples in the prompt
@@ -305,50 +306,6 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if s.infra_errors else 0
 
 
-def render_arm_summary(results: Any) -> str:
-    """The summary table (lenient and strict) and the breakdowns by kind and by tool, as text."""
-    from toolkit.evaluate_report import breakdown, summarize
-    from toolkit.tables import format_table
-
-    s, st = summarize(results, mode="lenient"), summarize(results, mode="strict")
-
-    def ci(i: Any) -> str:
-        return f"{_pct(i.estimate)} [{_pct(i.low)}, {_pct(i.high)}]"
-
-    rows = [
-        ["task accuracy (95% CI)", ci(s.task_accuracy), ci(st.task_accuracy)],
-        ["step accuracy", _pct(s.step_accuracy), _pct(st.step_accuracy)],
-        ["format failures", _pct(s.format_failure_rate), _pct(st.format_failure_rate)],
-        ["mean call F1", f"{s.mean_call_f1:.3f}", f"{st.mean_call_f1:.3f}"],
-        [
-            "no-call accuracy (well-formed)",
-            _pct(s.abstention.irrelevance_accuracy_format_ok),
-            _pct(st.abstention.irrelevance_accuracy_format_ok),
-        ],
-    ]
-    if s.trials_per_task > 1:
-        for k in sorted(s.pass_hat_k):
-            rows.append([f"pass^{k}", _pct(s.pass_hat_k[k]), _pct(st.pass_hat_k[k])])
-        for k in sorted(s.pass_at_k):
-            rows.append([f"pass@{k}", _pct(s.pass_at_k[k]), _pct(st.pass_at_k[k])])
-        rows.append(["flip rate", _pct(s.flip_rate), _pct(st.flip_rate)])
-    lines = [
-        f"{s.presentation}: {s.n_tasks} task(s), {s.trials_per_task} trial(s) each, {s.n_steps} step(s)",
-        format_table(rows, ["metric", "lenient", "strict"]),
-        (
-            f"tool definitions: {s.mean_tool_tokens:.0f} tokens ({s.tool_tokens_method}); per step: prompt "
-            f"{s.mean_prompt_tokens:.0f}, completion {s.mean_completion_tokens:.0f}; infra errors "
-            f"{s.infra_errors}"
-        ),
-    ]
-    for by in ("kind", "tool"):
-        groups = breakdown(results, by=by)  # type: ignore[arg-type]
-        strict = {g.name: g for g in breakdown(results, by=by, mode="strict")}  # type: ignore[arg-type]
-        table = [[g.name, g.n_tasks, ci(g.accuracy), _pct(strict[g.name].accuracy.estimate)] for g in groups]
-        lines += ["", f"by {by}:", format_table(table, [by, "tasks", "lenient (95% CI)", "strict"])]
-    return "\n".join(lines)
-
-
 def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, out: str) -> int:
     from toolkit.evaluate_env import EnvEvalConfig, evaluate_env
     from toolkit.progress import Progress
@@ -383,49 +340,6 @@ def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, 
     )
     print(render_env_summary(results))
     return 1 if any(r.infra_error for r in results) else 0
-
-
-def render_env_summary(results: Any) -> str:
-    from toolkit.evaluate_env import summarize_env
-    from toolkit.evaluate_report import breakdown
-    from toolkit.tables import format_table
-
-    s = summarize_env(results)
-    rows = [
-        ["success (95% CI)", f"{_pct(s.success.estimate)} [{_pct(s.success.low)}, {_pct(s.success.high)}]"]
-    ]
-    rows += [[f"pass^{k}", _pct(v)] for k, v in s.pass_hat_k.items()]
-    rows += [[f"pass@{k}", _pct(v)] for k, v in s.pass_at_k.items()]
-    rows += [[f"check {name}", _pct(v)] for name, v in s.check_pass_rates.items()]
-    rows += [
-        ["turns / calls per episode", f"{s.mean_turns:.1f} / {s.mean_calls:.1f}"],
-        [
-            "tokens per episode (prompt / completion)",
-            f"{s.mean_prompt_tokens:.0f} / {s.mean_completion_tokens:.0f}",
-        ],
-        ["tool-definition tokens", f"{s.mean_tool_tokens:.0f}"],
-        ["wall time per episode", f"{s.mean_wall_s:.2f} s"],
-        [
-            "format failures / turn-limit hits / infra errors",
-            f"{s.format_failures} / {s.turn_limit_hits} / {s.infra_errors}",
-        ],
-    ]
-    rows_ = [r if isinstance(r, dict) else r.to_dict() for r in results]
-    lines = [
-        f"{s.presentation} (env): {s.n_tasks} task(s), {s.trials_per_task} trial(s) each",
-        format_table(rows, ["metric", "value"]),
-    ]
-    for by in ("kind", "tool"):
-        table = [
-            [
-                g.name,
-                g.n_tasks,
-                f"{_pct(g.accuracy.estimate)} [{_pct(g.accuracy.low)}, {_pct(g.accuracy.high)}]",
-            ]
-            for g in breakdown(rows_, by=by)
-        ]  # type: ignore[arg-type]
-        lines += ["", f"by {by}:", format_table(table, [by, "tasks", "success (95% CI)"])]
-    return "\n".join(lines)
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
