@@ -587,8 +587,8 @@ def fact_in_answer(fact: str, answer: str) -> bool:
     ``-15.13``)."""
     norm_fact, norm_answer = _normalise_text(fact), _normalise_text(answer)
     value = _number(norm_fact) if _NUMBER.fullmatch(norm_fact) else None
-    if value is None:
-        return bool(norm_fact) and norm_fact in norm_answer
+    if value is None:  # whole words only: the fact "O-5001" is not stated by "o-50012"
+        return bool(norm_fact) and re.search(rf"(?<!\w){re.escape(norm_fact)}(?!\w)", norm_answer) is not None
     for m in _NUMBER.finditer(norm_answer):
         said = _number(m.group(0))
         if said is not None and (_states_number(value, said) or (value < 0 and _states_number(-value, said))):

@@ -325,3 +325,10 @@ def test_an_unknown_suite_is_a_user_error_naming_the_bundled_ones():
 def test_py_source_lists_each_suites_tools(suite):
     toolset = load_python_toolset(f"tools.{suite}")
     assert toolset.names() == [s.name for s in get_suite(suite).create_environment().specs()]
+
+
+def test_an_answer_states_an_id_only_as_a_whole_word() -> None:
+    from toolkit.environment import fact_in_answer
+
+    assert not fact_in_answer("O-5001", "refunded order o-50012")
+    assert fact_in_answer("O-5001", "Refunded order O-5001.")
