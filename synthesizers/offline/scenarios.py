@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
 
 from synthesizers.offline.episode import Episode
+from synthesizers.offline.no_tool import no_tool_pair
 from synthesizers.offline.phrasing import answer_for, arg_phrase, ask_for, request_for
 from synthesizers.offline.universe import Universe
 from toolkit.delegation import DELEGATE_SPEC, SUBAGENT_SYSTEM
@@ -270,17 +268,11 @@ async def missing_argument(ctx: Ctx, ep: Episode, env: Environment | None) -> Dr
                  templates=[task.template] if task.template else [], phrasings=[phrasing], env=env)
 
 
-@lru_cache(maxsize=1)
-def _no_tool_pool() -> list[dict[str, str]]:
-    text = resources.files("synthesizers.offline").joinpath("no_tool.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
-
-
 async def no_tool(ctx: Ctx, ep: Episode, env: Environment | None) -> Draft:
-    pair = ctx.rng.choice(_no_tool_pool())
-    ep.user(pair["q"])
-    ep.say(pair["a"])
-    return Draft(ep, gold=[], facts=[], phrasings=[f"no_tool:{pair['q'][:24]}"], env=env)
+    question, answer, phrasing = no_tool_pair(ctx.rng)
+    ep.user(question)
+    ep.say(answer)
+    return Draft(ep, gold=[], facts=[], phrasings=[phrasing], env=env)
 
 
 def _corrupt(call: ToolCall, spec: ToolSpec, rng: random.Random) -> ToolCall | None:
