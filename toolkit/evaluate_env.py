@@ -32,6 +32,7 @@ from typing import Any
 
 from toolkit.backends.base import Backend, ChatRequest, Decoding
 from toolkit.chat_format import prompt_for
+from toolkit.delegation import DELEGATE_SPEC, SUBAGENT_SYSTEM
 from toolkit.environment import Environment, Task, fact_in_answer, get_suite
 from toolkit.errors import UserError
 from toolkit.evaluate_answers import prompted_tool_results, read_answer
@@ -43,7 +44,6 @@ from toolkit.records import FunctionCall, Message, ToolCallRecord, Trajectory
 from toolkit.specs import ToolCall, ToolSpec
 
 __all__ = [
-    "DELEGATE_SPEC",
     "EnvEvalConfig",
     "EnvResult",
     "EnvSummary",
@@ -52,35 +52,6 @@ __all__ = [
     "tasks_from_records",
     "write_env_results",
 ]
-
-# The same tool the synthesizers offer for delegation (repeated: the core does not import synthesizers).
-DELEGATE_SPEC = ToolSpec(
-    name="delegate",
-    description="Hand a self-contained task to a subagent that can use only the listed tools. Returns the "
-    "subagent's final report.",
-    input_schema={
-        "type": "object",
-        "properties": {
-            "task": {
-                "type": "string",
-                "description": "What the subagent must do, with every detail it needs.",
-            },
-            "tools": {
-                "type": "array",
-                "items": {"type": "string"},
-                "minItems": 1,
-                "description": "Names of the tools the subagent may use.",
-            },
-        },
-        "required": ["task", "tools"],
-        "additionalProperties": False,
-    },
-)
-SUBAGENT_SYSTEM = (
-    "You are a subagent. Complete the task you are given using only your tools, then reply with a "
-    "short factual report of what you found or did."
-)
-
 
 def _help(text: str) -> dict[str, str]:
     return {"help": text}

@@ -70,6 +70,13 @@ def _compiled(schema_json: str) -> Draft202012Validator:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise UserError(f"invalid JSON Schema: {exc.message} (at {'/'.join(map(str, exc.path)) or 'root'})") from None
+    try:
+        # Following a $ref costs a registry lookup on every check; most tool schemas (pydantic's among them) use
+        # refs only to share definitions, so inlining them once makes every check cheaper. Recursive refs stay
+        # refs, and a schema whose refs would expand too far is validated with its refs as they are.
+        schema = inline_refs(schema)
+    except UserError:
+        pass
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from toolkit.errors import UserError
-from toolkit.jsonschema_utils import MAX_SCHEMA_NODES, check_schema_bounds, inline_refs, validator_for
+from toolkit.jsonschema_utils import validator_for
 from toolkit.records import StageOutcome, Trajectory
 from toolkit.specs import ToolSpec
 from toolkit.validation.stages import DEFAULT_MAX_DEPTH, capped, reason, walk, where
@@ -25,67 +24,12 @@ from toolkit.validation.stages import DEFAULT_MAX_DEPTH, capped, reason, walk, w
 __all__ = ["arguments_stage", "results_stage", "argument_problems", "compiled_validator"]
 
 
-@lru_cache(maxsize=4096)
-def _compiled(canonical: str) -> Draft202012Validator:
-    schema = json.loads(canonical)
-    check_schema_bounds(schema)
-    if _inlined_size(schema) <= MAX_SCHEMA_NODES:
-        # Following a $ref costs a registry lookup on every check; most tool schemas (pydantic's among them)
-        # use refs only to share definitions, so inlining them once makes every check cheaper. Recursive refs
-        # stay refs.
-        schema = inline_refs(schema)
-    return validator_for(schema)
-
-
-def _inlined_size(schema: dict[str, Any]) -> int:
-    """Nodes the schema would have with its local refs inlined, counted without building it.
-
-    Refs that nest refs can grow exponentially, and an untrusted schema must not make us build that; counting
-    stops past the limit.
-    """
-    defs = {**_dict(schema.get("definitions")), **_dict(schema.get("$defs"))}
-    if not defs:
-        return 0
-    memo: dict[str, int] = {}
-
-    def size(node: Any, seen: tuple[str, ...]) -> int:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            total = 1
-            if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
-                key = ref.rsplit("/", 1)[-1]
-                if key in defs and key not in seen:
-                    if key not in memo:
-                        memo[key] = size(defs[key], seen + (key,))
-                    total += memo[key]
-            for k, v in node.items():
-                if k not in ("$defs", "definitions"):
-                    total += size(v, seen)
-                if total > MAX_SCHEMA_NODES:
-                    break
-            return total
-        if isinstance(node, list):
-            total = 1
-            for v in node:
-                total += size(v, seen)
-                if total > MAX_SCHEMA_NODES:
-                    break
-            return total
-        return 1
-
-    return size(schema, ())
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def compiled_validator(schema: dict[str, Any]) -> Draft202012Validator:
     """The compiled Draft 2020-12 validator (with format checks) of a tool schema, cached by its JSON.
 
     Raises :class:`UserError` for a schema that is invalid or too large or deep.
     """
-    return _compiled(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+    return validator_for(schema)
 
 
 class _Tools:
