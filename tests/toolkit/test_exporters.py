@@ -570,3 +570,23 @@ def test_openai_row_of_an_agent_without_tools_has_no_tools_key():
     t = Trajectory(id="plain", messages=messages)
     assert export_openai(t) == [{"messages": [{"role": "user", "content": "hi"},
                                               {"role": "assistant", "content": "hello"}]}]
+
+
+def test_a_turn_kept_out_of_training_gets_weight_zero_in_openai_rows() -> None:
+    from toolkit.exporters import export_openai
+    from toolkit.records import Trajectory
+
+    traj = Trajectory.model_validate({
+        "id": "r", "tools": [{"name": "f", "input_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}}],
+        "messages": [
+            {"role": "user", "content": "f of two"},
+            {"role": "assistant", "train": False,
+             "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": {"n": "two"}}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "n must be an integer", "is_error": True},
+            {"role": "assistant", "tool_calls": [{"id": "c2", "function": {"name": "f", "arguments": {"n": 2}}}]},
+            {"role": "tool", "tool_call_id": "c2", "content": "4"},
+            {"role": "assistant", "content": "4"},
+        ],
+    })
+    [row] = export_openai(traj)
+    assert [m.get("weight") for m in row["messages"] if m["role"] == "assistant"] == [0, None, None]

@@ -3,7 +3,8 @@
 Follows OpenAI's supervised chat fine-tuning input: call ``arguments`` are JSON *strings*, every call has an
 ``id`` and its tool message a matching ``tool_call_id``, and ``tools`` lists OpenAI function tools.
 ``parallel_tool_calls`` is written (as ``true``) only on rows where one assistant message makes several calls;
-elsewhere it is left out, so the API default applies.
+elsewhere it is left out, so the API default applies. An assistant turn the record keeps out of training
+(``train: false``, e.g. the wrong first try of an error-recovery example) gets OpenAI's ``"weight": 0``.
 
 The format has no place for extra keys, so the subagent links (``id``, ``parent_id``, ``parent_call_id``) are
 not in the row: :func:`export_openai_with_links` returns them beside the rows, and ``toolgym export`` writes
@@ -22,7 +23,11 @@ __all__ = ["export_openai", "export_openai_with_links", "openai_row"]
 
 def openai_row(node: Trajectory, link: RowLink | None = None) -> dict[str, Any]:
     """The fine-tuning row of one agent's conversation; ``link`` is accepted for symmetry and not written."""
-    row: dict[str, Any] = {"messages": chat_messages(node, string_arguments=True, tool_name=False)}
+    messages = chat_messages(node, string_arguments=True, tool_name=False)
+    for exported, message in zip(messages, node.messages, strict=True):
+        if message.role == "assistant" and message.train is False:
+            exported["weight"] = 0  # OpenAI's per-message switch: shown in context, not trained on
+    row: dict[str, Any] = {"messages": messages}
     if node.tools:
         row["tools"] = [openai_tool(t) for t in node.tools]
     if any(len(m.tool_calls or []) > 1 for m in node.messages):
