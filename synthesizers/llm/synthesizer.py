@@ -125,10 +125,21 @@ class LLMSynthesizer:
             raise SampleFailed("verified", "the task needs tools but the agent answered without calling any")
         if not needs_tools and ep.calls_made:
             raise SampleFailed("verified", "no tool applies but the agent called one")
+        pairs = list(zip(ep.calls_made, ep.results_seen))
+        mistakes = [c.name for c, r in pairs if r.error_kind in ("unknown_tool", "invalid_arguments")]
+        if mistakes:  # a model's wrong call would be trained on as if it were right
+            raise SampleFailed("verified", f"the agent made a wrong call ({mistakes[0]}): not a clean example")
+        if job.kind == "error_recovery":
+            first = next((i for i, (_, r) in enumerate(pairs) if r.is_error), None)
+            recovered = first is not None and any(
+                c.name == pairs[first][0].name and not r.is_error for c, r in pairs[first + 1 :])
+            if not recovered:
+                raise SampleFailed("verified", "after the tool failed, the agent did not call it again successfully")
         traj = ep.trajectory(
             job.id,
             scenario=Scenario(kind=job.kind, suite=u.name),
-            expected=Expected(calls=[FunctionCall(name=c.name, arguments=c.arguments) for c in ep.calls_made],
+            expected=Expected(calls=[FunctionCall(name=c.name, arguments=c.arguments)
+                                     for c, r in zip(ep.calls_made, ep.results_seen) if not r.is_error],
                               final_state=end_state),
             provenance=Provenance(generator="llm", generator_version=_VERSION, teacher=self.model_name),
         )

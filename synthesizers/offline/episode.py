@@ -36,6 +36,8 @@ class Episode:
     subagents: dict[str, Trajectory] = field(default_factory=dict)
     injected: dict[str, str] = field(default_factory=dict)
     calls_made: list[ToolCall] = field(default_factory=list)
+    results_seen: list[ToolResult] = field(default_factory=list)
+    """The result of each call in ``calls_made`` (same order)."""
     observer: Callable[[str, ToolResult], None] | None = None
     """Told of every successful real result (a source learns which values exist)."""
     _n: int = 0
@@ -95,6 +97,7 @@ class Episode:
                 if self.observer is not None and not result.is_error:
                     self.observer(call.name, result)
             self.calls_made.append(call)
+            self.results_seen.append(result)
             results.append(result)
             self.messages.append(Message(role="tool", tool_call_id=call_id, name=call.name, content=result.content,
                                          is_error=True if result.is_error else None))

@@ -85,3 +85,18 @@ def test_concurrent_samples_share_one_endpoint(tmp_path: Path) -> None:
     with OpenAILoopback(responder=teacher) as server:
         _run(_synth(server, concurrency=8), out, 24, mix={"single": 1}, concurrency=8)
     assert len(out.read_text().splitlines()) >= 5  # duplicates of the five scripted requests are removed
+
+
+def test_an_agent_that_gives_up_after_an_injected_failure_is_not_kept(tmp_path: Path) -> None:
+    out = tmp_path / "gave_up.jsonl"
+    script = [
+        Reply.text('{"request": "How much is 5 km in mi?", "needs_tools": true, "persona": "x"}'),
+        Reply.tool_calls(("convert_units", {"value": 5, "from_unit": "km", "to_unit": "mi"})),
+        Reply.text("Sorry, the tool is not working right now."),
+    ]
+    with OpenAILoopback(script) as server:
+        _run(_synth(server), out, 1, mix={"error_recovery": 1}, concurrency=1)
+        server.assert_complete()
+    assert out.read_text() == ""
+    [failure] = [json.loads(line) for line in (tmp_path / "gave_up.failures.jsonl").read_text().splitlines()]
+    assert failure["stage"] == "verified" and "did not call it again" in failure["reason"]
