@@ -19,7 +19,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaWarningKind
 
 from toolkit._docstrings import parse_docstring
 from toolkit.errors import ToolDefinitionError
-from toolkit.jsonschema_utils import check_schema_bounds, inline_refs, validator_for
+from toolkit.jsonschema_utils import check_schema_bounds, inline_refs, validation_errors, validator_for
 
 __all__ = ["TOOL_NAME_PATTERN", "FunctionSchema", "function_schema", "clean_schema", "type_schema"]
 
@@ -228,6 +228,21 @@ def _output(annotation: Any) -> tuple[TypeAdapter[Any] | None, dict[str, Any] | 
     return adapter, wrapped, True, None
 
 
+def _default_problems(input_schema: dict[str, Any]) -> list[str]:
+    """A default the parameter's own type rejects would be published as a promise the schema breaks."""
+    problems = []
+    for name, prop in (input_schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or "default" not in prop:
+            continue
+        bare = {k: v for k, v in prop.items() if k != "default"}
+        if "$defs" in input_schema:
+            bare["$defs"] = input_schema["$defs"]
+        if validation_errors(bare, prop["default"]):
+            problems.append(f"parameter {name!r} has default {prop['default']!r}, which its type does not allow; "
+                            f"change the default or widen the hint (e.g. `X | None = None`)")
+    return problems
+
+
 def function_schema(
     fn: Callable[..., Any],
     *,
@@ -314,6 +329,9 @@ def _derive(fn: Callable[..., Any], tool_name: str, problems: list[str], descrip
     input_schema.pop("description", None)  # the argument model has no docstring of its own
     # An argument the tool does not take is a wrong call, not something to ignore silently.
     input_schema["additionalProperties"] = False
+    bad_defaults = _default_problems(input_schema)
+    if bad_defaults:
+        raise ToolDefinitionError(tool_name, bad_defaults)
     for schema in (input_schema, output_schema):
         if schema is not None:
             check_schema_bounds(schema)

@@ -574,3 +574,30 @@ def test_the_schema_pieces_are_available_without_a_toolset():
     fs = function_schema(search)
     assert fs.name == "search" and not fs.is_async and fs.wrap_output
     assert fs.input_schema == spec_of(search).input_schema
+
+
+def test_a_default_that_its_own_type_rejects_is_a_definition_error_with_the_fix() -> None:
+    import pytest
+
+    from toolkit.errors import ToolDefinitionError
+    from toolkit.python_tools import PythonToolset
+
+    def count(n: int = "x") -> int:  # type: ignore[assignment]
+        """Count.
+
+        Args:
+            n: How many.
+        """
+        return 0
+
+    def scale(x: int = None) -> int:  # type: ignore[assignment]  # noqa: RUF013
+        """Scale.
+
+        Args:
+            x: Factor.
+        """
+        return 0
+
+    for fn in (count, scale):
+        with pytest.raises(ToolDefinitionError, match="does not allow.*X \\| None"):
+            PythonToolset("t").add(fn)
