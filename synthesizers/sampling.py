@@ -30,6 +30,15 @@ class SamplingError(Exception):
     """The sampler could not produce a value that satisfies the schema."""
 
 
+_MAX_STRING = 4096  # longest string, array or pattern repetition the sampler will build (untrusted schemas)
+
+
+def _bounded(n: int, what: str) -> int:
+    if n > _MAX_STRING:
+        raise SamplingError(f"{what} of {n} is larger than the sampler builds ({_MAX_STRING}); relax the schema")
+    return n
+
+
 def _words(rng: random.Random, k: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(k))
 
@@ -79,8 +88,9 @@ def _string_for_pattern(pattern: str, rng: random.Random) -> str:
             if q == "{":
                 end = body.index("}", i)
                 parts = body[i + 1 : end].split(",")
-                lo = int(parts[0])
-                hi = int(parts[1]) if len(parts) > 1 and parts[1] else (lo if len(parts) == 1 else lo + 3)
+                lo = _bounded(int(parts[0]), "pattern repetition")
+                hi = _bounded(int(parts[1]) if len(parts) > 1 and parts[1] else (lo if len(parts) == 1 else lo + 3),
+                              "pattern repetition")
                 i = end + 1
             else:
                 lo, hi = {"*": (0, 3), "+": (1, 3), "?": (0, 1)}[q]
@@ -109,11 +119,15 @@ def _sample_string(schema: Mapping[str, Any], rng: random.Random, name: str) -> 
     if fmt == "hostname":
         return f"{rng.choice(_WORDS)}.example.com"
     if "pattern" in schema:
-        return _string_for_pattern(schema["pattern"], rng)
-    lo, hi = schema.get("minLength", 1), schema.get("maxLength", 40)
+        try:
+            return _string_for_pattern(schema["pattern"], rng)
+        except (ValueError, IndexError) as exc:  # an unterminated class or group in an untrusted pattern
+            raise SamplingError(f"cannot sample pattern {schema['pattern'][:60]!r}: {exc}") from None
+    lo = _bounded(schema.get("minLength", 1), "minLength")
+    hi = schema.get("maxLength", max(40, lo))
     text = _words(rng, rng.randint(1, 3)) if "name" not in name.lower() else rng.choice(_WORDS).title()
-    while len(text) < lo:
-        text += " " + rng.choice(_WORDS)
+    if len(text) < lo:  # pad in one step: growing a string word by word is quadratic
+        text = (text + " " + " ".join(rng.choice(_WORDS) for _ in range(lo // 4 + 1)))[: max(lo, len(text))]
     return text[:hi] if len(text) > hi else text
 
 
@@ -177,7 +191,8 @@ def sample_value(schema: Any, rng: random.Random, *, name: str = "", grounding: 
     if kind == "null":
         return None
     if kind == "array":
-        lo, hi = schema.get("minItems", 1), schema.get("maxItems", max(schema.get("minItems", 1), 3))
+        lo = _bounded(schema.get("minItems", 1), "minItems")
+        hi = schema.get("maxItems", max(lo, 3))
         items = schema.get("items", {"type": "string"})
         values: list[Any] = []
         for _ in range(rng.randint(lo, max(lo, min(hi, lo + 3)))):

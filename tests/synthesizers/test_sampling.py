@@ -38,3 +38,13 @@ def test_unsatisfiable_schemas_fail_with_a_reason() -> None:
         sample_arguments({"type": "object", "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["n"]}, random.Random(0))
     with pytest.raises(SamplingError, match="too complex"):
         sample_arguments({"type": "object", "properties": {"s": {"type": "string", "pattern": "^(?=x)a$"}}, "required": ["s"]}, random.Random(0))
+
+
+def test_absurd_sizes_and_broken_patterns_from_untrusted_schemas_fail_fast_as_sampling_errors() -> None:
+    for prop in ({"type": "string", "minLength": 2_000_000}, {"type": "string", "pattern": "^a{99999999}$"},
+                 {"type": "array", "items": {"type": "string"}, "minItems": 10**7}, {"type": "string", "pattern": "[abc"}):
+        with pytest.raises(SamplingError):
+            sample_arguments({"type": "object", "properties": {"x": prop}, "required": ["x"]}, random.Random(0))
+    long = sample_arguments({"type": "object", "properties": {"x": {"type": "string", "minLength": 300}},
+                             "required": ["x"]}, random.Random(0))
+    assert len(long["x"]) >= 300
