@@ -6,8 +6,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from toolkit.config import read_config_file
 from toolkit.errors import UserError
 
 __all__ = ["DEFAULT_MIX", "TeacherConfig", "SynthConfig", "load_config"]
@@ -75,16 +74,7 @@ class SynthConfig:
 
 def load_config(path: Path | None, overrides: dict[str, Any]) -> SynthConfig:
     """Read a YAML config (optional) and apply non-None CLI overrides on top."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        if not path.exists():
-            raise UserError(f"config file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise UserError(f"{path} must hold a mapping of settings at the top level")
+    data = read_config_file(path, sample="samples/synth_offline.yaml") if path is not None else {}
     known = {f.name for f in fields(SynthConfig)}
     unknown = sorted(set(data) - known)
     if unknown:

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import types
-import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from toolkit.config import build_config, read_config_file
 from toolkit.environment import TASK_KINDS
 from toolkit.errors import UserError
 from toolkit.presentations import PRESENTATION_NAMES
@@ -204,69 +202,8 @@ def rl_config_help() -> str:
     return "\n".join(lines)
 
 
-def _coerce(name: str, value: Any, hint: Any) -> Any:
-    """Make a YAML / --set value fit the field's type (YAML reads 1e-5 as text, for one)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(name, value, inner[0]) if len(inner) == 1 else value
-    try:
-        if hint is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).lower()
-            if text in ("true", "yes", "1", "on", "false", "no", "0", "off"):
-                return text in ("true", "yes", "1", "on")
-            raise ValueError(value)
-        if hint is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(value)
-            return int(value)
-        if hint is float:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return float(value)
-        if hint is Path:
-            return Path(str(value))
-        if hint is str:
-            if isinstance(value, (dict, list)):
-                raise ValueError(value)
-            return str(value)
-        if origin is list:
-            items = [value] if isinstance(value, str) else value
-            if not isinstance(items, list):
-                raise ValueError(value)
-            return [_coerce(name, v, args[0]) for v in items] if args else items
-        if origin is dict:
-            if not isinstance(value, dict):
-                raise ValueError(value)
-            return {str(k): _coerce(f"{name}.{k}", v, args[1]) for k, v in value.items()} if args else value
-    except (TypeError, ValueError):
-        raise UserError(
-            f"setting {name}={value!r} is not a valid {getattr(hint, '__name__', hint)}"
-        ) from None
-    return value
-
-
 def load_rl_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RLRunConfig:
     """Read a YAML config (optional) and apply overrides (from ``--set``) on top."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"config file {path} does not exist; see samples/train_rl.yaml")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise UserError(f"{path} must hold a mapping of settings at the top level")
+    data = read_config_file(path, sample="samples/train_rl.yaml") if path is not None else {}
     data.update(overrides or {})
-    hints = typing.get_type_hints(RLRunConfig)
-    known = {f.name for f in fields(RLRunConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UserError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return RLRunConfig(**{k: _coerce(k, v, hints[k]) for k, v in data.items()})
+    return build_config(RLRunConfig, data)

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import types
-import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from toolkit.config import build_config, read_config_file
 from toolkit.errors import UserError
 from toolkit.exporters import SPLITS
 from toolkit.presentations import PRESENTATION_NAMES
@@ -125,41 +124,6 @@ def config_help() -> str:
     return "\n".join(lines)
 
 
-def _coerce(name: str, value: Any, hint: Any) -> Any:
-    """Make a YAML / --set value fit the field's type (YAML reads 1e-4 as text, for one)."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(name, value, inner[0]) if len(inner) == 1 else value
-    try:
-        if hint is bool:
-            if isinstance(value, bool):
-                return value
-            if str(value).lower() in ("true", "yes", "1", "on"):
-                return True
-            if str(value).lower() in ("false", "no", "0", "off"):
-                return False
-            raise ValueError(value)
-        if hint is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(value)
-            return int(value)
-        if hint is float:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return float(value)
-        if hint is Path:
-            return Path(str(value))
-        if hint is str:
-            return str(value)
-    except (TypeError, ValueError):
-        raise UserError(f"setting {name}={value!r} is not a valid {getattr(hint, '__name__', hint)}") from None
-    return value
-
-
 def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
     """``["key=value", ...]`` from ``--set``; values are read as YAML (``null``, ``true``, lists)."""
     out: dict[str, Any] = {}
@@ -176,24 +140,8 @@ def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
 
 def load_sft_config(path: Path | None, overrides: dict[str, Any] | None = None) -> SFTRunConfig:
     """Read a YAML config (optional) and apply overrides (from ``--set``) on top."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"config file {path} does not exist; see samples/train_sft.yaml")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise UserError(f"{path} must hold a mapping of settings at the top level")
+    data = read_config_file(path, sample="samples/train_sft.yaml") if path is not None else {}
     data.update(overrides or {})
-    hints = typing.get_type_hints(SFTRunConfig)
-    known = {f.name for f in fields(SFTRunConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UserError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    if "train_file" not in data or data["train_file"] is None:
+    if data.get("train_file") is None:
         raise UserError("train_file is required: set it in the config or pass --set train_file=data.jsonl")
-    coerced = {k: _coerce(k, v, hints[k]) for k, v in data.items()}
-    return SFTRunConfig(**coerced)
+    return build_config(SFTRunConfig, data)
