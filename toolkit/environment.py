@@ -37,12 +37,10 @@ import json
 import pkgutil
 import random
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar, Literal, TypeVar
@@ -51,8 +49,10 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.errors import UserError
+from toolkit.facts import fact_in_answer
 from toolkit.metrics import CallMatch, match_call
 from toolkit.records import Expected, FunctionCall, Scenario
+from toolkit.snapshot_diff import diff_snapshots, short_json
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 from toolkit.toolsets import CallLimits
 
@@ -75,7 +75,6 @@ __all__ = [
 TaskKind = Literal["single", "parallel", "chain", "missing_argument", "no_tool", "error"]
 TASK_KINDS: tuple[str, ...] = ("single", "parallel", "chain", "missing_argument", "no_tool", "error")
 
-_MAX_DIFF_LINES = 20
 _T = TypeVar("_T")
 
 
@@ -530,7 +529,7 @@ def _check_arguments(task: Task, agent: list[ToolCall], specs: Sequence[ToolSpec
         if same:
             reasons.extend(f"{gold.name} (gold call {g}): {r}" for r in results[g][same[0]].reasons[:3])
         else:
-            reasons.append(f"no call matching {gold.name}({_short(gold.arguments)})")
+            reasons.append(f"no call matching {gold.name}({short_json(gold.arguments)})")
     matched = sum(p is not None for p in pair)
     ok = matched == len(task.gold_calls)
     score = matched / len(task.gold_calls)
@@ -546,56 +545,6 @@ def _check_end_state(gold: dict[str, Any], actual: dict[str, Any]) -> Check:
     return Check(name="end_state", applicable=True, passed=ok, score=1.0 if ok else 0.0, reasons=reasons)
 
 
-_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
-
-
-def _normalise_text(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,234 -> 1234
-    text = re.sub(r"[\"'`*_“”‘’]", "", text)
-    return " ".join(text.split())
-
-
-def _number(text: str) -> Decimal | None:
-    try:
-        return Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return None
-
-
-def _significant(d: Decimal) -> int:
-    return len(d.normalize().as_tuple().digits)
-
-
-def _states_number(fact: Decimal, said: Decimal) -> bool:
-    """``said`` is ``fact`` or ``fact`` rounded to the decimals ``said`` shows, with enough significant
-    digits."""
-    if said == fact:
-        return True
-    places = said.as_tuple().exponent
-    if not isinstance(places, int) or _significant(said) < min(3, _significant(fact)):
-        return False
-    quantum = Decimal(1).scaleb(places)
-    return any(fact.quantize(quantum, rounding=r) == said for r in (ROUND_HALF_UP, ROUND_HALF_EVEN))
-
-
-def fact_in_answer(fact: str, answer: str) -> bool:
-    """Whether ``fact`` is stated in ``answer``: case-, quote- and space-insensitive substring match. A
-    numeric fact also matches a number of equal value (``12.50`` states ``12.5``; ``1,234`` states ``1234``)
-    or the fact rounded to the decimals written, with at least 3 significant digits (``3.11`` states
-    ``3.10686``; ``3`` does not); a negative fact may be stated by its size ("down 15.13%" states
-    ``-15.13``)."""
-    norm_fact, norm_answer = _normalise_text(fact), _normalise_text(answer)
-    value = _number(norm_fact) if _NUMBER.fullmatch(norm_fact) else None
-    if value is None:  # whole words only: the fact "O-5001" is not stated by "o-50012"
-        return bool(norm_fact) and re.search(rf"(?<!\w){re.escape(norm_fact)}(?!\w)", norm_answer) is not None
-    for m in _NUMBER.finditer(norm_answer):
-        said = _number(m.group(0))
-        if said is not None and (_states_number(value, said) or (value < 0 and _states_number(-value, said))):
-            return True  # a negative fact may be stated by its size ("down 15.13%")
-    return False
-
-
 def _check_answer(task: Task, final_answer: str | None) -> Check:
     if not task.answer_facts:
         return Check(name="answer", applicable=False, passed=True, score=1.0)
@@ -606,63 +555,6 @@ def _check_answer(task: Task, final_answer: str | None) -> Check:
     if not answer.strip():
         reasons = ["no final answer"]
     return Check(name="answer", applicable=True, passed=not missing, score=score, reasons=reasons)
-
-
-# ---- snapshot diff -----------------------------------------------------------------------------------------
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return text if len(text) <= 80 else text[:79] + "…"
-
-
-def _keyed(rows: list[Any]) -> dict[str, Any] | None:
-    if not all(isinstance(r, dict) and "id" in r for r in rows):
-        return None
-    keyed = {str(r["id"]): r for r in rows}
-    return keyed if len(keyed) == len(rows) else None
-
-
-def _diff(a: Any, b: Any, path: str, out: list[str]) -> None:
-    if a == b:
-        return
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b), key=str):
-            sub = f"{path}.{k}" if path else str(k)
-            if k not in a:
-                out.append(f"{sub}: added {_short(b[k])}")
-            elif k not in b:
-                out.append(f"{sub}: removed (was {_short(a[k])})")
-            else:
-                _diff(a[k], b[k], sub, out)
-        return
-    if isinstance(a, list) and isinstance(b, list):
-        ka, kb = _keyed(a), _keyed(b)
-        if ka is not None and kb is not None:
-            for k in sorted(set(ka) | set(kb)):
-                sub = f"{path}[{k}]"
-                if k not in ka:
-                    out.append(f"{sub}: added {_short(kb[k])}")
-                elif k not in kb:
-                    out.append(f"{sub}: removed (was {_short(ka[k])})")
-                else:
-                    _diff(ka[k], kb[k], sub, out)
-            return
-        if len(a) == len(b):
-            for i, (x, y) in enumerate(zip(a, b)):
-                _diff(x, y, f"{path}[{i}]", out)
-            return
-    out.append(f"{path or '(root)'}: {_short(a)} -> {_short(b)}")
-
-
-def diff_snapshots(a: dict[str, Any], b: dict[str, Any], *, limit: int = _MAX_DIFF_LINES) -> list[str]:
-    """Readable differences between two snapshots: rows of tables are matched by ``id``; at most ``limit``
-    lines."""
-    out: list[str] = []
-    _diff(a, b, "", out)
-    if len(out) > limit:
-        out = out[:limit] + [f"... and {len(out) - limit} more change(s)"]
-    return out
 
 
 # ---- suite registry ----------------------------------------------------------------------------------------
