@@ -142,6 +142,6 @@ async def invoke(fn: Callable[..., Any], schema: FunctionSchema, arguments: Any,
         return ToolResult.error("exception", f"{type(exc).__name__}: {exc}")
     if scope.cancelled_caught:
         return ToolResult.error(
-            "timeout", f"Tool {schema.name!r} did not finish within {limits.timeout:g} seconds and was stopped."
+            "timeout", f"Tool {schema.name!r} did not finish within {limits.timeout:g} seconds; its result was abandoned."
         )
     return _render(schema, value)

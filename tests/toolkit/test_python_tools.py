@@ -390,7 +390,7 @@ def test_a_slow_sync_tool_is_stopped_at_the_time_limit_and_its_thread_released_a
         result = call(ts, "slow", {}, CallLimits(timeout=0.2))
     finally:
         release.set()
-    assert result == ToolResult.error("timeout", "Tool 'slow' did not finish within 0.2 seconds and was stopped.")
+    assert result == ToolResult.error("timeout", "Tool 'slow' did not finish within 0.2 seconds; its result was abandoned.")
     assert finished.wait(5)
 
 
