@@ -29,6 +29,7 @@ from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
 from trainers.rewards import COMPONENTS, reward_functions
 from trainers.rl_config import RLRunConfig
 from trainers.rl_rollout import TASK_KEY, GenerateFn, ToolRollout
+from trainers.run_info import library_versions
 
 __all__ = ["RLResult", "build_dataset", "build_tasks", "read_tasks", "run_rl"]
 
@@ -244,18 +245,6 @@ def _last_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("torch", "transformers", "trl", "peft", "datasets", "accelerate"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
 def run_rl(
     cfg: RLRunConfig,
     *,
@@ -367,7 +356,7 @@ def run_rl(
             "plots": [str(p) for p in plots],
             "chat_template": str(run_dir / "chat_template.jinja"),
         },
-        "versions": _versions(),
+        "versions": library_versions(),
     }
     (run_dir / "run.json").write_text(
         json.dumps(result.summary, indent=2, default=str) + "\n", encoding="utf-8"

@@ -25,6 +25,7 @@ from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
 from trainers.plots import loss_series, plot_loss_curve
 from trainers.sft_config import SFTRunConfig
 from trainers.sft_data import EncodedSplit, encode_records, file_hash, read_training_records, split_for_validation
+from trainers.run_info import library_versions
 
 __all__ = ["SFTResult", "run_sft"]
 
@@ -196,18 +197,6 @@ def _datasets_progress(enabled: bool) -> Iterator[None]:
             ds_logging.enable_progress_bars()
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("torch", "transformers", "trl", "peft", "datasets", "accelerate"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
 def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate_only: bool = False) -> SFTResult:
     """Run SFT as configured. ``model`` / ``tokenizer`` objects, when given, replace loading ``cfg.model``.
 
@@ -369,7 +358,7 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
             "chat_template": str(run_dir / "chat_template.jinja"),
             "loss_curve": str(run_dir / "loss_curve.png"),
         },
-        "versions": _versions(),
+        "versions": library_versions(),
     }
     (run_dir / "run.json").write_text(json.dumps(result.summary, indent=2, default=str) + "\n", encoding="utf-8")
     stage.note(f"done: step {state.global_step}, train loss {result.final_train_loss}, "
