@@ -31,6 +31,7 @@ def _serve(port_queue: mp.Queue, delay: float, stop: mp.Event) -> None:  # type:
     with OpenAILoopback(responder=slow_teacher) as server:
         port_queue.put(server.base_url)
         stop.wait()
+    port_queue.put(time.process_time())
 
 
 def main() -> None:
@@ -60,17 +61,20 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             opts = RunOptions(n=args.samples, out=Path(tmp) / "bench.jsonl", concurrency=args.concurrency,
                               mix={"single": 1}, near_dup_threshold=None, progress=False)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             report = anyio.run(run_synthesis, synth, opts)
-            elapsed = time.perf_counter() - start
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     finally:
         stop.set()
+        server_cpu = queue.get(timeout=10)
         proc.join(timeout=10)
     requests = 3 * report.yields.reached["verified"]  # task writer + tool call + final answer per sample
     ideal = args.concurrency / args.delay
     achieved = requests / elapsed
     print(f"samples verified: {report.yields.reached['verified']}/{args.samples} in {elapsed:.2f} s")
     print(f"requests/s achieved: {achieved:.1f}   ideal at concurrency {args.concurrency}: {ideal:.1f}")
+    print(f"client CPU: {1000 * cpu / requests:.2f} ms per request ({cpu / elapsed:.0%} of one core)")
+    print(f"server CPU: {1000 * server_cpu / requests:.2f} ms per request")
     print(f"share of ideal: {achieved / ideal:.3f} (target >= 0.9)")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from synthesizers.llm.memo import memo_by_tools
 from synthesizers.offline.episode import Episode
 from toolkit.backends import Backend, ChatRequest, Decoding, openai_tools
 from toolkit.delegation import SUBAGENT_SYSTEM
@@ -14,6 +15,8 @@ from toolkit.jsonschema_utils import validation_errors
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 
 __all__ = ["SampleFailed", "Teacher", "run_agent", "ask"]
+
+_request_tools = memo_by_tools(openai_tools)
 
 
 class SampleFailed(Exception):
@@ -54,7 +57,7 @@ class Teacher:
     async def turn(self, messages: list[dict[str, Any]], specs: Sequence[ToolSpec]) -> tuple[str, list[ToolCall]]:
         """One agent turn: the text it wrote and the calls it made (validated against the tools)."""
         if self.native:
-            request = ChatRequest(messages=messages, tools=openai_tools(specs) or None, decoding=self.decoding)
+            request = ChatRequest(messages=messages, tools=_request_tools(specs) or None, decoding=self.decoding)
         else:
             request = ChatRequest(messages=self._prompted(messages, specs), decoding=self.decoding)
         [response] = await self.backend.generate([request])

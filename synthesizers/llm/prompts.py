@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from synthesizers.llm.memo import memo_by_tools
 from toolkit.specs import ToolSpec
 
 __all__ = ["KIND_BRIEFS", "task_writer_messages", "task_judge_messages", "user_simulator_messages",
@@ -31,6 +32,7 @@ AGENT_SYSTEM = ("You are a helpful assistant with tools. Call a tool whenever th
                 "what went wrong.")
 
 
+@memo_by_tools
 def _catalogue(specs: Sequence[ToolSpec]) -> str:
     return json.dumps([{"name": s.name, "description": s.description, "parameters": s.input_schema} for s in specs],
                       ensure_ascii=False, indent=1)

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 _RETRYABLE_STATUS = {408, 409, 429}
 _WIRE_FIELDS = ("role", "content", "tool_calls", "tool_call_id", "name")
 _FATAL_STATUS = {401, 403, 404}
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def _help(text: str) -> dict[str, str]:
@@ -172,12 +173,16 @@ class OpenAIBackend:
                     f"environment variable {config.api_key_env} is not set; export the API key there, or set "
                     "api_key_env to the variable that holds it (None for servers that need no key)"
                 )
-        self._client = openai.AsyncOpenAI(
-            api_key=key, base_url=config.base_url, max_retries=0, timeout=config.request_timeout
-        )
-        from openai.types.chat import ChatCompletion
+        import httpx2
 
-        self._completion_type = ChatCompletion
+        from toolkit.backends.http_pool import pooled_http_client
+
+        self._client = openai.AsyncOpenAI(
+            api_key=key, base_url=config.base_url, max_retries=0, timeout=config.request_timeout,
+            http_client=pooled_http_client(config.base_url, timeout=config.request_timeout),
+        )
+
+        self._raw_response = httpx2.Response
         self._sleep = sleep or anyio.sleep
         self._rng = rng or random.Random()
         self._limiter: anyio.CapacityLimiter | None = None
@@ -248,16 +253,18 @@ class OpenAIBackend:
         openai = self._openai
         kwargs = self._kwargs(request)
         extra = kwargs.pop("extra_body", {})
-        body = {**kwargs, **extra}
+        content = json.dumps({**kwargs, **extra}, ensure_ascii=False).encode()
         attempts = self.config.max_retries + 1
         for attempt in range(attempts):
             started = time.perf_counter()
             server_wait: float | None = None
             try:
-                # The generic `post` sends the body as built above. `chat.completions.create` would first walk
-                # every message and tool schema through the SDK's typed-params transform, which costs several
-                # milliseconds per request: at high concurrency that CPU work, not the server, bounds throughput.
-                completion = await self._client.post("/chat/completions", body=body, cast_to=self._completion_type)
+                # The generic `post` sends the JSON text built above and hands back the raw answer, which is read
+                # as plain JSON. `chat.completions.create` would walk every message and tool schema through the
+                # SDK's typed-params transform and build typed response models: at high concurrency that client
+                # CPU, not the server, bounded throughput (bench/synth_llm_throughput.py).
+                raw = await self._client.post("/chat/completions", content=content, cast_to=self._raw_response,
+                                              options={"headers": _JSON_HEADERS})
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 detail = f"HTTP {status}: {_error_message(exc)}"
@@ -273,7 +280,13 @@ class OpenAIBackend:
             except openai.APIConnectionError as exc:
                 detail, kind = f"connection failed: {exc}", "connection"
             else:
-                return _response(completion, time.perf_counter() - started, attempt + 1)
+                latency = time.perf_counter() - started
+                try:
+                    completion = json.loads(raw.content)
+                except ValueError:
+                    return ChatResponse(error=f"the endpoint answered with a body that is not JSON: {raw.content[:80]!r}",
+                                        error_kind="other", attempts=attempt + 1, latency_s=latency)
+                return _response(completion, latency, attempt + 1)
             if attempt + 1 == attempts:
                 error = f"{detail} (after {attempts} attempts)"
                 return ChatResponse(error=error, error_kind=kind, attempts=attempts)
@@ -297,33 +310,33 @@ def _error_message(exc: Any) -> str:
 
 
 def _response(completion: Any, latency: float, attempts: int) -> ChatResponse:
-    if not completion.choices:
+    """A chat-completions JSON body as a :class:`ChatResponse`; a body of the wrong shape is an error, not a crash."""
+    choices = completion.get("choices") if isinstance(completion, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
         return ChatResponse(error="the endpoint returned no choices", error_kind="other", attempts=attempts,
                             latency_s=latency)
-    choice = completion.choices[0]
-    message = choice.message
     calls: list[ToolCall] = []
     malformed: list[MalformedToolCall] = []
-    for tc in message.tool_calls or []:
-        fn = getattr(tc, "function", None)
-        if fn is None:  # custom (non-function) tools are not ours to parse
+    for tc in message.get("tool_calls") or []:
+        fn = tc.get("function") if isinstance(tc, dict) else None
+        if not isinstance(fn, dict):  # custom (non-function) tools are not ours to parse
             continue
-        arguments, error = parse_tool_arguments(fn.arguments)
+        name, raw, call_id = str(fn.get("name") or ""), fn.get("arguments"), tc.get("id")
+        arguments, error = parse_tool_arguments(raw if isinstance(raw, str) or raw is None else json.dumps(raw))
         if arguments is None:
-            raw = fn.arguments or ""
-            malformed.append(MalformedToolCall(name=fn.name, raw_arguments=raw, error=error or "", id=tc.id))
+            malformed.append(MalformedToolCall(name=name, raw_arguments=raw or "", error=error or "", id=call_id))
         else:
-            calls.append(ToolCall(name=fn.name, arguments=arguments, id=tc.id))
-    usage = completion.usage
+            calls.append(ToolCall(name=name, arguments=arguments, id=call_id))
+    usage = completion.get("usage") if isinstance(completion.get("usage"), dict) else {}
     return ChatResponse(
-        text=message.content or "",
+        text=message.get("content") or "",
         tool_calls=calls,
         malformed_tool_calls=malformed,
-        usage=Usage(
-            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-            completion_tokens=(usage.completion_tokens or 0) if usage else 0,
-        ),
+        usage=Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                    completion_tokens=int(usage.get("completion_tokens") or 0)),
         latency_s=latency,
-        finish_reason=choice.finish_reason,
+        finish_reason=choice.get("finish_reason"),
         attempts=attempts,
     )
