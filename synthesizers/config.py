@@ -47,6 +47,8 @@ class SynthConfig:
     out: Path = field(default=Path("runs/synth/data.jsonl"), metadata={"help": "output JSONL"})
     seed: int = field(default=0, metadata={"help": "run seed"})
     concurrency: int = field(default=8, metadata={"help": "samples in flight"})
+    workers: int = field(default=1, metadata={"help": "processes that make samples (each with its share of "
+                                                     "concurrency); more than 1 uses more CPU cores"})
     sample_timeout: float = field(default=120.0, metadata={"help": "seconds per sample"})
     mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX), metadata={"help": "kind → weight"})
     near_dup_threshold: float | None = field(default=0.9, metadata={"help": "near-duplicate Jaccard; null: off"})
@@ -64,6 +66,8 @@ class SynthConfig:
             raise UserError(f"synthesizer must be 'offline' or 'llm', got {self.synthesizer!r}")
         if self.synthesizer == "llm" and self.teacher is None:
             raise UserError("the llm synthesizer needs a teacher: add `teacher: {base_url: ..., model: ...}` or pass --teacher")
+        if self.workers < 1:
+            raise UserError(f"workers must be at least 1, got {self.workers}")
         unknown = sorted(set(self.mix) - set(DEFAULT_MIX))
         if unknown:
             raise UserError(f"unknown scenario kind(s) {', '.join(unknown)} in mix; kinds: {', '.join(DEFAULT_MIX)}")

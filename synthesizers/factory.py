@@ -9,6 +9,11 @@ __all__ = ["make_synthesizer"]
 
 
 def make_synthesizer(config: SynthConfig) -> Synthesizer:
+    """The synthesizer ``config`` names; with ``workers > 1``, a pool of processes that each run it."""
+    if config.workers > 1:
+        from synthesizers.workers import WorkerPool
+
+        return WorkerPool(config)
     if config.synthesizer == "offline":
         from synthesizers.offline import OfflineSynthesizer
 

@@ -28,7 +28,13 @@ from toolkit.errors import UserError
 from toolkit.progress import Progress
 from toolkit.records import Trajectory
 
-__all__ = ["Synthesizer", "RunOptions", "RunReport", "plan_jobs", "run_synthesis", "parse_shard", "side_paths"]
+__all__ = ["Synthesizer", "RunOptions", "RunReport", "RunAborted", "plan_jobs", "run_sample", "run_synthesis",
+           "parse_shard", "side_paths"]
+
+
+class RunAborted(Exception):
+    """Raised by a synthesizer when the whole run must stop (not one sample): it passes the per-sample boundary.
+    What was written so far stays, in order; ``--resume`` continues from there."""
 
 
 class Synthesizer(Protocol):
@@ -117,10 +123,13 @@ def plan_jobs(options: RunOptions) -> list[SampleJob]:
     return jobs
 
 
-async def _one(synth: Synthesizer, job: SampleJob, timeout: float) -> SampleOutcome:
+async def run_sample(synth: Synthesizer, job: SampleJob, timeout: float) -> SampleOutcome:
+    """One sample under its time limit; any failure but :class:`RunAborted` becomes a recorded outcome."""
     try:
         with anyio.fail_after(timeout):
             outcome = await synth.synthesize(job)
+    except RunAborted:
+        raise
     except TimeoutError:
         return SampleOutcome.failure(job, "generated", f"sample time limit of {timeout:g}s exceeded")
     except Exception as exc:  # the batch boundary: one failed sample never stops the run
@@ -192,13 +201,21 @@ async def run_synthesis(synth: Synthesizer, options: RunOptions) -> RunReport:
 
         async def worker(pos: int, job: SampleJob) -> None:
             async with limiter:
-                results[pos] = await _one(synth, job, options.sample_timeout)
+                results[pos] = await run_sample(synth, job, options.sample_timeout)
             flush_ready()
 
-        async with synth, anyio.create_task_group() as tg:
-            for pos, job in enumerate(todo):
-                await slots.acquire()
-                tg.start_soon(worker, pos, job)
+        try:
+            async with synth, anyio.create_task_group() as tg:
+                for pos, job in enumerate(todo):
+                    await slots.acquire()
+                    tg.start_soon(worker, pos, job)
+        except BaseExceptionGroup as group:  # a stopped run says why plainly, not as a group of identical errors
+            aborted = group.subgroup(RunAborted)
+            while isinstance(aborted, BaseExceptionGroup):
+                aborted = aborted.exceptions[0]
+            if aborted is None:
+                raise
+            raise aborted from None
     progress.close()
     report = RunReport(yields=table, skipped=len(jobs) - len(todo), seconds=time.monotonic() - start, out=options.out)
     summary_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,14 @@ import anyio
 
 from synthesizers.config import load_config
 from synthesizers.diversity import diversity, render_diversity
-from synthesizers.runner import RunOptions, parse_shard, run_synthesis, side_paths
+from synthesizers.runner import RunAborted, RunOptions, parse_shard, run_synthesis, side_paths
 
 EXAMPLE = """examples:
   toolgym synth samples/synth_offline.yaml
   toolgym synth --tools py:tools.calculator --n 50 --out runs/calc.jsonl
   toolgym synth samples/synth_offline.yaml --shard 0/4 --out runs/part0.jsonl   # one of four machines
   toolgym synth samples/synth_offline.yaml --resume                            # continue after a crash
+  toolgym synth samples/synth_offline.yaml --workers 4                         # four processes on this machine
   toolgym synth samples/synth_llm.yaml --teacher http://127.0.0.1:8000/v1@my-model --no-api-key
 
 exit status: 0 some samples were written, 1 none were (see NAME.failures.jsonl), 2 usage error"""
@@ -39,6 +41,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output JSONL")
     p.add_argument("--seed", type=int, help="run seed")
     p.add_argument("--concurrency", type=int, help="samples in flight")
+    p.add_argument("--workers", type=int, help="worker processes (default 1); use more to spend more CPU cores")
     p.add_argument("--teacher", metavar="URL@MODEL", help="use the llm synthesizer with this OpenAI-compatible endpoint")
     p.add_argument("--no-api-key", action="store_true", help="the teacher endpoint needs no key (vLLM, Ollama)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run into the same --out")
@@ -49,7 +52,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, Any] = {"n": args.n, "out": args.out, "seed": args.seed, "concurrency": args.concurrency}
+    overrides: dict[str, Any] = {"n": args.n, "out": args.out, "seed": args.seed, "concurrency": args.concurrency,
+                                 "workers": args.workers}
     if args.tools:
         overrides["tools"] = args.tools
     if args.suites:
@@ -68,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
     )
     from synthesizers.factory import make_synthesizer
 
-    report = anyio.run(run_synthesis, make_synthesizer(config), options)
+    try:
+        report = anyio.run(run_synthesis, make_synthesizer(config), options)
+    except RunAborted as exc:
+        print(f"error: the run stopped: {exc}\nwhat was written to {config.out} stays; fix the cause and rerun "
+              "with --resume to continue", file=sys.stderr)
+        return 1
     stats = diversity(config.out)
     _, summary_path = side_paths(config.out)
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
