@@ -3,7 +3,10 @@
 Each kind runs alone (mix = {kind: 1}) over every bundled suite; the figure is samples that passed verification
 per second of wall time (writing and dedupe included), with the yield next to it.
 
-    python bench/synth_offline_throughput.py [--n 200] [--concurrency 4]
+Then the default mixture of kinds runs once in one process and once in ``--workers`` processes (``toolgym synth
+--workers``), timed from when the synthesizer is ready, and the ratio is printed (both runs in this invocation).
+
+    python bench/synth_offline_throughput.py [--n 200] [--concurrency 4] [--workers 2]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200, help="samples per kind")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="processes for the scaling comparison (0: skip it)")
     args = parser.parse_args()
 
     from synthesizers.config import DEFAULT_MIX
@@ -50,6 +54,26 @@ def main() -> None:
     rows.append(("all kinds", total_verified, f"{total_verified / total_time:.1f}", "", ""))
     print(f"suites: {', '.join(suites)}; {args.n} samples per kind; concurrency {args.concurrency}")
     print(format_table(rows, ("kind", "verified", "verified/s", "yield", "written (after dedupe)")))
+    if args.workers > 1:
+        _scaling(suites, args.n * 2, args.concurrency, args.workers)
+
+
+def _scaling(suites: list[str], n: int, concurrency: int, workers: int) -> None:
+    from synthesizers.config import SynthConfig
+    from synthesizers.factory import make_synthesizer
+    from synthesizers.runner import RunOptions, run_synthesis
+
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (1, workers):
+            config = SynthConfig(suites=suites, n=n, seed=2, concurrency=concurrency * count, workers=count)
+            opts = RunOptions(n=n, out=Path(tmp) / f"w{count}.jsonl", seed=2, mix=config.mix,
+                              concurrency=config.concurrency, progress=False)
+            report = anyio.run(run_synthesis, make_synthesizer(config), opts)
+            rates[count] = report.yields.reached["verified"] / report.seconds
+        same = (Path(tmp) / "w1.jsonl").read_bytes() == (Path(tmp) / f"w{workers}.jsonl").read_bytes()
+    print(f"\ndefault mix, {n} samples: 1 process {rates[1]:.1f} verified/s; {workers} worker processes "
+          f"{rates[workers]:.1f} verified/s = {rates[workers] / rates[1]:.2f}x (identical output: {same})")
 
 
 if __name__ == "__main__":

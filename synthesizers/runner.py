@@ -205,10 +205,12 @@ async def run_synthesis(synth: Synthesizer, options: RunOptions) -> RunReport:
             flush_ready()
 
         try:
-            async with synth, anyio.create_task_group() as tg:
-                for pos, job in enumerate(todo):
-                    await slots.acquire()
-                    tg.start_soon(worker, pos, job)
+            async with synth:
+                start = time.monotonic()  # samples/s counts from when the synthesizer (and its workers) is ready
+                async with anyio.create_task_group() as tg:
+                    for pos, job in enumerate(todo):
+                        await slots.acquire()
+                        tg.start_soon(worker, pos, job)
         except BaseExceptionGroup as group:  # a stopped run says why plainly, not as a group of identical errors
             aborted = group.subgroup(RunAborted)
             while isinstance(aborted, BaseExceptionGroup):
