@@ -45,6 +45,7 @@ from toolkit._mcp_session import (
     ConnectionPool,
     Connector,
     StartError,
+    owning_process_group,
     watched,
 )
 from toolkit.errors import UserError
@@ -124,7 +125,8 @@ class MCPToolset(Toolset):
 
         ``env`` is merged over the MCP SDK's minimal inherited environment (``HOME``, ``PATH``, ``USER``,
         ...); pass ``env=dict(os.environ)`` to hand the server everything. The server's stderr is kept and
-        quoted in crash reports.
+        quoted in crash reports. Stopping the server (on close, or to replace a crashed or hung one) stops the
+        processes it started too: a launcher's real server (``uvx``, ``sh -c``), workers.
         """
         if not command or not isinstance(command, str):
             raise UserError(f"MCP stdio command must be a non-empty string, got {command!r}")
@@ -138,7 +140,7 @@ class MCPToolset(Toolset):
 
         async def connect(stack: AsyncExitStack, conn: Connection) -> Any:
             transport = stdio_client(params, errlog=conn.open_stderr())  # type: ignore[arg-type]
-            return watched(transport, conn.mark_dead)
+            return watched(owning_process_group(transport), conn.mark_dead)
 
         label = name or "stdio:" + shlex.join([command, *args])
         return cls(connect, name=label, kind="stdio", connect_timeout=connect_timeout, protocol=protocol)

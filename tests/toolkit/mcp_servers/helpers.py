@@ -30,3 +30,19 @@ def child_processes() -> list[tuple[int, str]]:
         if int(fields[1]) == me and b"resource_tracker" not in cmdline:
             out.append((int(entry), fields[0]))
     return out
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a zombie has exited; where PID 1 does not reap
+    orphans, as in containers without an init, killed orphans stay zombies for good)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc to tell a zombie from a live process: assume the worst
+    return state not in ("Z", "X")
