@@ -21,6 +21,7 @@ with its path, headers and parsed JSON body.
 
 One asyncio event loop in a background thread serves every connection (HTTP/1.1 parsed by ``h11``: keep-alive,
 pipelining, chunked bodies); ``responder`` runs in worker threads, so it may block, and must be thread-safe.
+A benchmark whose responder never blocks passes ``inline_responder=True`` to spare the server the thread hand-off.
 """
 
 from __future__ import annotations
