@@ -16,7 +16,7 @@ import anyio
 import pytest
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.toolkit.mcp_servers.helpers import SERVERS, child_processes, running
+from tests.toolkit.mcp_servers.helpers import run_within, SERVERS, child_processes, running
 from toolkit import _mcp_session
 from toolkit.errors import UserError
 from toolkit.mcp_tools import MCPToolset
@@ -34,11 +34,7 @@ LAUNCHES = {
 
 
 def run(fn: Callable[[], Awaitable[None]], *, within: float = 30.0) -> None:
-    async def bounded() -> None:
-        with anyio.fail_after(within):
-            await fn()
-
-    anyio.run(bounded)
+    run_within(fn, within)
 
 
 @pytest.fixture(autouse=True)

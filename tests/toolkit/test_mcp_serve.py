@@ -15,7 +15,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from tests.toolkit.mcp_servers.helpers import SERVERS, TIME_SERVER, child_processes
+from tests.toolkit.mcp_servers.helpers import run_within, SERVERS, TIME_SERVER, child_processes
 from toolkit.cli import main
 from toolkit.errors import UserError
 from toolkit.mcp_serve import build_mcp_server, running_http_server
@@ -55,11 +55,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
 
 
 def run(fn: Callable[[], Awaitable[None]], *, within: float = 60.0) -> None:
-    async def bounded() -> None:
-        with anyio.fail_after(within):
-            await fn()
-
-    anyio.run(bounded)
+    run_within(fn, within)
 
 
 @pytest.fixture(autouse=True)

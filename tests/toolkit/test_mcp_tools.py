@@ -17,7 +17,7 @@ from mcp.server import Server
 from mcp.types import ListToolsResult, Tool
 
 from tests.toolkit.mcp_servers import faulty_server, schema_server
-from tests.toolkit.mcp_servers.helpers import SERVERS, TIME_SERVER, child_processes
+from tests.toolkit.mcp_servers.helpers import run_within, SERVERS, TIME_SERVER, child_processes
 from toolkit.errors import UserError
 from toolkit.mcp_serve import running_http_server
 from toolkit.mcp_tools import MCPToolset
@@ -28,11 +28,7 @@ LIMITS = CallLimits(timeout=10.0)
 
 
 def run(fn: Callable[[], Awaitable[None]], *, within: float = 30.0) -> None:
-    async def bounded() -> None:
-        with anyio.fail_after(within):
-            await fn()
-
-    anyio.run(bounded)
+    run_within(fn, within)
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests.toolkit.mcp_servers.helpers import child_processes
+from tests.toolkit.mcp_servers.helpers import run_within, child_processes
 from toolkit.environment import get_suite
 from toolkit.jsonschema_utils import validation_errors
 from toolkit.mcp_tools import MCPToolset
@@ -27,11 +27,7 @@ LIMITS = CallLimits(timeout=20.0)
 
 
 def run(fn: Callable[[], Awaitable[None]], *, within: float = 60.0) -> None:
-    async def bounded() -> None:
-        with anyio.fail_after(within):
-            await fn()
-
-    anyio.run(bounded)
+    run_within(fn, within)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+import anyio
 
 SERVERS = Path(__file__).parent
 TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
@@ -46,3 +49,13 @@ def running(pid: int) -> bool:
     except (OSError, IndexError):
         return True  # no /proc to tell a zombie from a live process: assume the worst
     return state not in ("Z", "X")
+
+
+def run_within(fn: Callable[[], Awaitable[None]], within: float) -> None:
+    """Run ``fn`` on a fresh event loop, failing the test if it takes longer than ``within`` seconds."""
+
+    async def bounded() -> None:
+        with anyio.fail_after(within):
+            await fn()
+
+    anyio.run(bounded)
