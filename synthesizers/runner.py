@@ -9,6 +9,7 @@ timing, so an interrupted-then-resumed run ends with the same records as an unin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -150,8 +151,12 @@ def _load_existing(out: Path, dedupe: Deduplicator) -> None:
                 continue
 
 
-async def run_synthesis(synth: Synthesizer, options: RunOptions) -> RunReport:
-    """Run the whole job; returns the yield report (also written next to the output as ``*.summary.json``)."""
+async def run_synthesis(synth: Synthesizer, options: RunOptions, *, enter: bool = True) -> RunReport:
+    """Run the whole job; returns the yield report (also written next to the output as ``*.summary.json``).
+
+    ``enter=False`` uses a synthesizer the caller has already entered (and will close), e.g. to reuse one
+    worker pool for several runs or to keep its start-up out of a measurement.
+    """
     failures_path, summary_path = side_paths(options.out)
     if not options.resume and options.out.exists() and options.out.stat().st_size > 0:
         raise UserError(f"{options.out} already exists; pass --resume to continue that run or choose another --out")
@@ -205,7 +210,7 @@ async def run_synthesis(synth: Synthesizer, options: RunOptions) -> RunReport:
             flush_ready()
 
         try:
-            async with synth:
+            async with synth if enter else contextlib.nullcontext():
                 start = time.monotonic()  # samples/s counts from when the synthesizer (and its workers) is ready
                 async with anyio.create_task_group() as tg:
                     for pos, job in enumerate(todo):

@@ -45,8 +45,8 @@ def test_a_dead_worker_fails_only_its_samples_and_too_many_deaths_stop_the_run(t
     async def go() -> None:
         async with pool:  # workers start while the tool still works
             flag.write_text("")
-            opened = _AlreadyOpen(pool)
-            await run_synthesis(opened, RunOptions(n=12, out=out, concurrency=2, mix={"single": 1}, progress=False))
+            await run_synthesis(pool, RunOptions(n=12, out=out, concurrency=2, mix={"single": 1}, progress=False),
+                                enter=False)
 
     with pytest.raises(RunAborted, match="died .* times"):
         anyio.run(go)
@@ -89,20 +89,6 @@ def test_run_aborted_passes_the_per_sample_boundary_and_keeps_what_was_written(t
 def test_workers_must_be_positive() -> None:
     with pytest.raises(UserError, match="workers must be at least 1"):
         SynthConfig(suites=["calculator"], workers=0)
-
-
-class _AlreadyOpen:
-    def __init__(self, pool: WorkerPool):
-        self._pool = pool
-
-    async def __aenter__(self) -> _AlreadyOpen:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    async def synthesize(self, job: SampleJob) -> SampleOutcome:
-        return await self._pool.synthesize(job)
 
 
 def test_synth_command_takes_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
