@@ -25,6 +25,7 @@ from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
 from trainers.plots import loss_series, plot_loss_curve
 from trainers.sft_config import SFTRunConfig
 from trainers.sft_data import EncodedSplit, encode_records, file_hash, read_training_records, split_for_validation
+from trainers.sft_packing import check_packing_isolation
 from trainers.run_info import library_versions
 
 __all__ = ["SFTResult", "run_sft"]
@@ -258,6 +259,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
     stage("loading the model")
     if model is None:
         model = load_model(ref, quantization_config=_quantization(cfg))
+    if cfg.packing:
+        check_packing_isolation(model, tokenizer)
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
 

@@ -55,7 +55,8 @@ class SFTRunConfig:
     weight_decay: float = _f(0.0, "AdamW weight decay")
     lr_scheduler: str = _f("linear", "learning-rate schedule (transformers name: linear, cosine, constant, ...)")
     seed: int = _f(0, "seed for splitting, shuffling, initialisation and the gate's sample")
-    packing: bool = _f(False, "pack several conversations into each max_length sequence (TRL bfd packing)")
+    packing: bool = _f(False, "pack several conversations into each max_length sequence (TRL bfd packing, "
+                              "padding-free; pays off most with FlashAttention, see docs/training.md)")
     gradient_checkpointing: bool = _f(False, "trade compute for memory")
     bf16: bool | None = _f(None, "bfloat16 training (null: on when the GPU supports it)")
     # evaluation and checkpoints

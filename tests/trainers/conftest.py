@@ -20,7 +20,7 @@ def smol_tokenizer(smol_tokenizer_session):
     return copy.deepcopy(smol_tokenizer_session)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_model_factory(smol_tokenizer_session):
     """Builds a 2-layer Llama with hidden size 64 over SmolLM2's vocabulary, randomly initialised (seed 0)."""
     import torch
