@@ -21,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import anyio
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -50,6 +48,7 @@ def main() -> None:
     from synthesizers.config import SynthConfig, TeacherConfig
     from synthesizers.factory import make_synthesizer
     from synthesizers.runner import RunOptions, run_synthesis
+    from toolkit import aio
 
     ctx = mp.get_context("spawn")
     queue, stop = ctx.Queue(), ctx.Event()
@@ -72,7 +71,7 @@ def main() -> None:
                     report = await run_synthesis(synth, opts, enter=False)
                     return report, time.perf_counter() - start, time.process_time() - cpu_start
 
-            report, elapsed, cpu = anyio.run(timed)
+            report, elapsed, cpu = aio.run(timed)
     finally:
         stop.set()
         server_cpu = queue.get(timeout=10)

@@ -17,8 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import anyio
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -32,6 +30,7 @@ def main() -> None:
     from synthesizers.config import DEFAULT_MIX
     from synthesizers.offline import OfflineSynthesizer
     from synthesizers.runner import RunOptions, run_synthesis
+    from toolkit import aio
     from toolkit.environment import list_suites
     from toolkit.tables import format_table
 
@@ -44,7 +43,7 @@ def main() -> None:
             opts = RunOptions(n=args.n, out=Path(tmp) / f"{kind}.jsonl", mix={kind: 1}, concurrency=args.concurrency,
                               progress=False, seed=1)
             start = time.perf_counter()
-            report = anyio.run(run_synthesis, synth, opts)
+            report = aio.run(run_synthesis, synth, opts)
             elapsed = time.perf_counter() - start
             verified = report.yields.reached["verified"]
             total_verified += verified
@@ -62,6 +61,7 @@ def _scaling(suites: list[str], n: int, concurrency: int, workers: int) -> None:
     from synthesizers.config import SynthConfig
     from synthesizers.factory import make_synthesizer
     from synthesizers.runner import RunOptions, run_synthesis
+    from toolkit import aio
 
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,7 +69,7 @@ def _scaling(suites: list[str], n: int, concurrency: int, workers: int) -> None:
             config = SynthConfig(suites=suites, n=n, seed=2, concurrency=concurrency * count, workers=count)
             opts = RunOptions(n=n, out=Path(tmp) / f"w{count}.jsonl", seed=2, mix=config.mix,
                               concurrency=config.concurrency, progress=False)
-            report = anyio.run(run_synthesis, make_synthesizer(config), opts)
+            report = aio.run(run_synthesis, make_synthesizer(config), opts)
             rates[count] = report.yields.reached["verified"] / report.seconds
         same = (Path(tmp) / "w1.jsonl").read_bytes() == (Path(tmp) / f"w{workers}.jsonl").read_bytes()
     print(f"\ndefault mix, {n} samples: 1 process {rates[1]:.1f} verified/s; {workers} worker processes "

@@ -28,6 +28,7 @@ import anyio.lowlevel
 from synthesizers.config import SynthConfig
 from synthesizers.outcome import SampleJob, SampleOutcome
 from synthesizers.runner import RunAborted, run_sample
+from toolkit import aio
 
 __all__ = ["WorkerPool"]
 
@@ -38,7 +39,7 @@ def _worker_main(conn: Connection, config: SynthConfig, sample_timeout: float, a
     import toolkit.backends
 
     toolkit.backends.ALLOW_MODEL_REQUESTS = allow_model_requests  # the kill switch holds in workers too
-    anyio.run(_serve, conn, config, sample_timeout)
+    aio.run(_serve, conn, config, sample_timeout)
 
 
 async def _serve(conn: Connection, config: SynthConfig, sample_timeout: float) -> None:

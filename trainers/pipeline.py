@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 
 from toolkit.errors import UserError
+from toolkit import aio
 
 __all__ = ["Arm", "synthesize_offline", "validate_with_replay", "split_file", "train_sft", "evaluate_arms",
            "arm_summary"]
@@ -37,7 +38,7 @@ def synthesize_offline(out: Path, *, suites: Sequence[str], n: int, seed: int, m
 
     synth = OfflineSynthesizer(suites=list(suites), max_tools=max_tools)
     opts = RunOptions(n=n, out=out, seed=seed, concurrency=4, mix=dict(mix), progress=progress, resume=out.exists())
-    report = anyio.run(run_synthesis, synth, opts)
+    report = aio.run(run_synthesis, synth, opts)
     print(report.yields.render())
     return {**report.to_dict(), "diversity": diversity(out)}
 

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from synthesizers.config import load_config
 from synthesizers.diversity import diversity, render_diversity
 from synthesizers.runner import RunAborted, RunOptions, parse_shard, run_synthesis, side_paths
+from toolkit import aio
 
 EXAMPLE = """examples:
   toolgym synth samples/synth_offline.yaml
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from synthesizers.factory import make_synthesizer
 
     try:
-        report = anyio.run(run_synthesis, make_synthesizer(config), options)
+        report = aio.run(run_synthesis, make_synthesizer(config), options)
     except RunAborted as exc:
         print(f"error: the run stopped: {exc}\nwhat was written to {config.out} stays; fix the cause and rerun "
               "with --resume to continue", file=sys.stderr)

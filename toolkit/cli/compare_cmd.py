@@ -8,8 +8,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from toolkit.cli.eval_cmd import (
     add_decoding_options,
     add_model_options,
@@ -20,6 +18,7 @@ from toolkit.cli.eval_cmd import (
     load_task_records,
 )
 from toolkit.errors import UserError
+from toolkit import aio
 
 EXAMPLE = """examples:
   # the bundled SmolLM2 in all three presentations, greedy, report in runs/cmp
@@ -206,7 +205,7 @@ def _run_arms(
         finally:
             await backend.aclose()
 
-    anyio.run(go)
+    aio.run(go)
     if args.mode == "turns":
         meta["example_prompts"] = _example_prompts(tasks[0], arms, backend, native)
         meta["native_json"] = next((r.native for r in results.get("json", [])), None)

@@ -9,11 +9,10 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-import anyio
-
 from toolkit.backends import Decoding
 from toolkit.errors import UserError
 from toolkit.eval_text import render_arm_summary, render_env_summary
+from toolkit import aio
 
 EXAMPLE = """examples:
   # the bundled SmolLM2 on tasks in the python presentation, 3 solved examples in the prompt
@@ -299,7 +298,7 @@ def _run(args: argparse.Namespace) -> int:
             progress.close()
             await backend.aclose()
 
-    results = anyio.run(go)
+    results = aio.run(go)
     s = summarize(results, mode="lenient")
     print(f"{info.kind} model {info.model}; {len(tasks)} task(s) x {args.trials} trial(s) -> {out}")
     print(render_arm_summary(results))
@@ -333,7 +332,7 @@ def _run_env(args: argparse.Namespace, native: bool | None, decoding: Decoding, 
             progress.close()
             await backend.aclose()
 
-    results = anyio.run(go)
+    results = aio.run(go)
     print(
         f"{info.kind} model {info.model}; {len(tasks)} task(s) x {args.trials} trial(s) in the environment "
         f"-> {out}"
