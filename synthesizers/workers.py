@@ -112,6 +112,7 @@ class WorkerPool:
         self._workers: list[_Worker] = []
         self._token: Any = None
         self._broken: str | None = None
+        self._replacing = anyio.Lock()
 
     async def __aenter__(self) -> WorkerPool:
         self._token = anyio.lowlevel.current_token()
@@ -131,7 +132,14 @@ class WorkerPool:
         process = self._ctx.Process(target=_worker_main, args=args, daemon=True, name="toolgym-synth-worker")
         process.start()
         child.close()
-        ready = await anyio.to_thread.run_sync(_first_message, parent, process, abandon_on_cancel=True)
+        try:
+            ready = await anyio.to_thread.run_sync(_first_message, parent, process, abandon_on_cancel=True)
+        except BaseException:  # the run stopped while this worker started: it must not outlive the run
+            with anyio.CancelScope(shield=True):
+                process.kill()
+                await anyio.to_thread.run_sync(process.join, 5)
+            parent.close()
+            raise
         if ready[0] != "ready":
             process.join(timeout=5)
             parent.close()
@@ -191,12 +199,13 @@ class WorkerPool:
         return box[0]
 
     async def _pick(self) -> _Worker:
-        if self._broken:
-            raise RunAborted(self._broken)
-        for i, worker in enumerate(self._workers):
-            if not worker.alive:
-                worker.conn.close()
-                self._workers[i] = await self._start()
+        async with self._replacing:  # one task replaces a dead worker; the others wait for it
+            if self._broken:
+                raise RunAborted(self._broken)
+            for i, worker in enumerate(self._workers):
+                if not worker.alive:
+                    worker.conn.close()
+                    self._workers[i] = await self._start()
         return min(self._workers, key=lambda w: len(w.pending))
 
     async def __aexit__(self, *exc: object) -> None:
@@ -216,10 +225,10 @@ class WorkerPool:
 
 
 def _first_message(conn: Connection, process: Any) -> tuple[str, Any]:
-    if not conn.poll(_START_TIMEOUT):
-        process.kill()
-        return "failed", f"no answer within {_START_TIMEOUT:g} s"
     try:
+        if not conn.poll(_START_TIMEOUT):
+            process.kill()
+            return "failed", f"no answer within {_START_TIMEOUT:g} s"
         return conn.recv()
-    except (EOFError, OSError):
+    except (EOFError, OSError):  # the worker died, or the start was abandoned and the pipe closed
         return "failed", f"the worker process exited (code {process.exitcode}) before it was ready"

@@ -13,7 +13,14 @@ from synthesizers.factory import make_synthesizer
 from synthesizers.outcome import SampleJob, SampleOutcome
 from synthesizers.runner import RunAborted, RunOptions, run_synthesis
 from synthesizers.workers import WorkerPool
+from tests.toolkit.mcp_servers.helpers import child_processes
 from toolkit.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_run() -> object:
+    yield
+    assert child_processes() == [], "a synthesis worker process outlived its run"
 
 
 def _run(config: SynthConfig, out: Path, **options: object) -> object:
