@@ -220,3 +220,22 @@ def test_https_and_proxied_hosts_keep_the_default_client(monkeypatch: pytest.Mon
     assert pooled_http_client("http://10.0.0.5:8000/v1") is None
     monkeypatch.setenv("NO_PROXY", "10.0.0.5")
     assert isinstance(pooled_http_client("http://10.0.0.5:8000/v1"), httpx2.AsyncClient)
+
+
+async def test_backend_reads_answers_of_unusual_shape_without_crashing() -> None:
+    odd = {"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": [{"type": "text", "text": "Checking "}, {"type": "text", "text": "now."}],
+        "tool_calls": [{"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
+                       {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": [1, 2]}}]}}],
+        "usage": {"prompt_tokens": "many", "completion_tokens": 4}}
+
+    async def strange(n: int, head: bytes) -> bytes:
+        return answer(odd)
+
+    async with serving(strange) as (_, url):
+        async with OpenAIBackend(OpenAIConfig(model="m", base_url=url, api_key_env=None, max_retries=0)) as backend:
+            [response] = await backend.generate([ChatRequest(messages=[{"role": "user", "content": "hi"}])])
+    assert response.text == "Checking now."
+    assert [(c.name, c.arguments) for c in response.tool_calls] == [("get_weather", {"city": "Oslo"})]
+    assert response.malformed_tool_calls[0].raw_arguments == "[1, 2]"
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (0, 4)

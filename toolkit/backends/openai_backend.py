@@ -309,6 +309,10 @@ def _error_message(exc: Any) -> str:
     return str(getattr(exc, "message", exc))[:500]
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
 def _response(completion: Any, latency: float, attempts: int) -> ChatResponse:
     """A chat-completions JSON body as a :class:`ChatResponse`; a body of the wrong shape is an error, not a crash."""
     choices = completion.get("choices") if isinstance(completion, dict) else None
@@ -324,18 +328,23 @@ def _response(completion: Any, latency: float, attempts: int) -> ChatResponse:
         if not isinstance(fn, dict):  # custom (non-function) tools are not ours to parse
             continue
         name, raw, call_id = str(fn.get("name") or ""), fn.get("arguments"), tc.get("id")
-        arguments, error = parse_tool_arguments(raw if isinstance(raw, str) or raw is None else json.dumps(raw))
+        if raw is not None and not isinstance(raw, str):  # some servers send the object itself, not its text
+            raw = json.dumps(raw, ensure_ascii=False)
+        arguments, error = parse_tool_arguments(raw)
         if arguments is None:
             malformed.append(MalformedToolCall(name=name, raw_arguments=raw or "", error=error or "", id=call_id))
         else:
             calls.append(ToolCall(name=name, arguments=arguments, id=call_id))
     usage = completion.get("usage") if isinstance(completion.get("usage"), dict) else {}
+    content = message.get("content")
+    if isinstance(content, list):  # content parts: keep the text ones
+        content = "".join(str(p.get("text") or "") for p in content if isinstance(p, dict))
     return ChatResponse(
-        text=message.get("content") or "",
+        text=content if isinstance(content, str) else "",
         tool_calls=calls,
         malformed_tool_calls=malformed,
-        usage=Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                    completion_tokens=int(usage.get("completion_tokens") or 0)),
+        usage=Usage(prompt_tokens=_count(usage.get("prompt_tokens")),
+                    completion_tokens=_count(usage.get("completion_tokens"))),
         latency_s=latency,
         finish_reason=choice.get("finish_reason"),
         attempts=attempts,
