@@ -1,8 +1,8 @@
 """A keep-alive HTTP/1.1 connection pool for plain ``http://`` endpoints, as an ``httpx`` transport.
 
 Why not the default transport: ``httpcore``'s pool walks *every* connection on each request and on each release,
-polling each socket to see whether it expired. At 64 requests in flight that bookkeeping costs about a millisecond
-of client CPU per request, which is what bounded synthesis and evaluation throughput against a fast local server
+polling each socket to see whether it expired. At 64 requests in flight that bookkeeping costs about half a
+millisecond of client CPU per request (``bench/http_client_overhead.py``), which is what bounded synthesis and evaluation throughput against a fast local server
 (vLLM, SGLang, llama.cpp on the same network): the client's event loop, not the server, was saturated. This pool
 keeps idle connections per origin in a LIFO stack and checks only the one it takes, so a request costs O(1).
 
@@ -30,7 +30,7 @@ import sniffio
 __all__ = ["PlainHTTPPool", "pooled_http_client"]
 
 _READ_SIZE = 65536
-_KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is trusted (uvicorn closes idle ones after 5 s)
+_KEEPALIVE_EXPIRY = 4.0  # seconds an idle connection is trusted: under uvicorn's 5 s idle close, vLLM's server
 
 
 class _Stale(Exception):
