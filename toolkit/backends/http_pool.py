@@ -2,9 +2,10 @@
 
 Why not the default transport: ``httpcore``'s pool walks *every* connection on each request and on each release,
 polling each socket to see whether it expired. At 64 requests in flight that bookkeeping costs about half a
-millisecond of client CPU per request (``bench/http_client_overhead.py``), which is what bounded synthesis and evaluation throughput against a fast local server
-(vLLM, SGLang, llama.cpp on the same network): the client's event loop, not the server, was saturated. This pool
-keeps idle connections per origin in a LIFO stack and checks only the one it takes, so a request costs O(1).
+millisecond of client CPU per request (``bench/http_client_overhead.py``), a large share of what bounded synthesis
+and evaluation against a fast local server (vLLM, SGLang, llama.cpp on the same network), where the client's
+event loop, not the server, is saturated. This pool keeps idle connections per origin in a LIFO stack and checks
+only the one it takes, so a request costs O(1).
 
 Scope, so that the standard path stays in charge of everything subtle: plain HTTP/1.1 only, no proxies, no TLS.
 :func:`pooled_http_client` returns ``None`` (use the default client) for ``https`` URLs and for hosts an
