@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from toolkit.errors import UserError
+from toolkit.jsonschema_fast import compile_check
 from toolkit.regex_safety import unsafe_pattern_reason
 
 __all__ = [
     "MAX_SCHEMA_NODES",
     "MAX_SCHEMA_DEPTH",
+    "SchemaValidator",
     "check_schema_bounds",
     "validator_for",
     "validation_errors",
@@ -62,8 +65,29 @@ def _check_patterns(node: dict[str, Any]) -> None:
                             "repetition or backreferences")
 
 
+class SchemaValidator:
+    """A compiled schema: ``jsonschema``'s Draft 2020-12 validator (with format checks), fronted by a closure
+    check (:mod:`toolkit.jsonschema_fast`) that answers "valid" about ten times faster. ``jsonschema`` decides every
+    instance the fast check does not pass, and explains every failure, so verdicts and messages are its own."""
+
+    __slots__ = ("jsonschema", "schema", "_fast")
+
+    def __init__(self, validator: Draft202012Validator):
+        self.jsonschema = validator
+        self.schema = validator.schema
+        self._fast = compile_check(validator.schema, format_checker=validator.format_checker)
+
+    def is_valid(self, instance: Any) -> bool:
+        return (self._fast is not None and self._fast(instance)) or self.jsonschema.is_valid(instance)
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
+        if self._fast is not None and self._fast(instance):
+            return iter(())
+        return self.jsonschema.iter_errors(instance)
+
+
 @lru_cache(maxsize=4096)
-def _compiled(schema_json: str) -> Draft202012Validator:
+def _compiled(schema_json: str) -> SchemaValidator:
     schema = json.loads(schema_json)
     check_schema_bounds(schema)
     try:
@@ -77,10 +101,10 @@ def _compiled(schema_json: str) -> Draft202012Validator:
         schema = inline_refs(schema)
     except UserError:
         pass
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return SchemaValidator(Draft202012Validator(schema, format_checker=FormatChecker()))
 
 
-def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+def validator_for(schema: dict[str, Any]) -> SchemaValidator:
     """A compiled Draft 2020-12 validator (with format checks) for ``schema``, cached by its canonical JSON."""
     return _compiled(json.dumps(schema, sort_keys=True, separators=(",", ":")))
 

@@ -13,10 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
 
 from toolkit.errors import UserError
-from toolkit.jsonschema_utils import validator_for
+from toolkit.jsonschema_utils import SchemaValidator, validator_for
 from toolkit.records import StageOutcome, Trajectory
 from toolkit.specs import ToolSpec
 from toolkit.validation.stages import DEFAULT_MAX_DEPTH, capped, reason, walk, where
@@ -24,7 +23,7 @@ from toolkit.validation.stages import DEFAULT_MAX_DEPTH, capped, reason, walk, w
 __all__ = ["arguments_stage", "results_stage", "argument_problems", "compiled_validator"]
 
 
-def compiled_validator(schema: dict[str, Any]) -> Draft202012Validator:
+def compiled_validator(schema: dict[str, Any]) -> SchemaValidator:
     """The compiled Draft 2020-12 validator (with format checks) of a tool schema, cached by its JSON.
 
     Raises :class:`UserError` for a schema that is invalid or too large or deep.
@@ -38,7 +37,7 @@ class _Tools:
     def __init__(self, specs: list[ToolSpec], path: tuple[str, ...]):
         self.specs: dict[str, ToolSpec] = {}
         self.problems: list[str] = []
-        self._validators: dict[tuple[str, str], Draft202012Validator | None] = {}
+        self._validators: dict[tuple[str, str], SchemaValidator | None] = {}
         self._path = path
         for spec in specs:
             if spec.name in self.specs:
@@ -47,7 +46,7 @@ class _Tools:
                 ))
             self.specs.setdefault(spec.name, spec)
 
-    def validator(self, name: str, which: str) -> Draft202012Validator | None:
+    def validator(self, name: str, which: str) -> SchemaValidator | None:
         key = (name, which)
         if key not in self._validators:
             spec = self.specs[name]
@@ -70,7 +69,7 @@ def _tools_for(node: Trajectory, path: tuple[str, ...], fallback: Mapping[str, T
     return _Tools(specs, path)
 
 
-def argument_problems(validator: Draft202012Validator, arguments: Any, limit: int = 3) -> list[str]:
+def argument_problems(validator: SchemaValidator, arguments: Any, limit: int = 3) -> list[str]:
     """Readable problems of one arguments object (empty when valid)."""
     out = []
     for err in validator.iter_errors(arguments):

@@ -13,10 +13,9 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from toolkit.jsonschema_utils import inline_refs, validator_for
+from toolkit.jsonschema_utils import SchemaValidator, inline_refs, validator_for
 from toolkit.records import StageOutcome, Trajectory, published_schema
 
 __all__ = [
@@ -79,14 +78,14 @@ def capped(reasons: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _record_validator() -> Draft202012Validator:
+def _record_validator() -> SchemaValidator:
     # The record schema shares its sub-models through $refs; inlining them (the subagent recursion stays a
     # ref) makes checking a record about a third faster.
     return validator_for(inline_refs(published_schema()))
 
 
 @lru_cache(maxsize=1)
-def _tools_validator() -> Draft202012Validator:
+def _tools_validator() -> SchemaValidator:
     schema = published_schema()
     tools = schema["$defs"]["Trajectory"]["properties"]["tools"]
     return validator_for(inline_refs({**tools, "$defs": schema["$defs"]}))
