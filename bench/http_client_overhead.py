@@ -1,4 +1,5 @@
-"""Client CPU per chat-completions request at 64 in flight: the default httpx pool vs ToolGym's plain-HTTP pool.
+"""Client CPU per chat-completions request at 64 in flight: the default httpx pool and the ``openai`` client vs
+ToolGym's plain-HTTP pool, as an httpx transport and as the direct path ``OpenAIBackend`` takes on asyncio.
 
 Every variant posts the same JSON body to the same loopback server (separate process, 100 ms answers, so 64 in
 flight is the most the server lets through at once) and reads the answer as JSON. The figure is the client
@@ -40,7 +41,7 @@ def _variants(url: str) -> dict[str, Callable[[], tuple[Callable[[], Awaitable[A
     import httpx2
     import openai
 
-    from toolkit.backends.http_pool import pooled_http_client
+    from toolkit.backends.http_pool import PlainHTTPPool, plain_http_target, pooled_http_client
 
     def httpx_client(client: httpx2.AsyncClient) -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[None]]]:
         async def one() -> Any:
@@ -56,11 +57,24 @@ def _variants(url: str) -> dict[str, Callable[[], tuple[Callable[[], Awaitable[A
             return json.loads(raw.content)
         return one, client.close
 
+    def direct() -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[None]]]:
+        target = plain_http_target(url)
+        assert target is not None
+        pool = PlainHTTPPool()
+        path = f"{target.path}/chat/completions".encode()
+        headers = [(b"host", target.host_header), (b"content-type", b"application/json"),
+                   (b"authorization", b"Bearer x"), (b"content-length", str(len(BODY)).encode())]
+
+        async def one() -> Any:
+            return json.loads((await pool.request(target.origin, b"POST", path, headers, BODY, timeout=60)).body)
+        return one, pool.aclose
+
     return {
         "httpx, default pool": lambda: httpx_client(httpx2.AsyncClient(limits=httpx2.Limits(max_connections=None))),
         "httpx, PlainHTTPPool": lambda: httpx_client(pooled_http_client(url)),  # type: ignore[arg-type]
         "openai, default client": lambda: openai_client(None),
-        "openai, PlainHTTPPool (OpenAIBackend)": lambda: openai_client(pooled_http_client(url)),
+        "openai, PlainHTTPPool": lambda: openai_client(pooled_http_client(url)),
+        "PlainHTTPPool.request (OpenAIBackend, plain HTTP)": direct,
     }
 
 

@@ -142,14 +142,24 @@ class Waits:
         self.seconds.append(seconds)
 
 
-def backend_for(server: OpenAILoopback, waits: Waits | None = None, **config: Any) -> OpenAIBackend:
+@pytest.fixture(params=["direct", "sdk"])
+def client_path(request: pytest.FixtureRequest) -> str:
+    """Both ways a request leaves: straight over the keep-alive pool (plain HTTP on asyncio) and through the
+    `openai` client (https, proxies, other event loops); every behaviour below must hold on each."""
+    return str(request.param)
+
+
+def backend_for(path: str, server: OpenAILoopback, waits: Waits | None = None, **config: Any) -> OpenAIBackend:
     settings: dict[str, Any] = {"model": "loopback-model", "base_url": server.base_url, "api_key_env": None}
     settings.update(config)
-    return OpenAIBackend(OpenAIConfig(**settings), sleep=waits or Waits())
+    backend = OpenAIBackend(OpenAIConfig(**settings), sleep=waits or Waits())
+    assert backend._direct, "a plain-HTTP loopback URL takes the direct path"
+    backend._direct = path == "direct"
+    return backend
 
 
 async def test_text_answer_carries_usage_and_the_request_is_sent_in_wire_shape(
-    allow_model_requests: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    allow_model_requests: None, client_path: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("LOOPBACK_KEY", "sk-secret-123")
     caplog.set_level(logging.DEBUG)
@@ -161,7 +171,7 @@ async def test_text_answer_carries_usage_and_the_request_is_sent_in_wire_shape(
         {"role": "tool", "tool_call_id": "c1", "name": "get_weather", "content": "sunny", "is_error": False},
     ]
     with OpenAILoopback([Reply.text("It is sunny.", prompt_tokens=42, completion_tokens=5)]) as server:
-        async with backend_for(server, api_key_env="LOOPBACK_KEY") as backend:
+        async with backend_for(client_path, server, api_key_env="LOOPBACK_KEY") as backend:
             with anyio.fail_after(10):
                 request = ChatRequest(messages=history, decoding=Decoding(max_tokens=64, stop=("\n\n",)))
                 (reply,) = await backend.generate([request])
@@ -179,10 +189,12 @@ async def test_text_answer_carries_usage_and_the_request_is_sent_in_wire_shape(
     assert "sk-secret-123" not in repr(backend) + repr(backend.config) + caplog.text
 
 
-async def test_native_tool_calls_are_parsed_into_canonical_calls(allow_model_requests: None) -> None:
+async def test_native_tool_calls_are_parsed_into_canonical_calls(
+    allow_model_requests: None, client_path: str
+) -> None:
     reply_spec = Reply.tool_calls(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Rome"}))
     with OpenAILoopback([reply_spec]) as server:
-        async with backend_for(server) as backend:
+        async with backend_for(client_path, server) as backend:
             with anyio.fail_after(10):
                 (reply,) = await backend.generate([ask("weather?", tools=openai_tools([WEATHER]),
                                                        tool_choice="auto")])
@@ -195,11 +207,13 @@ async def test_native_tool_calls_are_parsed_into_canonical_calls(allow_model_req
     assert body["tools"] == openai_tools([WEATHER]) and body["tool_choice"] == "auto"
 
 
-async def test_malformed_tool_call_json_is_recorded_not_raised(allow_model_requests: None) -> None:
+async def test_malformed_tool_call_json_is_recorded_not_raised(
+    allow_model_requests: None, client_path: str
+) -> None:
     scripted = Reply.tool_calls(("get_weather", '{"city": "Par'), ("get_weather", '["Paris"]'),
                                 ("get_weather", {"city": "Rome"}))
     with OpenAILoopback([scripted]) as server:
-        async with backend_for(server) as backend:
+        async with backend_for(client_path, server) as backend:
             with anyio.fail_after(10):
                 (reply,) = await backend.generate([ask("weather?", tools=openai_tools([WEATHER]))])
     assert reply.tool_call_parse_error
@@ -209,10 +223,12 @@ async def test_malformed_tool_call_json_is_recorded_not_raised(allow_model_reque
     assert reply.tool_calls == [ToolCall(name="get_weather", arguments={"city": "Rome"}, id="call_2")]
 
 
-async def test_429_with_retry_after_is_retried_after_the_servers_wait(allow_model_requests: None) -> None:
+async def test_429_with_retry_after_is_retried_after_the_servers_wait(
+    allow_model_requests: None, client_path: str
+) -> None:
     waits = Waits()
     with OpenAILoopback([Reply.error(429, "slow down", retry_after=7), Reply.text("ok")]) as server:
-        async with backend_for(server, waits) as backend:
+        async with backend_for(client_path, server, waits) as backend:
             with anyio.fail_after(10):
                 (reply,) = await backend.generate([ask("hi")])
         server.assert_complete()
@@ -221,7 +237,9 @@ async def test_429_with_retry_after_is_retried_after_the_servers_wait(allow_mode
     assert waits.seconds == [7.0]
 
 
-async def test_retry_after_ms_takes_precedence_and_long_waits_are_capped(allow_model_requests: None) -> None:
+async def test_retry_after_ms_takes_precedence_and_long_waits_are_capped(
+    allow_model_requests: None, client_path: str
+) -> None:
     waits = Waits()
     replies = [
         Reply.error(429, retry_after=9, retry_after_ms=250),
@@ -229,7 +247,7 @@ async def test_retry_after_ms_takes_precedence_and_long_waits_are_capped(allow_m
         Reply.text("ok"),
     ]
     with OpenAILoopback(replies) as server:
-        async with backend_for(server, waits, max_retry_after=30.0) as backend:
+        async with backend_for(client_path, server, waits, max_retry_after=30.0) as backend:
             with anyio.fail_after(10):
                 (reply,) = await backend.generate([ask("hi")])
     assert reply.ok and waits.seconds == [0.25, 30.0]
@@ -240,11 +258,13 @@ def test_retry_after_accepts_an_http_date() -> None:
     assert retry_after_seconds({"retry-after": "soon"}) is None
 
 
-async def test_server_error_is_retried_with_jittered_exponential_backoff(allow_model_requests: None) -> None:
+async def test_server_error_is_retried_with_jittered_exponential_backoff(
+    allow_model_requests: None, client_path: str
+) -> None:
     waits = Waits()
     replies = [Reply.error(500), Reply.error(503), Reply.text("recovered")]
     with OpenAILoopback(replies) as server:
-        async with backend_for(server, waits, backoff_initial=1.0, backoff_max=60.0) as backend:
+        async with backend_for(client_path, server, waits, backoff_initial=1.0, backoff_max=60.0) as backend:
             with anyio.fail_after(10):
                 (reply,) = await backend.generate([ask("hi")])
         server.assert_complete()
@@ -254,13 +274,13 @@ async def test_server_error_is_retried_with_jittered_exponential_backoff(allow_m
 
 
 async def test_exhausted_retries_become_an_error_on_that_response_and_the_batch_goes_on(
-    allow_model_requests: None,
+    allow_model_requests: None, client_path: str
 ) -> None:
     def responder(body: dict[str, Any]) -> Reply:
         return Reply.error(500, "boom") if body["messages"][-1]["content"] == "bad" else Reply.text("fine")
 
     with OpenAILoopback(responder=responder) as server:
-        async with backend_for(server, max_retries=2) as backend:
+        async with backend_for(client_path, server, max_retries=2) as backend:
             with anyio.fail_after(10):
                 bad, good = await backend.generate([ask("bad"), ask("good")])
     assert good.ok and good.text == "fine"
@@ -270,10 +290,10 @@ async def test_exhausted_retries_become_an_error_on_that_response_and_the_batch_
 
 
 async def test_slow_answer_hits_the_request_timeout_then_the_retry_succeeds(
-    allow_model_requests: None,
+    allow_model_requests: None, client_path: str
 ) -> None:
     with OpenAILoopback([Reply.text("too late").slow(30), Reply.text("in time")]) as server:
-        async with backend_for(server, request_timeout=0.3, max_retries=1) as backend:
+        async with backend_for(client_path, server, request_timeout=0.3, max_retries=1) as backend:
             with anyio.fail_after(15):
                 (reply,) = await backend.generate([ask("hi")])
         server.assert_complete()
@@ -281,31 +301,39 @@ async def test_slow_answer_hits_the_request_timeout_then_the_retry_succeeds(
     assert len(server.completions) == 2
 
 
-async def test_slow_answer_without_retries_left_is_a_timeout_error(allow_model_requests: None) -> None:
+async def test_slow_answer_without_retries_left_is_a_timeout_error(
+    allow_model_requests: None, client_path: str
+) -> None:
     with OpenAILoopback([Reply.text("too late").slow(30)]) as server:
-        async with backend_for(server, request_timeout=0.3, max_retries=0) as backend:
+        async with backend_for(client_path, server, request_timeout=0.3, max_retries=0) as backend:
             with anyio.fail_after(15):
                 (reply,) = await backend.generate([ask("hi")])
     assert reply.error_kind == "timeout" and reply.attempts == 1
 
 
-async def test_bad_request_is_recorded_without_retrying(allow_model_requests: None) -> None:
+async def test_bad_request_is_recorded_without_retrying(
+    allow_model_requests: None, client_path: str
+) -> None:
     with OpenAILoopback([Reply.error(400, "context too long")]) as server:
-        async with backend_for(server) as backend:
+        async with backend_for(client_path, server) as backend:
             with anyio.fail_after(10):
                 (reply,) = await backend.generate([ask("hi")])
     assert reply.error_kind == "bad_request" and "context too long" in (reply.error or "")
     assert len(server.completions) == 1
 
 
-async def test_authentication_failure_stops_the_run(allow_model_requests: None) -> None:
+async def test_authentication_failure_stops_the_run(
+    allow_model_requests: None, client_path: str
+) -> None:
     with OpenAILoopback([Reply.error(401, "invalid api key")]) as server:
-        async with backend_for(server) as backend:
+        async with backend_for(client_path, server) as backend:
             with anyio.fail_after(10), pytest.raises(BackendError, match="HTTP 401: invalid api key"):
                 await backend.generate([ask("hi")])
 
 
-async def test_at_most_max_concurrency_requests_are_in_flight(allow_model_requests: None) -> None:
+async def test_at_most_max_concurrency_requests_are_in_flight(
+    allow_model_requests: None, client_path: str
+) -> None:
     total, state = 5, {"arrived": 0, "inflight": 0, "max": 0}
     cond = threading.Condition()
 
@@ -322,7 +350,7 @@ async def test_at_most_max_concurrency_requests_are_in_flight(allow_model_reques
         return Reply.text("ok")
 
     with OpenAILoopback(responder=responder) as server:
-        async with backend_for(server, max_concurrency=2) as backend:
+        async with backend_for(client_path, server, max_concurrency=2) as backend:
             with anyio.fail_after(20):
                 replies = await backend.generate([ask(str(i)) for i in range(total)])
     assert [r.text for r in replies] == ["ok"] * total

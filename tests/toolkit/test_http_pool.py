@@ -18,7 +18,7 @@ import pytest
 
 import toolkit.backends
 from toolkit.backends import ChatRequest, OpenAIBackend, OpenAIConfig
-from toolkit.backends.http_pool import PlainHTTPPool, pooled_http_client
+from toolkit.backends.http_pool import PlainHTTPPool, plain_http_target, pooled_http_client
 
 pytestmark = pytest.mark.anyio
 
@@ -94,36 +94,67 @@ def _allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(toolkit.backends, "ALLOW_MODEL_REQUESTS", True)
 
 
-async def post(client: httpx2.AsyncClient, url: str) -> httpx2.Response:
-    return await client.post(url + "/chat/completions", content=b'{"x": 1}',
-                             headers={"Content-Type": "application/json"})
+Send = Callable[[], Awaitable[tuple[int, Any]]]
 
 
-async def test_sequential_requests_share_one_kept_alive_connection() -> None:
-    async with serving(always) as (server, url):
+@pytest.fixture(params=["httpx", "direct"])
+def via(request: pytest.FixtureRequest) -> str:
+    """The pool's two entry points: as an httpx transport (the `openai` client's path) and its own whole-answer
+    `request` (OpenAIBackend's path on asyncio)."""
+    return str(request.param)
+
+
+@asynccontextmanager
+async def client_for(via: str, url: str) -> AsyncIterator[Send]:
+    """A function posting one small JSON body to ``url``'s chat completions; returns (status, parsed body)."""
+    if via == "httpx":
         client = pooled_http_client(url)
         assert client is not None
         async with client:
+            async def send_httpx() -> tuple[int, Any]:
+                response = await client.post(url + "/chat/completions", content=b'{"x": 1}',
+                                             headers={"Content-Type": "application/json"})
+                return response.status_code, response.json()
+            yield send_httpx
+        return
+    target = plain_http_target(url)
+    assert target is not None
+    pool = PlainHTTPPool()
+    headers = [(b"host", target.host_header), (b"content-type", b"application/json"), (b"content-length", b"8")]
+
+    async def send_direct() -> tuple[int, Any]:
+        answer = await pool.request(target.origin, b"POST", f"{target.path}/chat/completions".encode(), headers,
+                                    b'{"x": 1}', timeout=10)
+        return answer.status, json.loads(answer.body)
+    try:
+        yield send_direct
+    finally:
+        await pool.aclose()
+
+
+async def test_sequential_requests_share_one_kept_alive_connection(via: str) -> None:
+    async with serving(always) as (server, url):
+        async with client_for(via, url) as send:
             for _ in range(5):
-                response = await post(client, url)
-                assert response.json()["choices"][0]["message"]["content"] == "hello"
+                status, body = await send()
+                assert status == 200 and body["choices"][0]["message"]["content"] == "hello"
         assert (server.requests, server.connections) == (5, 1)
 
 
-async def test_concurrent_requests_open_connections_in_parallel_then_reuse_them() -> None:
+async def test_concurrent_requests_open_connections_in_parallel_then_reuse_them(via: str) -> None:
     async def slow(n: int, head: bytes) -> bytes:
         await asyncio.sleep(0.05)
         return answer()
 
     async with serving(slow) as (server, url):
-        async with pooled_http_client(url) as client:  # type: ignore[union-attr]
+        async with client_for(via, url) as send:
             for _ in range(3):
-                responses = await asyncio.gather(*(post(client, url) for _ in range(8)))
-                assert all(r.status_code == 200 for r in responses)
+                responses = await asyncio.gather(*(send() for _ in range(8)))
+                assert all(status == 200 for status, _ in responses)
         assert (server.requests, server.connections) == (24, 8)
 
 
-async def test_chunked_answer_is_reassembled() -> None:
+async def test_chunked_answer_is_reassembled(via: str) -> None:
     payload = json.dumps(COMPLETION).encode()
     chunks = [payload[:10], payload[10:]]
     body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
@@ -132,45 +163,45 @@ async def test_chunked_answer_is_reassembled() -> None:
         return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + body
 
     async with serving(chunked) as (server, url):
-        async with pooled_http_client(url) as client:  # type: ignore[union-attr]
+        async with client_for(via, url) as send:
             for _ in range(2):
-                assert (await post(client, url)).json() == COMPLETION
+                assert await send() == (200, COMPLETION)
         assert server.connections == 1
 
 
-async def test_connection_close_answer_is_not_reused() -> None:
+async def test_connection_close_answer_is_not_reused(via: str) -> None:
     async def closing(n: int, head: bytes) -> bytes | None:
         return answer(headers="Connection: close\r\n") if n == 0 else None
 
     async with serving(closing) as (server, url):
-        async with pooled_http_client(url) as client:  # type: ignore[union-attr]
+        async with client_for(via, url) as send:
             for _ in range(3):
-                assert (await post(client, url)).status_code == 200
+                assert (await send())[0] == 200
         assert (server.requests, server.connections) == (3, 3)
 
 
-async def test_request_on_a_connection_the_server_dropped_is_retried_once_on_a_fresh_one() -> None:
+async def test_request_on_a_connection_the_server_dropped_is_retried_once_on_a_fresh_one(via: str) -> None:
     # The server answers the first request of each connection and silently closes on the second: the race where
     # a keep-alive connection expires on the server just as the client reuses it.
     async def first_only(n: int, head: bytes) -> bytes | None:
         return answer() if n == 0 else None
 
     async with serving(first_only) as (server, url):
-        async with pooled_http_client(url) as client:  # type: ignore[union-attr]
+        async with client_for(via, url) as send:
             for _ in range(3):
-                assert (await post(client, url)).status_code == 200
+                assert (await send())[0] == 200
         # request 2 is sent on connection 1 (dropped), then again on connection 2; likewise request 3
         assert (server.requests, server.connections) == (5, 3)
 
 
-async def test_fresh_connection_closed_without_answer_is_an_error_not_a_retry() -> None:
+async def test_fresh_connection_closed_without_answer_is_an_error_not_a_retry(via: str) -> None:
     async def never(n: int, head: bytes) -> None:
         return None
 
     async with serving(never) as (server, url):
-        async with pooled_http_client(url) as client:  # type: ignore[union-attr]
+        async with client_for(via, url) as send:
             with pytest.raises(httpx2.RemoteProtocolError, match="without answering"):
-                await post(client, url)
+                await send()
         assert server.requests == 1
 
 
@@ -239,3 +270,34 @@ async def test_backend_reads_answers_of_unusual_shape_without_crashing() -> None
     assert [(c.name, c.arguments) for c in response.tool_calls] == [("get_weather", {"city": "Oslo"})]
     assert response.malformed_tool_calls[0].raw_arguments == "[1, 2]"
     assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (0, 4)
+
+
+def test_plain_http_target_names_origin_host_header_and_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    target = plain_http_target("http://user:pw@localhost:8000/v1/")
+    assert target is not None
+    assert (target.origin, target.host_header, target.path) == (("localhost", 8000), b"localhost:8000", "/v1")
+    ipv6 = plain_http_target("http://[::1]/v1")
+    assert ipv6 is not None and (ipv6.origin, ipv6.host_header) == (("::1", 80), b"[::1]")
+    assert plain_http_target("https://api.openai.com/v1") is None
+
+
+async def test_backend_sends_the_same_headers_and_body_on_either_path() -> None:
+    heads: list[bytes] = []
+
+    async def record(n: int, head: bytes) -> bytes:
+        heads.append(head)
+        return answer()
+
+    async with serving(record) as (_, url):
+        for direct in (True, False):
+            async with OpenAIBackend(OpenAIConfig(model="m", base_url=url, api_key_env=None)) as backend:
+                backend._direct = direct
+                [response] = await backend.generate([ChatRequest(messages=[{"role": "user", "content": "hi"}])])
+            assert response.text == "hello"
+    direct_head, sdk_head = ({line.split(b":")[0].lower(): line for line in head.split(b"\r\n")[1:] if line}
+                             for head in heads)
+    assert heads[0].split(b"\r\n")[0] == heads[1].split(b"\r\n")[0] == b"POST /v1/chat/completions HTTP/1.1"
+    for name in (b"host", b"content-type", b"authorization", b"content-length"):
+        assert direct_head[name].lower() == sdk_head[name].lower(), name

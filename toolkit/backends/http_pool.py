@@ -21,6 +21,7 @@ import asyncio
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ import h11
 import httpx2
 import sniffio
 
-__all__ = ["PlainHTTPPool", "pooled_http_client"]
+__all__ = ["HTTPAnswer", "PlainHTTPPool", "PlainHTTPTarget", "plain_http_target", "pooled_http_client"]
 
 _READ_SIZE = 65536
 _KEEPALIVE_EXPIRY = 4.0  # seconds an idle connection is trusted: under uvicorn's 5 s idle close, vLLM's server
@@ -50,9 +51,9 @@ class _Connection:
         return (time.monotonic() - self.idle_since <= _KEEPALIVE_EXPIRY and not self.reader.at_eof()
                 and not self.writer.is_closing())
 
-    async def send(self, request: httpx2.Request, body: bytes, timeout: float | None) -> None:
-        data = self.h11.send(h11.Request(method=request.method, target=request.url.raw_path,
-                                         headers=list(request.headers.raw)))
+    async def send(self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes,
+                   timeout: float | None) -> None:
+        data = self.h11.send(h11.Request(method=method, target=target, headers=headers))
         if body:
             data += self.h11.send(h11.Data(data=body))
         data += self.h11.send(h11.EndOfMessage())
@@ -115,10 +116,9 @@ class _Body(httpx2.AsyncByteStream):
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if self._done and conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
-            conn.h11.start_next_cycle()
-            self._pool._release(self._origin, conn)
-        else:  # half-read or closing: the connection cannot carry another request
+        if self._done:
+            self._pool._finish(self._origin, conn)
+        else:  # half-read: the connection cannot carry another request
             conn.close()
 
 
@@ -144,13 +144,55 @@ class PlainHTTPPool(httpx2.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout") or {}
         origin = (request.url.host, request.url.port or 80)
         body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
+        conn, event = await self._exchange(origin, request.method.encode(), request.url.raw_path,
+                                           list(request.headers.raw), body, connect=timeouts.get("connect"),
+                                           write=timeouts.get("write"), read=timeouts.get("read"))
+        return httpx2.Response(
+            status_code=event.status_code,
+            headers=event.headers.raw_items(),
+            stream=_Body(self, origin, conn, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": bytes(event.reason)},
+        )
+
+    async def request(self, origin: tuple[str, int], method: bytes, target: bytes, headers: list[tuple[bytes, bytes]],
+                      body: bytes, *, timeout: float | None) -> HTTPAnswer:
+        """One whole exchange without ``httpx``'s request and response objects: the lean path
+        :class:`~toolkit.backends.OpenAIBackend` takes on asyncio. ``headers`` must include ``Host`` and the body's
+        framing (``Content-Length``). ``timeout`` bounds connecting, sending and each read; failures raise the same
+        ``httpx`` exceptions as the transport path."""
+        if self._closed:
+            raise httpx2.ConnectError("the HTTP pool is closed")
+        conn, response = await self._exchange(origin, method, target, headers, body, connect=timeout, write=timeout,
+                                              read=timeout)
+        chunks: list[bytes] = []
+        try:
+            while True:
+                event = await conn.next_event(timeout, answered=True)
+                if isinstance(event, h11.Data):
+                    chunks.append(bytes(event.data))
+                elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                    break
+        except BaseException:
+            conn.close()
+            raise
+        self._finish(origin, conn)
+        answer_headers: dict[str, str] = {}
+        for name, value in response.headers:  # h11 lower-cases names; repeated fields join as RFC 9110 allows
+            key, text = name.decode("latin-1"), value.decode("latin-1")
+            answer_headers[key] = f"{answer_headers[key]}, {text}" if key in answer_headers else text
+        return HTTPAnswer(status=response.status_code, headers=answer_headers, body=b"".join(chunks))
+
+    async def _exchange(self, origin: tuple[str, int], method: bytes, target: bytes,
+                        headers: list[tuple[bytes, bytes]], body: bytes, *, connect: float | None,
+                        write: float | None, read: float | None) -> tuple[_Connection, h11.Response]:
+        """Send one request and read the answer's head, on a kept-alive connection where one is idle."""
         for _ in range(2):
-            conn = self._take(origin) or await self._connect(origin, timeouts.get("connect"))
+            conn = self._take(origin) or await self._connect(origin, connect)
             try:
-                await conn.send(request, body, timeouts.get("write"))
-                event = await conn.next_event(timeouts.get("read"), answered=False)
+                await conn.send(method, target, headers, body, write)
+                event = await conn.next_event(read, answered=False)
                 while isinstance(event, h11.InformationalResponse):
-                    event = await conn.next_event(timeouts.get("read"), answered=True)
+                    event = await conn.next_event(read, answered=True)
             except _Stale:
                 conn.close()
                 continue
@@ -160,13 +202,16 @@ class PlainHTTPPool(httpx2.AsyncBaseTransport):
             if not isinstance(event, h11.Response):
                 conn.close()
                 raise httpx2.RemoteProtocolError(f"expected an HTTP answer, got {type(event).__name__}")
-            return httpx2.Response(
-                status_code=event.status_code,
-                headers=event.headers.raw_items(),
-                stream=_Body(self, origin, conn, timeouts.get("read")),
-                extensions={"http_version": b"HTTP/1.1", "reason_phrase": bytes(event.reason)},
-            )
+            return conn, event
         raise httpx2.RemoteProtocolError("the server closed the connection twice without answering")
+
+    def _finish(self, origin: tuple[str, int], conn: _Connection) -> None:
+        """The answer has been read in full: keep the connection if both sides can go on, else close it."""
+        if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
+            conn.h11.start_next_cycle()
+            self._release(origin, conn)
+        else:  # Connection: close, or the server is closing
+            conn.close()
 
     def _take(self, origin: tuple[str, int]) -> _Connection | None:
         stack = self._idle.get(origin)
@@ -207,9 +252,27 @@ class PlainHTTPPool(httpx2.AsyncBaseTransport):
             await self._fallback.aclose()
 
 
-def pooled_http_client(base_url: str | None, **client_kwargs: Any) -> httpx2.AsyncClient | None:
-    """An ``httpx`` client on :class:`PlainHTTPPool` for a plain-HTTP endpoint with no proxy in the way; ``None``
-    where the default client must be used (``https``, no URL, or an environment proxy that applies to the host)."""
+@dataclass(frozen=True)
+class HTTPAnswer:
+    """A whole HTTP answer: status, headers (lower-case names) and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class PlainHTTPTarget:
+    """Where a plain-HTTP base URL points: the origin to connect to, its ``Host`` header, and the path prefix."""
+
+    origin: tuple[str, int]
+    host_header: bytes
+    path: str
+
+
+def plain_http_target(base_url: str | None) -> PlainHTTPTarget | None:
+    """The target of a plain-HTTP base URL that no environment proxy applies to; ``None`` for anything else
+    (``https``, no URL, a proxied host), which must take the standard client."""
     if not base_url:
         return None
     parts = urlsplit(base_url)
@@ -218,5 +281,16 @@ def pooled_http_client(base_url: str | None, **client_kwargs: Any) -> httpx2.Asy
     proxies = urllib.request.getproxies_environment()
     if ("http" in proxies or "all" in proxies) and not urllib.request.proxy_bypass_environment(
             parts.hostname, proxies):
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 literals keep brackets
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    return PlainHTTPTarget(origin=(parts.hostname, parts.port or 80), host_header=host_header.encode("idna"),
+                           path=parts.path.rstrip("/"))
+
+
+def pooled_http_client(base_url: str | None, **client_kwargs: Any) -> httpx2.AsyncClient | None:
+    """An ``httpx`` client on :class:`PlainHTTPPool` for a plain-HTTP endpoint with no proxy in the way; ``None``
+    where the default client must be used (see :func:`plain_http_target`)."""
+    if plain_http_target(base_url) is None:
         return None
     return httpx2.AsyncClient(transport=PlainHTTPPool(), **client_kwargs)

@@ -1,4 +1,9 @@
-"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, SGLang, Ollama, llama.cpp server), via ``openai``.
+"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, SGLang, Ollama, llama.cpp server).
+
+``https`` endpoints, proxied hosts and non-asyncio event loops go through the ``openai`` client. A plain-HTTP
+endpoint with no proxy in the way (a local inference server) is spoken to directly over the keep-alive pool of
+:mod:`toolkit.backends.http_pool`, with the same request body, headers, errors and retries: at the request rates
+of synthesis against a local server, the SDK's per-request work was the larger part of the client's CPU.
 
 The client's own retries are switched off (``max_retries=0``) so the policy is ours, explicit and testable:
 
@@ -28,6 +33,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import anyio
+import sniffio
 
 from toolkit.backends.base import (
     BackendError,
@@ -175,14 +181,25 @@ class OpenAIBackend:
                 )
         import httpx2
 
-        from toolkit.backends.http_pool import pooled_http_client
+        from toolkit.backends.http_pool import PlainHTTPPool, plain_http_target
 
-        self._client = openai.AsyncOpenAI(
-            api_key=key, base_url=config.base_url, max_retries=0, timeout=config.request_timeout,
-            http_client=pooled_http_client(config.base_url, timeout=config.request_timeout),
-        )
-
-        self._raw_response = httpx2.Response
+        # Plain-HTTP endpoints (a local vLLM/SGLang/llama.cpp server) are spoken to directly through the keep-alive
+        # pool: the SDK's request building and httpx's request/response objects cost more client CPU per request
+        # than everything else the client does (bench/http_client_overhead.py). `https`, proxied hosts and
+        # non-asyncio loops go through the `openai` client, on the same pool where the URL allows it.
+        self._target = plain_http_target(config.base_url)
+        self._pool = PlainHTTPPool() if self._target is not None else None
+        http_client = (httpx2.AsyncClient(transport=self._pool, timeout=config.request_timeout)
+                       if self._pool is not None else None)
+        self._client = openai.AsyncOpenAI(api_key=key, base_url=config.base_url, max_retries=0,
+                                          timeout=config.request_timeout, http_client=http_client)
+        self._direct = self._target is not None  # tests switch it off to exercise the SDK path
+        if self._target is not None:
+            self._completions_path = f"{self._target.path}/chat/completions".encode()
+            self._headers = [(b"host", self._target.host_header), (b"content-type", b"application/json"),
+                             (b"accept", b"application/json"), (b"user-agent", b"toolgym"),
+                             (b"authorization", f"Bearer {key}".encode())]
+        self._httpx = httpx2
         self._sleep = sleep or anyio.sleep
         self._rng = rng or random.Random()
         self._limiter: anyio.CapacityLimiter | None = None
@@ -200,6 +217,8 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
         check_model_requests_allowed(self.name)
@@ -249,8 +268,34 @@ class OpenAIBackend:
         cap = min(self.config.backoff_max, self.config.backoff_initial * 2**retry)
         return cap / 2 + self._rng.uniform(0, cap / 2)
 
-    async def _one(self, request: ChatRequest) -> ChatResponse:
+    async def _post(self, content: bytes) -> tuple[int, Any, bytes]:
+        """One attempt: ``(status, headers, body)`` of whatever the server answered, or ``_Timeout`` /
+        ``_ConnectionFailed``."""
+        httpx2 = self._httpx
+        if self._direct and sniffio.current_async_library() == "asyncio":
+            assert self._pool is not None and self._target is not None
+            headers = [*self._headers, (b"content-length", str(len(content)).encode())]
+            try:
+                answer = await self._pool.request(self._target.origin, b"POST", self._completions_path, headers,
+                                                  content, timeout=self.config.request_timeout)
+            except httpx2.TimeoutException:
+                raise _Timeout from None
+            except httpx2.TransportError as exc:
+                raise _ConnectionFailed(str(exc)) from None
+            return answer.status, answer.headers, answer.body
         openai = self._openai
+        try:
+            raw = await self._client.post("/chat/completions", content=content, cast_to=httpx2.Response,
+                                          options={"headers": _JSON_HEADERS})
+        except openai.APIStatusError as exc:
+            return exc.status_code, exc.response.headers, exc.response.content
+        except openai.APITimeoutError:
+            raise _Timeout from None
+        except openai.APIConnectionError as exc:
+            raise _ConnectionFailed(str(exc)) from None
+        return raw.status_code, raw.headers, raw.content
+
+    async def _one(self, request: ChatRequest) -> ChatResponse:
         kwargs = self._kwargs(request)
         extra = kwargs.pop("extra_body", {})
         content = json.dumps({**kwargs, **extra}, ensure_ascii=False).encode()
@@ -259,34 +304,28 @@ class OpenAIBackend:
             started = time.perf_counter()
             server_wait: float | None = None
             try:
-                # The generic `post` sends the JSON text built above and hands back the raw answer, which is read
-                # as plain JSON. `chat.completions.create` would walk every message and tool schema through the
-                # SDK's typed-params transform and build typed response models: at high concurrency that client
-                # CPU, not the server, bounded throughput (bench/synth_llm_throughput.py).
-                raw = await self._client.post("/chat/completions", content=content, cast_to=self._raw_response,
-                                              options={"headers": _JSON_HEADERS})
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                detail = f"HTTP {status}: {_error_message(exc)}"
-                if status in _FATAL_STATUS:
-                    where = self.config.base_url or "api.openai.com"
-                    raise BackendError(f"{self.name} at {where}: {detail}") from None
-                if status not in _RETRYABLE_STATUS and status < 500:
-                    return ChatResponse(error=detail, error_kind="bad_request", attempts=attempt + 1)
-                kind = "rate_limited" if status == 429 else "server_error"
-                server_wait = retry_after_seconds(exc.response.headers)
-            except openai.APITimeoutError:
+                status, headers, body = await self._post(content)
+            except _Timeout:
                 detail, kind = f"no answer within {self.config.request_timeout}s", "timeout"
-            except openai.APIConnectionError as exc:
+            except _ConnectionFailed as exc:
                 detail, kind = f"connection failed: {exc}", "connection"
             else:
                 latency = time.perf_counter() - started
-                try:
-                    completion = json.loads(raw.content)
-                except ValueError:
-                    return ChatResponse(error=f"the endpoint answered with a body that is not JSON: {raw.content[:80]!r}",
-                                        error_kind="other", attempts=attempt + 1, latency_s=latency)
-                return _response(completion, latency, attempt + 1)
+                if 200 <= status < 300:
+                    try:
+                        completion = json.loads(body)
+                    except ValueError:
+                        return ChatResponse(error=f"the endpoint answered with a body that is not JSON: {body[:80]!r}",
+                                            error_kind="other", attempts=attempt + 1, latency_s=latency)
+                    return _response(completion, latency, attempt + 1)
+                detail = f"HTTP {status}: {_error_message(body)}"
+                if status in _FATAL_STATUS:
+                    where = self.config.base_url or "api.openai.com"
+                    raise BackendError(f"{self.name} at {where}: {detail}")
+                if status not in _RETRYABLE_STATUS and status < 500:
+                    return ChatResponse(error=detail, error_kind="bad_request", attempts=attempt + 1)
+                kind = "rate_limited" if status == 429 else "server_error"
+                server_wait = retry_after_seconds(headers)
             if attempt + 1 == attempts:
                 error = f"{detail} (after {attempts} attempts)"
                 return ChatResponse(error=error, error_kind=kind, attempts=attempts)
@@ -300,13 +339,25 @@ class OpenAIBackend:
         raise AssertionError("unreachable: the loop returns on its last attempt")
 
 
-def _error_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
+def _error_message(body: bytes) -> str:
+    """The message in an error answer: the API's ``{"error": {"message": ...}}``, else the body's text."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        inner = parsed.get("error", parsed)
         if isinstance(inner, dict) and inner.get("message"):
             return str(inner["message"])[:500]
-    return str(getattr(exc, "message", exc))[:500]
+    return body.decode("utf-8", "replace").strip()[:500] or "(empty body)"
+
+
+class _Timeout(Exception):
+    """One attempt got no answer in time."""
+
+
+class _ConnectionFailed(Exception):
+    """One attempt could not reach the server or lost the connection."""
 
 
 def _count(value: Any) -> int:
