@@ -80,7 +80,7 @@ def compile_check(schema: Any, *, format_checker: FormatChecker | None = None) -
     ``Draft202012Validator.check_schema``."""
     try:
         return _Compiler(schema, format_checker).compile(schema)
-    except _Unsupported:
+    except (_Unsupported, re.error):  # a pattern Python cannot compile is jsonschema's to report
         return None
 
 
