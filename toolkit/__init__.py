@@ -59,7 +59,7 @@ _EXPORTS: dict[str, str] = {
     "Grade": "toolkit.environment",
     "get_suite": "toolkit.environment",
     "list_suites": "toolkit.environment",
-    "render_tasks": "toolkit.templates",
+    "render_tasks": "toolkit.template_rendering",
     "load_templates": "toolkit.templates",
     # chat formatting shared by training and evaluation
     "to_chat": "toolkit.chat_format",

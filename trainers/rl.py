@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from toolkit.environment import Task
 from toolkit.errors import UserError
-from toolkit.templates import render_tasks
+from toolkit.template_rendering import render_tasks
 from trainers.chat_templates import TemplateChoice, choose_template, load_template_info, save_template
 from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves

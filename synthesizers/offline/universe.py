@@ -15,7 +15,8 @@ from synthesizers.sampling import sample_arguments
 from toolkit.environment import Environment, GoldCall, Suite, Task, get_suite
 from toolkit.sources import ToolSource, parse_source
 from toolkit.specs import ToolResult, ToolSpec
-from toolkit.templates import TaskTemplate, load_templates, render_template
+from toolkit.template_rendering import render_template
+from toolkit.templates import TaskTemplate, load_templates
 from toolkit.toolsets import ToolRegistry
 
 __all__ = ["Universe", "open_universes"]

@@ -237,7 +237,7 @@ def test_compare_in_env_mode_pairs_episodes_on_a_suite(
     allow_model_requests: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from toolkit.presentations import get_presentation
-    from toolkit.templates import render_tasks
+    from toolkit.template_rendering import render_tasks
 
     tasks = render_tasks("calendar", n=3, seed=0)  # what --suite calendar --n 3 renders
 

@@ -16,7 +16,7 @@ from toolkit.evaluate_env import EnvEvalConfig, evaluate_env, summarize_env, tas
 from toolkit.presentations import get_presentation
 from toolkit.records import Expected, Message, Trajectory
 from toolkit.specs import ToolCall
-from toolkit.templates import render_tasks
+from toolkit.template_rendering import render_tasks
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,8 @@ import tools.files as files_suite
 from toolkit.environment import Task, get_suite
 from toolkit.errors import ToolError, UserError
 from toolkit.jsonschema_utils import validation_errors
-from toolkit.templates import load_templates, render_tasks
+from toolkit.template_rendering import render_tasks
+from toolkit.templates import load_templates
 from tools.files import LIMITS, FileStore, FilesEnvironment
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from toolkit.environment import get_suite
 from toolkit.jsonschema_utils import validation_errors
-from toolkit.templates import load_templates, render_tasks
+from toolkit.template_rendering import render_tasks
+from toolkit.templates import load_templates
 from tools.orders import POLICIES, OrdersEnvironment
 
 

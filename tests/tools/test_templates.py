@@ -9,12 +9,12 @@ import pytest
 from toolkit.environment import TASK_KINDS, get_suite
 from toolkit.errors import UserError
 from toolkit.jsonschema_utils import validation_errors
+from toolkit.template_rendering import render_tasks
 from toolkit.templates import (
     TemplateError,
     check_templates,
     load_templates,
     parse_templates,
-    render_tasks,
     template_file_schema,
 )
 

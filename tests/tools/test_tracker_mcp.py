@@ -17,7 +17,8 @@ from tests.toolkit.mcp_servers.helpers import run_within, child_processes
 from toolkit.environment import get_suite
 from toolkit.jsonschema_utils import validation_errors
 from toolkit.mcp_tools import MCPToolset
-from toolkit.templates import load_templates, render_tasks
+from toolkit.template_rendering import render_tasks
+from toolkit.templates import load_templates
 from toolkit.toolsets import CallLimits, Toolset
 from tools.tracker import TOOL_NAMES, TrackerEnvironment
 from tools.tracker import tools as tracker_tools

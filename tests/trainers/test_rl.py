@@ -247,7 +247,7 @@ def test_the_multi_gpu_launcher_configs_load_with_accelerates_parser(name, kind)
 
 
 def test_tasks_come_from_a_jsonl_of_records_or_tasks_and_bad_lines_are_located(tmp_path):
-    from toolkit.templates import render_tasks
+    from toolkit.template_rendering import render_tasks
 
     tasks = render_tasks("orders", n=3, seed=1)
     path = tmp_path / "tasks.jsonl"

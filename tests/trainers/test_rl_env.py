@@ -10,7 +10,7 @@ import pytest
 
 from toolkit.environment import Task, get_suite, list_suites
 from toolkit.errors import UserError
-from toolkit.templates import render_tasks
+from toolkit.template_rendering import render_tasks
 from trainers.rl_env import calls_of, environment_class, environment_factory, invoke, snapshot_of
 from trainers.rl_rollout import TASK_KEY, ToolRollout
 

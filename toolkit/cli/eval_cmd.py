@@ -256,7 +256,7 @@ def env_tasks_from_args(args: argparse.Namespace) -> list[Any]:
     if args.suite:
         if tasks_path:
             raise UserError("give either --tasks or --suite, not both")
-        from toolkit.templates import render_tasks
+        from toolkit.template_rendering import render_tasks
 
         return [(t, t.kind) for t in render_tasks(args.suite, n=args.n, seed=args.task_seed)]
     return tasks_from_records(load_task_records(tasks_path))
