@@ -150,7 +150,7 @@ async def test_an_sft_run_directory_loads_with_its_adapter_and_saved_chat_templa
         and info.trained_presentation == "python"
         and info.template_source == "fallback:plain"
     )
-    assert type(backend.model).__name__.startswith("PeftModel")
+    assert not type(backend.model).__name__.startswith("PeftModel"), "the adapter is merged for generation"
     # prompts are rendered with the template training saved, not the tokenizer's own
     prompt = backend.render_prompt(ChatRequest(messages=[{"role": "user", "content": "Hi"}]))
     assert prompt == "### user\nHi\n### assistant\n"
@@ -158,10 +158,18 @@ async def test_an_sft_run_directory_loads_with_its_adapter_and_saved_chat_templa
     im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     eos = backend.model.generation_config.eos_token_id
     assert im_end in (eos if isinstance(eos, list) else [eos])
-    # the adapter is applied: the loaded model's logits differ from the base model's
+    # the adapter is applied: the loaded model's logits differ from the base model's, and equal (to float rounding)
+    # those of the base with the adapter attached unmerged, as training ran it
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
     ids = tokenizer("Weather in Paris?", return_tensors="pt")["input_ids"]
+    unmerged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(sft_run.parent / "base")),
+                                         str(sft_run / "adapter")).eval()
     with torch.inference_mode():
-        assert not torch.allclose(backend.model(ids).logits, tiny(ids).logits)
+        merged_logits = backend.model(ids).logits
+        assert not torch.allclose(merged_logits, tiny(ids).logits)
+        torch.testing.assert_close(merged_logits, unmerged(ids).logits, rtol=1e-4, atol=1e-4)
     with anyio.fail_after(300):
         results = await evaluate(
             TASKS[:2], backend, EvalConfig(presentation="python", decoding=Decoding(max_tokens=4))
