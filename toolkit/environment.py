@@ -22,11 +22,8 @@ adapter can wrap them): no module-level mutable state; every tool is a method ma
 can be built with no arguments; tools raise :class:`toolkit.errors.ToolError` with an actionable message on
 bad input.
 
-Grading (:meth:`Environment.grade`, checks in :mod:`toolkit.grading`) is a breakdown, not one opaque number: ``tool_choice`` (the right tools,
-and for ``missing_argument`` tasks no guessing before the user answered), ``arguments`` (every gold call
-matched by one of the agent's calls, compared canonically), ``end_state`` (the snapshot after the agent's
-calls equals the gold end state, as in τ-bench) and ``answer`` (each answer fact appears in the final answer,
-normalised).
+Grading (:meth:`Environment.grade`) is a breakdown, not one opaque number — tool choice, arguments, end state
+and answer; the checks live in :mod:`toolkit.grading`.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ value that is exactly one placeholder keeps the value's type; inside longer text
 ``{{``/``}}`` are literal braces. Nothing is evaluated: a path is only keys and list indexes.
 
 :func:`toolkit.template_rendering.render_tasks` fills slots from the environment's state (``from_state``,
-``choices``, ``range``, ``provider``, ``value``), executes the gold calls on a fresh environment (a call must succeed, or fail when
-``expect_error``) and stores the resulting snapshot as the task's gold end state. Problems in a file are
-reported all at once, each naming the file, the template id and the field.
+``choices``, ``range``, ``provider``, ``value``), executes the gold calls on a fresh environment (a call must
+succeed, or fail when ``expect_error``) and stores the resulting snapshot as the task's gold end state. Problems in
+a file are reported all at once, each naming the file, the template id and the field.
 """
 
 from __future__ import annotations
