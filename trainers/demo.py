@@ -207,7 +207,7 @@ def run_demo(cfg: DemoConfig) -> DemoResult:
     info["sft"] = train_sft(
         train, tuned, split="random", validation_fraction=0.1, presentation=cfg.train_presentation, model=cfg.model,
         max_steps=cfg.max_steps, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
-        max_length=cfg.max_length, eval_steps=max(1, cfg.max_steps // 3), logging_steps=max(1, cfg.max_steps // 10),
+        max_length=cfg.max_length, eval_steps=max(1, cfg.max_steps // 2), logging_steps=max(1, cfg.max_steps // 10),
         seed=cfg.seed, progress=cfg.progress, warmup_ratio=0.05, lr_scheduler="cosine",
     )
     seconds["train"] = time.perf_counter() - t
