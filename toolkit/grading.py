@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.facts import fact_in_answer
 from toolkit.metrics import CallMatch, match_call
+from toolkit.metrics.multi import max_bipartite_matching
 from toolkit.snapshot_diff import diff_snapshots, short_json
 from toolkit.specs import ToolCall, ToolSpec
 
@@ -156,36 +157,12 @@ def _pair_match(gold: GoldCall, call: ToolCall, spec: ToolSpec | None) -> CallMa
     return match_call(ToolCall(name=call.name, arguments=got), ToolCall(name=gold.name, arguments=want), spec)
 
 
-def _max_matching(edges: list[list[int]], n_right: int) -> list[int | None]:
-    """Kuhn's augmenting paths: for each left node (gold call), the right node (agent call) it is paired
-    with."""
-    owner: list[int | None] = [None] * n_right
-
-    def augment(left: int, seen: set[int]) -> bool:
-        for right in edges[left]:
-            if right in seen:
-                continue
-            seen.add(right)
-            if owner[right] is None or augment(owner[right], seen):  # type: ignore[arg-type]
-                owner[right] = left
-                return True
-        return False
-
-    for left in range(len(edges)):
-        augment(left, set())
-    pair: list[int | None] = [None] * len(edges)
-    for right, left in enumerate(owner):
-        if left is not None:
-            pair[left] = right
-    return pair
-
-
 def check_arguments(task: Task, agent: list[ToolCall], specs: Sequence[ToolSpec]) -> Check:
     if not task.gold_calls:
         return Check(name="arguments", applicable=False, passed=True, score=1.0)
     by_name = {s.name: s for s in specs}
     results = [[_pair_match(g, c, by_name.get(g.name)) for c in agent] for g in task.gold_calls]
-    pair = _max_matching([[j for j, r in enumerate(row) if r.matched] for row in results], len(agent))
+    pair = max_bipartite_matching([[j for j, r in enumerate(row) if r.matched] for row in results], len(agent))
     reasons: list[str] = []
     for g, (gold, partner) in enumerate(zip(task.gold_calls, pair)):
         if partner is not None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from toolkit.metrics.ast_match import CallMatch, GoldCall, as_gold, match_call
 from toolkit.specs import ToolCall, ToolSpec
 
-__all__ = ["CallsMatch", "match_calls", "specs_by_name"]
+__all__ = ["CallsMatch", "match_calls", "max_bipartite_matching", "specs_by_name"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def match_calls(
         for p in pred
     ]
     edges = [[j for j, r in enumerate(row) if r.matched] for row in results]
-    gold_of = _greedy(edges, len(golds)) if method == "greedy" else _max_bipartite(edges, len(golds))
+    gold_of = _greedy(edges, len(golds)) if method == "greedy" else max_bipartite_matching(edges, len(golds))
     pairs = tuple(sorted((p, g) for p, g in enumerate(gold_of) if g is not None))
     used_gold = {g for _, g in pairs}
     used_pred = {p for p, _ in pairs}
@@ -116,27 +116,28 @@ def match_calls(
     )
 
 
-def _max_bipartite(edges: list[list[int]], n_gold: int) -> list[int | None]:
-    """Kuhn's augmenting-path algorithm: for each prediction, the gold it is paired with (or None)."""
-    owner: list[int | None] = [None] * n_gold
+def max_bipartite_matching(edges: list[list[int]], n_right: int) -> list[int | None]:
+    """Kuhn's augmenting-path algorithm: for each left node (``edges[i]`` lists the right nodes it may pair with),
+    the right node it is paired with in a maximum matching, or None."""
+    owner: list[int | None] = [None] * n_right
 
-    def augment(p: int, seen: set[int]) -> bool:
-        for g in edges[p]:
-            if g in seen:
+    def augment(left: int, seen: set[int]) -> bool:
+        for right in edges[left]:
+            if right in seen:
                 continue
-            seen.add(g)
-            if owner[g] is None or augment(owner[g], seen):  # type: ignore[arg-type]
-                owner[g] = p
+            seen.add(right)
+            if owner[right] is None or augment(owner[right], seen):  # type: ignore[arg-type]
+                owner[right] = left
                 return True
         return False
 
-    for p in range(len(edges)):
-        augment(p, set())
-    gold_of: list[int | None] = [None] * len(edges)
-    for g, p in enumerate(owner):
-        if p is not None:
-            gold_of[p] = g
-    return gold_of
+    for left in range(len(edges)):
+        augment(left, set())
+    pair: list[int | None] = [None] * len(edges)
+    for right, left in enumerate(owner):
+        if left is not None:
+            pair[left] = right
+    return pair
 
 
 def _greedy(edges: list[list[int]], n_gold: int) -> list[int | None]:
