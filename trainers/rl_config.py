@@ -82,7 +82,9 @@ class RLRunConfig:
     lora: bool = _f(True, "train a LoRA adapter (false: full fine-tuning)")
     lora_r: int = _f(16, "LoRA rank")
     lora_alpha: int = _f(32, "LoRA alpha (scale = alpha / r)")
-    lora_dropout: float = _f(0.0, "LoRA dropout (0 keeps rollouts and the loss on the same policy)")
+    lora_dropout: float = _f(
+        0.0, "LoRA dropout, also set on an SFT run's adapter (0 keeps rollouts and the loss on the same policy)"
+    )
     lora_target_modules: Any = _f("all-linear", "modules to adapt: 'all-linear' or a list of module names")
     # run
     logging_steps: int = _f(1, "steps between logs (reward components and monitors)")

@@ -343,27 +343,28 @@ def _stop_ids(tokenizer: Any, trainer: Any) -> set[int]:
 
 
 def _model_generator(trainer: Any) -> GenerateFn:
-    """Sample from the trainer's policy exactly as TRL's own transformers path does (its ``generation_config``:
-    temperature, top-p/k, stop tokens; ZeRO-3 parameters gathered, FSDP parameters summoned), per turn."""
+    """Sample from the trainer's policy as TRL's own transformers path does (its ``generation_config``: temperature,
+    top-p/k, stop tokens; ZeRO-3 parameters gathered, FSDP parameters summoned), one turn per call. Within one rollout
+    batch the attention cache carries over from turn to turn (:class:`~trainers.rl_sampler.TurnSampler`); with
+    several processes every turn is prefilled in full (cache reuse is not exercised under ZeRO-3/FSDP)."""
     if trainer is None:
         raise UserError("ToolRollout needs the trainer (or a generate function) to produce completions")
     import contextlib
-    import copy
 
-    import torch
     from trl.models import unwrap_model_for_generation
+
+    from trainers.rl_sampler import TurnSampler
 
     tok = trainer.processing_class
     stop = sorted(_stop_ids(tok, trainer))
-    pad_id = tok.pad_token_id if tok.pad_token_id is not None else stop[0]
+    sampler = TurnSampler(
+        trainer.generation_config,
+        pad_id=tok.pad_token_id if tok.pad_token_id is not None else stop[0],
+        stop_ids=stop,
+        reuse_cache=trainer.accelerator.num_processes == 1,
+    )
 
     def generate(batch: list[list[int]], budgets: list[int]) -> list[list[int]]:
-        width = max(len(b) for b in batch)
-        device = trainer.accelerator.device
-        ids = torch.tensor([[pad_id] * (width - len(b)) + b for b in batch], device=device)
-        mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
-        config = copy.deepcopy(trainer.generation_config)
-        config.max_new_tokens = max(budgets)
         dist = getattr(trainer, "_dist", None)  # FSDP: gather full parameters for generation, as TRL does
         summon = (
             dist.summon_full_params(trainer.model_wrapped, recurse=False)
@@ -378,15 +379,8 @@ def _model_generator(trainer: Any) -> GenerateFn:
                 generation_kwargs=trainer.generation_kwargs,
                 gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
             ) as model,
-            torch.no_grad(),
             summon,
         ):
-            out = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
-        result = []
-        for row, budget in zip(out[:, width:].tolist(), budgets, strict=True):
-            row = row[:budget]
-            end = next((i for i, t in enumerate(row) if t in stop), None)
-            result.append(row[: end + 1] if end is not None else row)
-        return result
+            return sampler(model, batch, budgets)
 
     return generate

@@ -203,6 +203,28 @@ def test_a_run_resumes_from_its_latest_checkpoint(tmp_path, model_dir, smol_toke
     assert steps == [1, 2]  # step 1 restored from the checkpoint's state, step 2 trained now
 
 
+@pytest.mark.slow
+def test_rollouts_sampled_from_the_policy_prefill_each_group_prompt_once(tmp_path, model_dir, monkeypatch):
+    from trainers import rl_sampler
+
+    calls = []
+    original = rl_sampler.TurnSampler.__call__
+
+    def spy(self, model, batch, budgets):
+        before = self.prefilled_tokens
+        out = original(self, model, batch, budgets)
+        calls.append((batch, self.prefilled_tokens - before, out))
+        return out
+
+    monkeypatch.setattr(rl_sampler.TurnSampler, "__call__", spy)
+    result = run_rl(_config(tmp_path, model_dir, max_steps=1, max_completion_length=24))  # the policy itself samples
+    assert result.global_step == 1 and math.isfinite(result.metrics["loss"])
+    batch, prefilled, out = calls[0]
+    assert len(batch) == 2 and batch[0] == batch[1]  # one GRPO group: the same prompt twice
+    assert prefilled == len(batch[0]) + 1  # the prompt once, then its last token per rollout (not the prompt twice)
+    assert all(0 < len(o) <= 24 for o in out)
+
+
 def test_resume_latest_without_a_checkpoint_says_what_to_do(tmp_path, model_dir):
     with pytest.raises(UserError, match="found no checkpoint"):
         run_rl(_config(tmp_path, model_dir, resume="latest"))
@@ -210,7 +232,7 @@ def test_resume_latest_without_a_checkpoint_says_what_to_do(tmp_path, model_dir)
 
 @pytest.mark.slow
 def test_an_sft_run_directory_is_trained_further_with_its_saved_template(
-    tmp_path, model_dir, tiny_model, smol_tokenizer
+    tmp_path, model_dir, tiny_model, smol_tokenizer, monkeypatch
 ):
     from peft import LoraConfig, get_peft_model
 
@@ -220,7 +242,8 @@ def test_an_sft_run_directory_is_trained_further_with_its_saved_template(
         tmp_path / "sft"
     )  # the layout `toolgym train sft` writes: adapter/, chat_template.jinja, template.json, run.json
     peft_model = get_peft_model(
-        tiny_model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM")
+        tiny_model,
+        LoraConfig(r=4, lora_alpha=8, lora_dropout=0.1, target_modules="all-linear", task_type="CAUSAL_LM"),
     )
     peft_model.save_pretrained(sft / "adapter")
     smol_tokenizer.save_pretrained(sft / "adapter")
@@ -228,8 +251,22 @@ def test_an_sft_run_directory_is_trained_further_with_its_saved_template(
         sft, TemplateChoice(CHATML_TEMPLATE, "fallback:chatml"), {"presentation": "json", "native": False}
     )
     (sft / "run.json").write_text(json.dumps({"model": {"location": str(model_dir), "gguf_file": None}}))
+    import torch
+    from trl import GRPOTrainer
+
+    dropouts = []
+    original = GRPOTrainer._generate_and_score_completions
+
+    def spy(self, inputs):
+        dropouts.extend(m.p for m in self.model.modules() if isinstance(m, torch.nn.Dropout))
+        return original(self, inputs)
+
+    monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", spy)
     cfg = _config(tmp_path, sft, max_steps=1)
     result = run_rl(cfg, generate=half_right_policy(smol_tokenizer, cfg))
+    # the SFT adapter's dropout (0.1) is replaced by the RL run's (0): rollouts come from the policy that is scored
+    assert all(p == 0 for p in dropouts)
+    assert json.loads((result.run_dir / "adapter" / "adapter_config.json").read_text())["lora_dropout"] == 0.0
     assert result.summary["model"]["sft_run"] == str(sft)
     assert result.summary["template"]["source"] == f"sft-run:{sft}"
     assert (result.run_dir / "chat_template.jinja").read_text() == CHATML_TEMPLATE
