@@ -49,10 +49,13 @@ class RLResult:
 
 
 def read_tasks(path: Path, limit: int = 0) -> list[Task]:
-    """Tasks from a JSONL file: ToolGym records (their ``scenario.task``) or :class:`Task` objects."""
+    """Tasks from a JSONL file: ToolGym records (their ``scenario.task``) or :class:`Task` objects. Records without
+    a task (no-tool and multi-suite scenarios have no environment to act in) are skipped with a warning, so an SFT
+    training file serves as it is."""
     if not path.is_file():
         raise UserError(f"tasks_file {path} does not exist")
     tasks: list[Task] = []
+    skipped: dict[str, int] = {}
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
@@ -61,11 +64,12 @@ def read_tasks(path: Path, limit: int = 0) -> list[Task]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            raw = (
-                (row.get("scenario") or {}).get("task")
-                if isinstance(row, dict) and "scenario" in row
-                else row
-            )
+            scenario = row.get("scenario") if isinstance(row, dict) and "scenario" in row else None
+            if isinstance(scenario, dict) and not scenario.get("task") and "messages" in row:
+                kind = str(scenario.get("kind") or "?")
+                skipped[kind] = skipped.get(kind, 0) + 1
+                continue
+            raw = (scenario or {}).get("task") if isinstance(row, dict) and "scenario" in row else row
             if not isinstance(raw, dict):
                 raise UserError(
                     f"{path}:{n}: no task: a record needs scenario.task (records made by toolgym synth "
@@ -77,8 +81,16 @@ def read_tasks(path: Path, limit: int = 0) -> list[Task]:
                 raise UserError(f"{path}:{n}: not a valid task: {exc}") from None
             if limit and len(tasks) >= limit:
                 break
+    kinds = ", ".join(f"{k} x{v}" for k, v in sorted(skipped.items()))
     if not tasks:
-        raise UserError(f"{path} holds no tasks")
+        raise UserError(f"{path} holds no tasks" + (f" (records without scenario.task: {kinds})" if skipped else ""))
+    if skipped:
+        warnings.warn(
+            f"{path}: skipped {sum(skipped.values())} records without scenario.task ({kinds}); RL acts on "
+            "environment tasks only",
+            UserWarning,
+            stacklevel=2,
+        )
     return tasks
 
 

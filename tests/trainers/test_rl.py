@@ -288,11 +288,16 @@ def test_tasks_come_from_a_jsonl_of_records_or_tasks_and_bad_lines_are_located(t
 
     tasks = render_tasks("orders", n=3, seed=1)
     path = tmp_path / "tasks.jsonl"
-    lines = [json.dumps({"id": "r1", "scenario": tasks[0].scenario().model_dump(mode="json")}), "",
-             tasks[1].model_dump_json(), tasks[2].model_dump_json()]  # fmt: skip
+    no_tool = {"id": "r0", "messages": [{"role": "user", "content": "hi"}], "scenario": {"kind": "no_tool"}}
+    lines = [json.dumps(no_tool), json.dumps({"id": "r1", "scenario": tasks[0].scenario().model_dump(mode="json")}),
+             "", tasks[1].model_dump_json(), tasks[2].model_dump_json()]  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
     cfg = RLRunConfig(tasks_file=path, num_tasks=2, suites=[])
-    assert [t.id for t in build_tasks(cfg)] == [tasks[0].id, tasks[1].id]
+    with pytest.warns(UserWarning, match=r"skipped 1 records without scenario.task \(no_tool x1\)"):
+        assert [t.id for t in build_tasks(cfg)] == [tasks[0].id, tasks[1].id]
+    path.write_text(json.dumps(no_tool) + "\n")
+    with pytest.raises(UserError, match=r"holds no tasks \(records without scenario.task: no_tool x1\)"):
+        build_tasks(RLRunConfig(tasks_file=path, num_tasks=0))
     path.write_text(tasks[0].model_dump_json() + "\n" + json.dumps({"scenario": {"kind": "single"}}) + "\n")
     with pytest.raises(UserError, match=r"tasks.jsonl:2: no task"):
         build_tasks(RLRunConfig(tasks_file=path, num_tasks=0))

@@ -1,0 +1,139 @@
+"""Does GRPO after SFT keep (or raise) tool-calling accuracy? Starts from an SFT run (by default the one
+``bench/learning.py`` leaves in runs/learning), trains it further with ``toolgym train rl`` on the SFT run's own
+training tasks (live suite environments, the evaluator's grader as reward), then evaluates the SFT model and the
+SFT+RL model on the same held-out tasks two ways:
+
+* first-step full-call accuracy in the trained presentation (what ``bench/learning.py`` reports) — the issue's
+  "RL after SFT must not lower it";
+* multi-turn episodes in the suites' environments (``toolkit.evaluate_env``): task success, the end-state check,
+  and success on the multi-turn kinds (chain, error_recovery, missing_argument) — "should raise end-state success".
+
+Paired statistics on the same tasks (McNemar, bootstrap interval of the difference).
+
+    python bench/learning.py                     # once: the SFT run and the splits (66 min on 2 CPU cores)
+    python bench/rl_after_sft.py [--sft runs/learning/sft] [--data runs/learning/seen] [--steps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+MULTI_TURN = ("chain", "error_recovery", "missing_argument")
+
+
+def _env_eval(model: str, tasks: list, presentation: str, out: Path, max_new_tokens: int) -> list:
+    import anyio
+
+    from toolkit.backends import Decoding
+    from toolkit.evaluate_env import EnvEvalConfig, evaluate_env
+    from toolkit.evaluate_models import load_backend
+
+    backend, _ = load_backend(model, batch_size=1)
+    config = EnvEvalConfig(presentation=presentation, max_turns=6,
+                           decoding=Decoding(temperature=0.0, max_tokens=max_new_tokens))
+    try:
+        return anyio.run(lambda: evaluate_env(tasks, backend, config, out=out))
+    finally:
+        close = getattr(backend, "aclose", None)
+        if close is not None:
+            anyio.run(close)
+
+
+def _rate(rows: list, pick=lambda r: True, key: str = "passed") -> tuple[float, int]:
+    chosen = [r for r in rows if pick(r)]
+    if key == "passed":
+        hits = [bool(r.passed) for r in chosen]
+    else:  # a check: only the episodes where it applies
+        hits = [bool(r.checks[key]["passed"]) for r in chosen if r.checks.get(key, {}).get("applicable")]
+    return (sum(hits) / len(hits) if hits else float("nan")), len(hits)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sft", type=Path, default=Path("runs/learning/sft"), help="SFT run directory")
+    parser.add_argument("--data", type=Path, default=Path("runs/learning/seen"),
+                        help="folder with the SFT run's train.jsonl (RL tasks) and test.jsonl (held out)")
+    parser.add_argument("--out", type=Path, default=Path("runs/rl_after_sft"))
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--num-generations", type=int, default=4)
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--max-completion-length", type=int, default=384)
+    parser.add_argument("--eval-tasks", type=int, default=75)
+    parser.add_argument("--env-tasks", type=int, default=75)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    from toolkit.evaluate_env import tasks_from_records
+    from toolkit.evaluate_report import compare
+    from toolkit.readers import load_trajectories
+    from toolkit.tables import format_table
+    from trainers.pipeline import Arm, arm_summary, evaluate_arms
+    from trainers.rl import run_rl
+    from trainers.rl_config import RLRunConfig
+
+    start = time.perf_counter()
+    presentation = json.loads((args.sft / "template.json").read_text(encoding="utf-8"))["presentation"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    cfg = RLRunConfig(model=str(args.sft), presentation=presentation, tasks_file=args.data / "train.jsonl",
+                      num_tasks=0, num_generations=args.num_generations, batch_size=args.batch_size,
+                      max_completion_length=args.max_completion_length, max_steps=args.steps,
+                      learning_rate=args.learning_rate, temperature=args.temperature, seed=args.seed,
+                      save_steps=max(1, args.steps // 2), output_dir=args.out / "rl", progress=False)
+    t = time.perf_counter()
+    rl = run_rl(cfg)
+    rl_seconds = time.perf_counter() - t
+    steps = [row for row in rl.summary["log_history"] if "reward" in row]
+    half = max(1, len(steps) // 2)
+
+    def mean(rows: list, key: str) -> float:
+        values = [r[key] for r in rows if key in r]
+        return sum(values) / len(values) if values else float("nan")
+
+    curve = {k: (mean(steps[:half], k), mean(steps[half:], k))
+             for k in ("reward", "rewards/outcome/mean", "rewards/end_state/mean", "monitor/pass_rate",
+                       "monitor/format_failure_rate", "monitor/ungrounded_answer_rate", "monitor/repeated_call_rate",
+                       "monitor/over_cap_rate", "step_time")}
+    print(f"\nGRPO: {rl.global_step} steps x {args.batch_size} rollouts ({args.num_generations} per task), "
+          f"{rl_seconds / 60:.1f} min; first half vs second half of training")
+    print(format_table([(k, f"{a:.3f}", f"{b:.3f}") for k, (a, b) in curve.items()], ("metric", "first", "second")))
+
+    arms = [Arm("sft", str(args.sft), presentation), Arm("sft+rl", str(rl.run_dir), presentation)]
+    first = evaluate_arms(args.data / "test.jsonl", arms, args.out, max_tasks=args.eval_tasks, max_new_tokens=96)
+    a, b = arm_summary(first[arms[0]])["lenient"], arm_summary(first[arms[1]])["lenient"]
+    c = compare(first[arms[1]], first[arms[0]], mode="lenient", seed=args.seed)
+    rows = [("first-step full-call accuracy", f"{100 * a.estimate:.1f}% [{100 * a.low:.1f}, {100 * a.high:.1f}]",
+             f"{100 * b.estimate:.1f}% [{100 * b.low:.1f}, {100 * b.high:.1f}]",
+             f"{100 * c.difference.estimate:+.1f} pts", f"{c.mcnemar.p_value:.3g}" if c.mcnemar else "n/a", a.n)]
+
+    records, _ = load_trajectories(args.data / "test.jsonl")
+    acting = [r for r in records if r.scenario is not None and r.scenario.task]  # no-tool records have no env
+    tasks = tasks_from_records(acting[: args.env_tasks])
+    env = {arm.label: _env_eval(arm.model, tasks, presentation, args.out / f"env-{arm.label}.jsonl", 128)
+           for arm in arms}
+    c_env = compare(env["sft+rl"], env["sft"], mode="lenient", seed=args.seed)
+    for label, pick, key in (("episode success", lambda r: True, "passed"),
+                             ("end-state check (where it applies)", lambda r: True, "end_state"),
+                             ("success, multi-turn kinds", lambda r: r.kind in MULTI_TURN, "passed")):
+        (ra, na), (rb, _) = _rate(env["sft"], pick, key), _rate(env["sft+rl"], pick, key)
+        extra = ((f"{100 * c_env.difference.estimate:+.1f} pts",
+                  f"{c_env.mcnemar.p_value:.3g}" if c_env.mcnemar else "n/a") if key == "passed" and label ==
+                 "episode success" else (f"{100 * (rb - ra):+.1f} pts", ""))
+        rows.append((label, f"{100 * ra:.1f}%", f"{100 * rb:.1f}%", *extra, na))
+    print(f"\nHeld-out tasks ({args.data / 'test.jsonl'}), {presentation} presentation, greedy")
+    print(format_table(rows, ("measure", "SFT", "SFT + RL", "difference", "McNemar p", "n")))
+    summary = {"table": rows, "rl": {"run_dir": str(rl.run_dir), "steps": rl.global_step, "seconds": round(rl_seconds),
+                                     "curve": curve, "config": {k: str(v) for k, v in vars(cfg).items()}},
+               "seconds": round(time.perf_counter() - start, 1)}
+    (args.out / "rl_after_sft.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
