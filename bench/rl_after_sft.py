@@ -61,7 +61,10 @@ def main() -> None:
                         help="folder with the SFT run's train.jsonl (RL tasks) and test.jsonl (held out)")
     parser.add_argument("--out", type=Path, default=Path("runs/rl_after_sft"))
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=2, help="rollouts per loss micro-batch")
+    parser.add_argument("--grad-accum", type=int, default=4,
+                        help="micro-batches per step (rollouts per step: batch size x this); the loss pass over "
+                             "~1.7k-token rollouts of the 135M model needs ~5 GB per rollout on CPU")
     parser.add_argument("--num-generations", type=int, default=4)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
@@ -84,6 +87,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     cfg = RLRunConfig(model=str(args.sft), presentation=presentation, tasks_file=args.data / "train.jsonl",
                       num_tasks=0, num_generations=args.num_generations, batch_size=args.batch_size,
+                      grad_accum=args.grad_accum,
                       max_completion_length=args.max_completion_length, max_steps=args.steps,
                       learning_rate=args.learning_rate, temperature=args.temperature, seed=args.seed,
                       save_steps=max(1, args.steps // 2), output_dir=args.out / "rl", progress=False)
@@ -101,7 +105,7 @@ def main() -> None:
              for k in ("reward", "rewards/outcome/mean", "rewards/end_state/mean", "monitor/pass_rate",
                        "monitor/format_failure_rate", "monitor/ungrounded_answer_rate", "monitor/repeated_call_rate",
                        "monitor/over_cap_rate", "step_time")}
-    print(f"\nGRPO: {rl.global_step} steps x {args.batch_size} rollouts ({args.num_generations} per task), "
+    print(f"\nGRPO: {rl.global_step} steps x {args.batch_size * args.grad_accum} rollouts ({args.num_generations} per task), "
           f"{rl_seconds / 60:.1f} min; first half vs second half of training")
     print(format_table([(k, f"{a:.3f}", f"{b:.3f}") for k, (a, b) in curve.items()], ("metric", "first", "second")))
 
