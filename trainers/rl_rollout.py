@@ -362,6 +362,7 @@ def _model_generator(trainer: Any) -> GenerateFn:
         pad_id=tok.pad_token_id if tok.pad_token_id is not None else stop[0],
         stop_ids=stop,
         reuse_cache=trainer.accelerator.num_processes == 1,
+        device=trainer.accelerator.device,
     )
 
     def generate(batch: list[list[int]], budgets: list[int]) -> list[list[int]]:

@@ -35,13 +35,16 @@ class TurnSampler:
         pad_id: Token used for left padding.
         stop_ids: Tokens that end a turn.
         reuse_cache: Resume from the last turn's cache (False: plain ``generate`` per turn).
+        device: Where inputs go (default: the model's first parameter's device).
     """
 
-    def __init__(self, generation_config: Any, *, pad_id: int, stop_ids: Sequence[int], reuse_cache: bool = True):
+    def __init__(self, generation_config: Any, *, pad_id: int, stop_ids: Sequence[int], reuse_cache: bool = True,
+                 device: Any = None):
         self.generation_config = generation_config
         self.pad_id = int(pad_id)
         self.stop = {int(i) for i in stop_ids}
         self.reuse_cache = reuse_cache
+        self.device = device
         self._cache: Any = None
         self._rows: list[list[int]] = []  # tokens held by each cache row
         self._pads: list[int] = []  # left padding of each cache row
@@ -51,7 +54,7 @@ class TurnSampler:
         import torch
 
         width = max(len(b) for b in batch)
-        device = _device_of(model)
+        device = self.device or _device_of(model)
         ids = torch.tensor([[self.pad_id] * (width - len(b)) + b for b in batch], device=device)
         mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch], device=device)
         config = copy.deepcopy(self.generation_config)
@@ -134,7 +137,7 @@ class TurnSampler:
         if not distinct:
             return None, [], []
         width = max(len(d) for d in distinct)
-        device = _device_of(model)
+        device = self.device or _device_of(model)
         ids = torch.tensor([[self.pad_id] * (width - len(d)) + list(d) for d in distinct], device=device)
         mask = torch.tensor([[0] * (width - len(d)) + [1] * len(d) for d in distinct], device=device)
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)  # as generate derives them
