@@ -258,14 +258,14 @@ def test_an_sft_run_directory_is_trained_further_with_its_saved_template(
     original = GRPOTrainer._generate_and_score_completions
 
     def spy(self, inputs):
-        dropouts.extend(m.p for m in self.model.modules() if isinstance(m, torch.nn.Dropout))
+        dropouts.append([m.p for m in self.model.modules() if isinstance(m, torch.nn.Dropout)])
         return original(self, inputs)
 
     monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", spy)
     cfg = _config(tmp_path, sft, max_steps=1)
     result = run_rl(cfg, generate=half_right_policy(smol_tokenizer, cfg))
     # the SFT adapter's dropout (0.1) is replaced by the RL run's (0): rollouts come from the policy that is scored
-    assert all(p == 0 for p in dropouts)
+    assert dropouts and all(p == 0 for step in dropouts for p in step)
     assert json.loads((result.run_dir / "adapter" / "adapter_config.json").read_text())["lora_dropout"] == 0.0
     assert result.summary["model"]["sft_run"] == str(sft)
     assert result.summary["template"]["source"] == f"sft-run:{sft}"
