@@ -24,6 +24,7 @@ from toolkit.environment import Task
 from toolkit.errors import UserError
 from toolkit.template_rendering import render_tasks
 from trainers.chat_templates import TemplateChoice, choose_template, load_template_info, save_template
+from trainers.lm_head import compact_lm_head
 from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
 from trainers.rewards import COMPONENTS, reward_functions
@@ -341,6 +342,7 @@ def run_rl(
             peft_config=_peft_config(cfg, model),
             rollout_func=rollout,
         )
+    compact_lm_head(trainer.model)  # CPU: project only the completion tokens (trainers/lm_head.py)
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
     started = time.monotonic()
     output = trainer.train(resume_from_checkpoint=resume_from)

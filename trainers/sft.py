@@ -21,6 +21,7 @@ from typing import Any
 from toolkit.errors import UserError
 from trainers.chat_templates import choose_template, save_template
 from trainers.gate import GateReport, run_gate
+from trainers.lm_head import compact_lm_head
 from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
 from trainers.plots import loss_series, plot_loss_curve
 from trainers.sft_config import SFTRunConfig
@@ -275,6 +276,7 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
             eval_dataset=_to_dataset(enc_val) if has_val else None, processing_class=tokenizer,
             peft_config=_peft_config(cfg), callbacks=callbacks,
         )
+    compact_lm_head(trainer.model)  # CPU: project only the assistant tokens (trainers/lm_head.py)
 
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
     started = time.monotonic()

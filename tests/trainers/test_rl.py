@@ -145,6 +145,7 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
         return out
 
     monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", spy)
+    projected, labelled = _watch_the_lm_head(monkeypatch)
     cfg = _config(tmp_path, model_dir)
     result = run_rl(cfg, generate=half_right_policy(smol_tokenizer, cfg))
 
@@ -188,6 +189,38 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
         else:
             assert tool == [] and real
     assert any(int((m == 0).sum()) > 0 for m in batch["tool_mask"])
+
+    # the loss pass projected only the completion tokens through the LM head (trainers/lm_head.py), not the prompt
+    assert projected and projected == [n for n, _ in labelled]
+    assert all(0 < n < positions for n, positions in labelled)
+
+
+def _watch_the_lm_head(monkeypatch):
+    """Rows TRL's log-prob kernel received per call, and (labelled positions, all positions) of each fused call."""
+    from trl.kernels.chunked_logprob import ChunkedLogProbFunction
+
+    from trainers import rl as rl_module
+    from trainers.lm_head import compact_lm_head
+
+    projected, labelled = [], []
+    kernel = ChunkedLogProbFunction.apply
+
+    def count_rows(hidden, *args):
+        projected.append(hidden.shape[0])
+        return kernel(hidden, *args)
+
+    def count_labels(module, args, kwargs):
+        if kwargs.get("fused_lm_head"):
+            shifted = kwargs["labels"][:, 1:]
+            labelled.append((int((shifted != -100).sum()), shifted.numel()))
+
+    def install(model):
+        model.get_base_model().register_forward_pre_hook(count_labels, with_kwargs=True)
+        return compact_lm_head(model)
+
+    monkeypatch.setattr(ChunkedLogProbFunction, "apply", staticmethod(count_rows))
+    monkeypatch.setattr(rl_module, "compact_lm_head", install)
+    return projected, labelled
 
 
 @pytest.mark.slow
