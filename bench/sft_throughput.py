@@ -3,6 +3,8 @@
     python bench/sft_throughput.py                  # tiny random Llama over SmolLM2's vocabulary
     python bench/sft_throughput.py --model bundled --steps 10 --batch-size 2
     python bench/sft_throughput.py --packing        # ToolGym with packing: true vs the same unpacked baseline
+    python bench/sft_throughput.py --gradient-checkpointing   # both arms recompute activations (TRL's default)
+    python bench/sft_throughput.py --full-lm-head   # ablation: ToolGym with TRL's every-position LM head on CPU
 
 Both variants run in their own subprocess (so peak memory is each one's own) on the same conversations: ToolGym
 renders them with ``toolkit.chat_format`` and builds assistant-only labels itself (``trainers.sft.run_sft``:
@@ -12,6 +14,10 @@ that has no ``{% generation %}`` markers). Same model, LoRA settings, batch size
 
 With ``--packing`` ToolGym trains with ``packing: true`` (TRL BFD packing, padding-free) while the baseline stays
 a plain script: no packing, batches padded to their longest row.
+
+Gradient checkpointing is set explicitly and the same in both arms (off unless ``--gradient-checkpointing``):
+TRL's ``SFTConfig`` turns it on by default and ToolGym's config does not, so leaving the baseline at TRL's default
+would compare a recomputing run with one that keeps its activations.
 
 Tokens/s counts *real* tokens only, the same way in both: a forward pre-hook on the model adds up, for every
 training forward, the tokens that are not padding (``attention_mask.sum()`` for a padded batch; every position of
@@ -110,7 +116,7 @@ def _ours(args: argparse.Namespace, out: Path) -> dict:
         "train_file": str(data), "model": args.model, "output_dir": str(out / "run"), "max_steps": args.steps,
         "batch_size": args.batch_size, "max_length": args.max_length, "split": "none", "logging_steps": 1,
         "eval_steps": 10_000, "presentation": args.presentation, "progress": False, "seed": 0,
-        "packing": args.packing,
+        "packing": args.packing, "gradient_checkpointing": args.gradient_checkpointing,
     })
     # Loaded here (as run_sft would) only to count tokens on the model itself.
     model, tok = load_model(args.model), load_tokenizer(args.model)
@@ -144,7 +150,8 @@ def _plain(args: argparse.Namespace, out: Path) -> dict:
         args=SFTConfig(output_dir=str(out / "plain"), max_steps=args.steps,
                        per_device_train_batch_size=args.batch_size, max_length=args.max_length,
                        logging_steps=1, save_strategy="no", report_to="none", learning_rate=2e-4, seed=0, data_seed=0, disable_tqdm=True,
-                       bf16=_bf16(), dataloader_pin_memory=False),
+                       bf16=_bf16(), dataloader_pin_memory=False,
+                       gradient_checkpointing=args.gradient_checkpointing),
     )
     t1 = time.monotonic()
     trainer.train()
@@ -166,6 +173,10 @@ def main() -> None:
     parser.add_argument("--presentation", default="json")
     parser.add_argument("--packing", action="store_true",
                         help="ToolGym trains with packing: true (the plain baseline never packs)")
+    parser.add_argument("--gradient-checkpointing", action="store_true",
+                        help="both arms recompute activations in the backward pass (default: both keep them)")
+    parser.add_argument("--full-lm-head", action="store_true",
+                        help="ablation: ToolGym without trainers/lm_head.py (TRL projects every position on CPU)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs per variant, alternating plain/ours; each rate is the best of its runs")
     parser.add_argument("--variant", choices=["ours", "plain"], help=argparse.SUPPRESS)
@@ -176,6 +187,10 @@ def main() -> None:
         import warnings
 
         warnings.simplefilter("ignore")
+        if args.full_lm_head:
+            import trainers.sft
+
+            trainers.sft.compact_lm_head = lambda model: False
         fn = _ours if args.variant == "ours" else _plain
         print("RESULT " + json.dumps(fn(args, args.out)))
         return
@@ -196,7 +211,10 @@ def main() -> None:
                 cmd = [sys.executable, __file__, "--variant", variant, "--out", str(out),
                        "--model", args.model, "--steps", str(args.steps), "--batch-size", str(args.batch_size),
                        "--max-length", str(args.max_length), "--copies", str(args.copies),
-                       "--presentation", args.presentation] + (["--packing"] if args.packing else [])
+                       "--presentation", args.presentation] + [
+                    flag for flag, on in (("--packing", args.packing),
+                                          ("--gradient-checkpointing", args.gradient_checkpointing),
+                                          ("--full-lm-head", args.full_lm_head)) if on]
                 proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
                 if proc.returncode != 0 or line is None:
@@ -224,7 +242,9 @@ def _report(args: argparse.Namespace, runs: dict[str, list[dict]]) -> None:
     figures = {name: _best(r) for name, r in runs.items()}
     names = {"plain": "plain", "ours": "ours+pack" if args.packing else "ours"}
     print(f"model={args.label} steps={args.steps} batch={args.batch_size} max_length={args.max_length} "
-          f"copies={args.copies} repeats={args.repeats} packing={'ours only' if args.packing else 'off'}")
+          f"copies={args.copies} repeats={args.repeats} packing={'ours only' if args.packing else 'off'} "
+          f"gradient_checkpointing={'both' if args.gradient_checkpointing else 'neither'} "
+          f"lm_head={'TRL (every position)' if args.full_lm_head else 'compact'}")
     print("tokens = real (non-padding) tokens trained on; slots = positions computed, padding included; tok/s = "
           "tokens / trainer.train() seconds; steady = steps 2..n-1 by wall clock and by process CPU time")
     print(f"{'variant':<10} {'tokens':>7} {'TRL tok':>7} {'slots':>7} {'pad %':>5} {'train s':>7} {'tok/s':>7} "
