@@ -11,6 +11,7 @@ from trainers.chat_templates import (
     load_template_info,
 )
 from trainers.gate import GateReport, check_examples, run_gate
+from trainers.lm_head import compact_lm_head
 from trainers.masks import IGNORE_INDEX, TokenizedExample, tokenize_example
 from trainers.models import ModelRef, bundled_gguf, load_model, load_tokenizer, resolve_model
 from trainers.sft_config import SFTRunConfig, load_sft_config
@@ -26,6 +27,7 @@ __all__ = [
     "TokenizedExample",
     "bundled_gguf",
     "check_examples",
+    "compact_lm_head",
     "choose_template",
     "load_model",
     "load_sft_config",
