@@ -6,8 +6,8 @@ log-probabilities are computed in vocabulary tiles without building the ``(batch
 and zeroes the ignored ones afterwards, because on compiled backends such as Neuron a data-dependent row count
 would recompile the kernel on each batch. On CPU nothing recompiles, and the head is most of the work: each
 position costs a ``hidden x vocab`` product (49,152 columns for SmolLM2) plus a dozen element-wise passes over
-the tile. ToolGym trains on assistant tokens only (a quarter of an SFT row, the completion of a GRPO rollout), so
-projecting the rest is wasted time and the tile temporaries are the step's peak memory.
+the tile. ToolGym trains on assistant tokens only (14% of the sample data's SFT tokens; a GRPO rollout's
+completion), so projecting the rest is wasted time, and its tile temporaries set the step's peak memory.
 
 ``compact_lm_head`` wraps the TRL-patched forward: with ``fused_lm_head=True`` on a CPU model it runs the
 backbone, gathers the labelled positions, and calls TRL's own ``ChunkedLogProbFunction`` (the same arithmetic,
