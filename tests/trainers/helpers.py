@@ -137,3 +137,18 @@ NOT_PREFIX = (
 
 def dumps(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def watch_lm_head_rows(monkeypatch) -> list[int]:
+    """Rows TRL's chunked log-prob kernel receives, one entry per call (the positions the LM head projects)."""
+    from trl.kernels.chunked_logprob import ChunkedLogProbFunction
+
+    rows: list[int] = []
+    kernel = ChunkedLogProbFunction.apply
+
+    def spy(hidden, *args):
+        rows.append(hidden.shape[0])
+        return kernel(hidden, *args)
+
+    monkeypatch.setattr(ChunkedLogProbFunction, "apply", staticmethod(spy))
+    return rows

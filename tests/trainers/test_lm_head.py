@@ -6,10 +6,9 @@ import copy
 
 import pytest
 import torch
-from trl.kernels.chunked_logprob import ChunkedLogProbFunction
 from trl.trainer import add_fused_lm_head
 
-from tests.trainers.helpers import record, write_jsonl
+from tests.trainers.helpers import record, watch_lm_head_rows, write_jsonl
 from trainers.lm_head import compact_lm_head, uses_compact_lm_head
 from trainers.sft import run_sft
 from trainers.sft_config import load_sft_config
@@ -17,16 +16,7 @@ from trainers.sft_config import load_sft_config
 
 @pytest.fixture
 def projected(monkeypatch):
-    """Rows handed to TRL's chunked log-prob kernel, per call (one entry per fused forward)."""
-    rows: list[int] = []
-    original = ChunkedLogProbFunction.apply
-
-    def spy(hidden, *args):
-        rows.append(hidden.shape[0])
-        return original(hidden, *args)
-
-    monkeypatch.setattr(ChunkedLogProbFunction, "apply", staticmethod(spy))
-    return rows
+    return watch_lm_head_rows(monkeypatch)
 
 
 def _pair(model, **trl_kwargs):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainers.helpers import watch_lm_head_rows
 from tests.trainers.test_rl_env import ScriptedPolicy, tool_call
 from toolkit.errors import UserError
 from trainers.monitors import MONITORS
@@ -197,17 +198,10 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
 
 def _watch_the_lm_head(monkeypatch):
     """Rows TRL's log-prob kernel received per call, and (labelled positions, all positions) of each fused call."""
-    from trl.kernels.chunked_logprob import ChunkedLogProbFunction
-
     from trainers import rl as rl_module
     from trainers.lm_head import compact_lm_head
 
-    projected, labelled = [], []
-    kernel = ChunkedLogProbFunction.apply
-
-    def count_rows(hidden, *args):
-        projected.append(hidden.shape[0])
-        return kernel(hidden, *args)
+    projected, labelled = watch_lm_head_rows(monkeypatch), []
 
     def count_labels(module, args, kwargs):
         if kwargs.get("fused_lm_head"):
@@ -218,7 +212,6 @@ def _watch_the_lm_head(monkeypatch):
         model.get_base_model().register_forward_pre_hook(count_labels, with_kwargs=True)
         return compact_lm_head(model)
 
-    monkeypatch.setattr(ChunkedLogProbFunction, "apply", staticmethod(count_rows))
     monkeypatch.setattr(rl_module, "compact_lm_head", install)
     return projected, labelled
 
