@@ -6,12 +6,17 @@ SFT+RL model on the same held-out tasks two ways:
 * first-step full-call accuracy in the trained presentation (what ``bench/learning.py`` reports) — the issue's
   "RL after SFT must not lower it";
 * multi-turn episodes in the suites' environments (``toolkit.evaluate_env``): task success, the end-state check,
-  and success on the multi-turn kinds (chain, error_recovery, missing_argument) — "should raise end-state success".
+  and success on the multi-turn kinds (chain, error_recovery, missing_argument) — "should raise end-state success" —
+  on the held-out records and, with ``--multi-turn-eval N``, on N fresh multi-turn tasks per bundled suite rendered
+  from the templates with ``--eval-seed``, none of whose first user turn appears in the RL tasks or the SFT data.
 
 Paired statistics on the same tasks (McNemar, bootstrap interval of the difference).
 
     python bench/learning.py                     # once: the SFT run and the splits (66 min on 2 CPU cores)
     python bench/rl_after_sft.py [--sft runs/learning/sft] [--data runs/learning/seen] [--steps 20]
+    # RL on multi-turn tasks rendered from every suite, judged on fresh multi-turn tasks:
+    python bench/rl_after_sft.py --rl-tasks render --kinds chain missing_argument error --env-tasks 0 \
+        --multi-turn-eval 12
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MULTI_TURN = ("chain", "error_recovery", "missing_argument")
+MULTI_TURN = ("chain", "error_recovery", "missing_argument")  # record kinds (a rendered task's "error" is error_recovery)
+MULTI_TURN_TASKS = ("chain", "missing_argument", "error")  # the same, as template task kinds
 
 
 def _env_eval(model: str, tasks: list, presentation: str, out: Path, max_new_tokens: int) -> list:
@@ -45,6 +51,43 @@ def _env_eval(model: str, tasks: list, presentation: str, out: Path, max_new_tok
             anyio.run(close)
 
 
+def _opening(task) -> str:
+    return json.dumps(task.turns[0] if task.turns else None, sort_keys=True, default=str)
+
+
+def _fresh_multi_turn_tasks(per_suite: int, seed: int, exclude: set[str]) -> list:
+    """``per_suite`` multi-turn tasks of every bundled suite whose first user turn is not in ``exclude``."""
+    from toolkit.environment import list_suites
+    from toolkit.template_rendering import render_tasks
+
+    out, seen = [], set(exclude)
+    for suite in list_suites():
+        # render extra: some draws repeat a training task's wording and are dropped
+        fresh = [t for t in render_tasks(suite, n=3 * per_suite, seed=seed, kinds=list(MULTI_TURN_TASKS))
+                 if _opening(t) not in seen]
+        for task in fresh[:per_suite]:
+            seen.add(_opening(task))
+            out.append((task, "error_recovery" if task.kind == "error" else task.kind))
+    return out
+
+
+def _env_rows(env: dict, label: str, seed: int) -> list:
+    """Rows of the results table for two arms' episodes on the same tasks."""
+    from toolkit.evaluate_report import compare
+
+    c_env = compare(env["sft+rl"], env["sft"], mode="lenient", seed=seed)  # paired: episode success only
+    rows = []
+    for name, pick, key in ((f"episode success, {label}", lambda r: True, "passed"),
+                            ("  end-state check (where it applies)", lambda r: True, "end_state"),
+                            *((f"  success, {kind}", lambda r, k=kind: r.kind == k, "passed") for kind in MULTI_TURN)):
+        (ra, na), (rb, _) = _rate(env["sft"], pick, key), _rate(env["sft+rl"], pick, key)
+        if not na:
+            continue
+        p_value = f"{c_env.mcnemar.p_value:.3g}" if key == "passed" and name.startswith("episode") and c_env.mcnemar else ""
+        rows.append((name, f"{100 * ra:.1f}%", f"{100 * rb:.1f}%", f"{100 * (rb - ra):+.1f} pts", p_value, na))
+    return rows
+
+
 def _rate(rows: list, pick=lambda r: True, key: str = "passed") -> tuple[float, int]:
     chosen = [r for r in rows if pick(r)]
     if key == "passed":
@@ -61,6 +104,12 @@ def main() -> None:
                         help="folder with the SFT run's train.jsonl (RL tasks) and test.jsonl (held out)")
     parser.add_argument("--out", type=Path, default=Path("runs/rl_after_sft"))
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rl-tasks", choices=("file", "render"), default="file",
+                        help="RL tasks: the SFT run's train.jsonl, or --render-per-suite tasks rendered from every "
+                             "bundled suite's templates with --task-seed")
+    parser.add_argument("--render-per-suite", type=int, default=24)
+    parser.add_argument("--task-seed", type=int, default=7)
+    parser.add_argument("--kinds", nargs="+", default=None, help="only RL tasks of these kinds (default: all)")
     parser.add_argument("--batch-size", type=int, default=2, help="rollouts per loss micro-batch")
     parser.add_argument("--grad-accum", type=int, default=4,
                         help="micro-batches per step (rollouts per step: batch size x this); the loss pass over "
@@ -70,27 +119,36 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-completion-length", type=int, default=384)
     parser.add_argument("--eval-tasks", type=int, default=75)
-    parser.add_argument("--env-tasks", type=int, default=75)
+    parser.add_argument("--env-tasks", type=int, default=75, help="held-out records run as episodes (0: none)")
+    parser.add_argument("--multi-turn-eval", type=int, default=0,
+                        help="fresh multi-turn tasks per bundled suite run as episodes (0: none)")
+    parser.add_argument("--eval-seed", type=int, default=101)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    from toolkit.environment import list_suites
     from toolkit.evaluate_env import tasks_from_records
     from toolkit.evaluate_report import compare
     from toolkit.readers import load_trajectories
     from toolkit.tables import format_table
     from trainers.pipeline import Arm, arm_summary, evaluate_arms
-    from trainers.rl import run_rl
+    from trainers.rl import build_tasks, read_tasks, run_rl
     from trainers.rl_config import RLRunConfig
 
     start = time.perf_counter()
     presentation = json.loads((args.sft / "template.json").read_text(encoding="utf-8"))["presentation"]
     args.out.mkdir(parents=True, exist_ok=True)
-    cfg = RLRunConfig(model=str(args.sft), presentation=presentation, tasks_file=args.data / "train.jsonl",
-                      num_tasks=0, num_generations=args.num_generations, batch_size=args.batch_size,
+    rendered = args.rl_tasks == "render"
+    cfg = RLRunConfig(model=str(args.sft), presentation=presentation,
+                      tasks_file=None if rendered else args.data / "train.jsonl",
+                      suites=list_suites() if rendered else [], num_tasks=args.render_per_suite if rendered else 0,
+                      task_seed=args.task_seed, kinds=args.kinds, num_generations=args.num_generations, batch_size=args.batch_size,
                       grad_accum=args.grad_accum,
                       max_completion_length=args.max_completion_length, max_steps=args.steps,
                       learning_rate=args.learning_rate, temperature=args.temperature, seed=args.seed,
                       save_steps=max(1, args.steps // 2), output_dir=args.out / "rl", progress=False)
+    exclude = {_opening(t) for t in build_tasks(cfg)} | {_opening(t) for t in read_tasks(args.data / "train.jsonl")}
+    fresh = _fresh_multi_turn_tasks(args.multi_turn_eval, args.eval_seed, exclude) if args.multi_turn_eval else []
     t = time.perf_counter()
     rl = run_rl(cfg)
     rl_seconds = time.perf_counter() - t
@@ -119,18 +177,12 @@ def main() -> None:
 
     records, _ = load_trajectories(args.data / "test.jsonl")
     acting = [r for r in records if r.scenario is not None and r.scenario.task]  # no-tool records have no env
-    tasks = tasks_from_records(acting[: args.env_tasks])
-    env = {arm.label: _env_eval(arm.model, tasks, presentation, args.out / f"env-{arm.label}.jsonl", 128)
-           for arm in arms}
-    c_env = compare(env["sft+rl"], env["sft"], mode="lenient", seed=args.seed)  # paired: episode success only
-    for label, pick, key in (("episode success", lambda r: True, "passed"),
-                             ("end-state check (where it applies)", lambda r: True, "end_state"),
-                             ("success, multi-turn kinds", lambda r: r.kind in MULTI_TURN, "passed")):
-        (ra, na), (rb, _) = _rate(env["sft"], pick, key), _rate(env["sft+rl"], pick, key)
-        p_value = ""
-        if label == "episode success" and c_env.mcnemar:
-            p_value = f"{c_env.mcnemar.p_value:.3g}"
-        rows.append((label, f"{100 * ra:.1f}%", f"{100 * rb:.1f}%", f"{100 * (rb - ra):+.1f} pts", p_value, na))
+    for label, tasks, name in (("held-out records", tasks_from_records(acting[: args.env_tasks]), "env"),
+                               ("fresh multi-turn tasks", fresh, "multi-turn")):
+        if tasks:
+            env = {arm.label: _env_eval(arm.model, tasks, presentation, args.out / f"{name}-{arm.label}.jsonl", 128)
+                   for arm in arms}
+            rows += _env_rows(env, label, args.seed)
     print(f"\nHeld-out tasks ({args.data / 'test.jsonl'}), {presentation} presentation, greedy")
     print(format_table(rows, ("measure", "SFT", "SFT + RL", "difference", "McNemar p", "n")))
     summary = {"table": rows, "rl": {"run_dir": str(rl.run_dir), "steps": rl.global_step, "seconds": round(rl_seconds),

@@ -6,7 +6,7 @@ of the step's rollouts that did it:
 * ``monitor/over_cap_rate`` — tried to call past the per-episode call cap (calls were refused);
 * ``monitor/repeated_call_rate`` — made the same call (name and arguments) twice;
 * ``monitor/ungrounded_answer_rate`` — answered a task that needs tools without one successful call of a gold
-  tool;
+  tool (on error tasks, the gold call's expected error counts as its result);
 * ``monitor/lenient_only_win_rate`` — solved the task, but some turn was readable only by the lenient parser
   (a win that a strict runtime would not have executed);
 * ``monitor/format_failure_rate`` — wrote call syntax nobody can read, or ran out of tokens mid-turn;
@@ -41,8 +41,8 @@ MONITORS = (
 def _ungrounded(ep: Episode) -> bool:
     if not ep.task.gold_calls or not (ep.final_answer or "").strip():
         return False
-    gold = {c.name for c in ep.task.gold_calls}
-    return not any(c.name in gold and not c.is_error for c in ep.executed_calls)
+    gold = {c.name: c.expect_error for c in ep.task.gold_calls}
+    return not any(c.name in gold and (gold[c.name] or not c.is_error) for c in ep.executed_calls)
 
 
 def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:

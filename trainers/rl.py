@@ -49,10 +49,11 @@ class RLResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def read_tasks(path: Path, limit: int = 0) -> list[Task]:
-    """Tasks from a JSONL file: ToolGym records (their ``scenario.task``) or :class:`Task` objects. Records without
-    a task (no-tool and multi-suite scenarios have no environment to act in) are skipped with a warning, so an SFT
-    training file serves as it is."""
+def read_tasks(path: Path, limit: int = 0, kinds: list[str] | None = None) -> list[Task]:
+    """Tasks from a JSONL file: ToolGym records (their ``scenario.task``) or :class:`Task` objects; only those of
+    ``kinds`` when given, the first ``limit`` of them when non-zero. Records without a task (no-tool and
+    multi-suite scenarios have no environment to act in) are skipped with a warning, so an SFT training file
+    serves as it is."""
     if not path.is_file():
         raise UserError(f"tasks_file {path} does not exist")
     tasks: list[Task] = []
@@ -77,17 +78,21 @@ def read_tasks(path: Path, limit: int = 0) -> list[Task]:
                     "carry it), or the line must be a Task object"
                 )
             try:
-                tasks.append(Task.model_validate(raw))
+                task = Task.model_validate(raw)
             except ValidationError as exc:  # pydantic's message names the field
                 raise UserError(f"{path}:{n}: not a valid task: {exc}") from None
+            if kinds is None or task.kind in kinds:
+                tasks.append(task)
             if limit and len(tasks) >= limit:
                 break
-    kinds = ", ".join(f"{k} x{v}" for k, v in sorted(skipped.items()))
+    skipped_kinds = ", ".join(f"{k} x{v}" for k, v in sorted(skipped.items()))
     if not tasks:
-        raise UserError(f"{path} holds no tasks" + (f" (records without scenario.task: {kinds})" if skipped else ""))
+        wanted = f" of kind(s) {', '.join(kinds)}" if kinds is not None else ""
+        raise UserError(f"{path} holds no tasks{wanted}" + (f" (records without scenario.task: {skipped_kinds})"
+                                                           if skipped else ""))
     if skipped:
         warnings.warn(
-            f"{path}: skipped {sum(skipped.values())} records without scenario.task ({kinds}); RL acts on "
+            f"{path}: skipped {sum(skipped.values())} records without scenario.task ({skipped_kinds}); RL acts on "
             "environment tasks only",
             UserWarning,
             stacklevel=2,
@@ -98,7 +103,7 @@ def read_tasks(path: Path, limit: int = 0) -> list[Task]:
 def build_tasks(cfg: RLRunConfig) -> list[Task]:
     """The run's tasks: ``tasks_file`` if set, else ``num_tasks`` rendered per suite."""
     if cfg.tasks_file is not None:
-        return read_tasks(cfg.tasks_file, cfg.num_tasks)
+        return read_tasks(cfg.tasks_file, cfg.num_tasks, cfg.kinds)
     tasks: list[Task] = []
     for suite in cfg.suites:
         tasks += render_tasks(suite, n=cfg.num_tasks, seed=cfg.task_seed, kinds=cfg.kinds)

@@ -37,7 +37,9 @@ class RLRunConfig:
     )
     num_tasks: int = _f(64, "tasks rendered per suite (or the first N of tasks_file; 0 = all of the file)")
     task_seed: int = _f(0, "seed for rendering tasks (each task's environment seed derives from it)")
-    kinds: list[str] | None = _f(None, f"only these task kinds ({', '.join(TASK_KINDS)}); null = all")
+    kinds: list[str] | None = _f(
+        None, f"only these task kinds ({', '.join(TASK_KINDS)}), rendered or from tasks_file; null = all"
+    )
     presentation: str = _f("json", "how tools and calls are shown: json, mcp or python")
     native: bool | None = _f(None, "json only: native template tool calling (null: probe the template)")
     # model

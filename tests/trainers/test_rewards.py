@@ -74,6 +74,16 @@ def test_answering_without_the_needed_call_is_not_rewarded_even_when_the_fact_is
     assert monitor_values([ep])["monitor/ungrounded_answer_rate"] == 1.0
 
 
+def test_reporting_an_expected_tool_error_is_a_grounded_answer(smol_tokenizer):
+    task = _task("calculator", "divide_by_zero", n=24)
+    got, ep = scores(smol_tokenizer, task, [tool_call("calculate", **task.gold_calls[0].arguments),
+                                            "That divides by zero, so it has no result."])
+    assert ep.calls[0].is_error and got["outcome"] == 1.0
+    assert monitor_values([ep])["monitor/ungrounded_answer_rate"] == 0.0
+    _, guessed = scores(smol_tokenizer, task, ["That divides by zero."])
+    assert monitor_values([guessed])["monitor/ungrounded_answer_rate"] == 1.0
+
+
 def test_a_no_tool_task_pays_for_not_calling(smol_tokenizer):
     task = _task("orders", "small_talk")
     got, _ = scores(smol_tokenizer, task, ["You're welcome! Anything else?"])

@@ -321,6 +321,12 @@ def test_tasks_come_from_a_jsonl_of_records_or_tasks_and_bad_lines_are_located(t
     cfg = RLRunConfig(tasks_file=path, num_tasks=2, suites=[])
     with pytest.warns(UserWarning, match=r"skipped 1 records without scenario.task \(no_tool x1\)"):
         assert [t.id for t in build_tasks(cfg)] == [tasks[0].id, tasks[1].id]
+    kinds = RLRunConfig(tasks_file=path, num_tasks=1, suites=[], kinds=[tasks[2].kind])
+    with pytest.warns(UserWarning, match="skipped 1 records"):
+        assert [t.id for t in build_tasks(kinds)] == [tasks[2].id]  # the filter comes before the limit
+    other = next(k for k in ("chain", "error") if k not in {t.kind for t in tasks})
+    with pytest.raises(UserError, match=f"holds no tasks of kind\\(s\\) {other}"):
+        build_tasks(RLRunConfig(tasks_file=path, num_tasks=0, kinds=[other]))
     path.write_text(json.dumps(no_tool) + "\n")
     with pytest.raises(UserError, match=r"holds no tasks \(records without scenario.task: no_tool x1\)"):
         build_tasks(RLRunConfig(tasks_file=path, num_tasks=0))
