@@ -15,6 +15,15 @@ forward and backward) on just those rows, then scatters the results back to the 
 ``FusedCausalLMOutput`` with the same fields, so ``SFTTrainer.compute_loss`` and ``GRPOTrainer`` read it
 unchanged. Models whose head TRL rescales (soft-capping, logit scales), MoE routers, pre-shifted labels and
 non-CPU devices keep TRL's path.
+
+**Shared prompts.** A GRPO micro-batch holds several rollouts of the same prompt (a group), and with tool specs
+that prompt is most of each row (~1.3k tokens against a few hundred generated on the sample suites), yet TRL's loss
+pass runs the backbone over every row in full. When rows share their unlabelled prefix, the wrapper runs each
+distinct prefix once (keeping its attention cache in the graph), gives every row its prefix's cache, and runs only
+the rest of each row on top; gradients from all rows of a group flow back into the one prefix pass. Positions and
+masks are those of the full pass, so the log-probabilities are the same up to float rounding. It needs a
+full-attention ``DynamicCache`` and no gradient checkpointing (which turns the cache off); otherwise, and when no
+prefix is shared (SFT batches), the backbone runs over the whole batch as before.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ __all__ = ["compact_lm_head", "uses_compact_lm_head"]
 
 # TRL's own vocabulary tile width for the torch (non-Triton) fold
 _VOCAB_CHUNK = 32768
+# the backbone inputs TRL's loss pass sends to a text model; anything else (images, positions) runs in full
+_PLAIN_INPUTS = frozenset({"input_ids", "attention_mask", "use_cache"})
 
 
 def _trl_settings(inner: Any) -> dict[str, Any] | None:
@@ -52,6 +63,49 @@ def _supported(inner: Any, trl: dict[str, Any]) -> bool:
         return False
     head = inner.get_output_embeddings()
     return head is not None and head.weight.device.type == "cpu"
+
+
+def _shared_prefix(model: Any, labels: Any, inputs: dict[str, Any]) -> tuple[int, Any, Any, Any] | None:
+    """``(length, prefix ids, prefix mask, row -> prefix index)`` when rows share the part before their first
+    scored position, else None."""
+    import torch
+
+    ids, mask = inputs.get("input_ids"), inputs.get("attention_mask")
+    extra = {k: v for k, v in inputs.items() if k not in _PLAIN_INPUTS and v is not None}  # PEFT passes Nones
+    if extra or ids is None or mask is None or ids.shape[0] < 2:
+        return None
+    if any(getattr(m, "gradient_checkpointing", False) for m in model.modules()):  # it switches the cache off
+        return None
+    scored = (labels[:, 1:] != -100).any(dim=0).nonzero()
+    if scored.numel() == 0 or int(scored[0]) == 0:
+        return None
+    length = int(scored[0])  # hidden state `length` predicts the first label; the prefix stops before it
+    rows = torch.cat([ids[:, :length], mask[:, :length].to(ids.dtype)], dim=1)
+    distinct, index = torch.unique(rows, dim=0, return_inverse=True)
+    if distinct.shape[0] == ids.shape[0]:
+        return None
+    return length, distinct[:, :length], distinct[:, length:].to(mask.dtype), index
+
+
+def _backbone(model: Any, labels: Any, inputs: dict[str, Any]) -> Any:
+    """The backbone's last hidden states for all positions but the last (those that predict a label)."""
+    import torch
+
+    from trainers.rl_sampler import is_full_attention_cache
+
+    shared = _shared_prefix(model, labels, inputs)
+    if shared is not None:
+        length, prefix_ids, prefix_mask, index = shared
+        cache = model.base_model(input_ids=prefix_ids, attention_mask=prefix_mask, use_cache=True).past_key_values
+        if is_full_attention_cache(cache):
+            for layer in cache.layers:  # each row gets its prefix's keys and values, still in the graph
+                layer.keys, layer.values = layer.keys.index_select(0, index), layer.values.index_select(0, index)
+            rest = model.base_model(input_ids=inputs["input_ids"][:, length:], attention_mask=inputs["attention_mask"],
+                                    past_key_values=cache, use_cache=True).last_hidden_state
+            # the prefix's own hidden states predict no label: zeros stand in for them
+            return torch.cat([rest.new_zeros(rest.shape[0], length, rest.shape[2]), rest[:, :-1]], dim=1)
+    inputs["use_cache"] = False
+    return model.base_model(**inputs).last_hidden_state[:, :-1]
 
 
 def uses_compact_lm_head(model: Any) -> bool:
@@ -85,8 +139,10 @@ def compact_lm_head(model: Any) -> bool:
         if not fused_lm_head or shift_labels is not None or self.get_output_embeddings().weight.device.type != "cpu":
             return trl_forward(*args, fused_lm_head=fused_lm_head, labels=labels, shift_labels=shift_labels,
                                num_items_in_batch=num_items_in_batch, **kwargs)
-        kwargs["use_cache"] = False
-        hidden = self.base_model(*args, **kwargs).last_hidden_state[:, :-1]
+        if args:  # positional inputs: the backbone takes them as they are
+            hidden = self.base_model(*args, **{**kwargs, "use_cache": False}).last_hidden_state[:, :-1]
+        else:
+            hidden = _backbone(self, labels, kwargs)
         targets = labels[:, 1:]
         mask = targets != -100
         head = self.get_output_embeddings()

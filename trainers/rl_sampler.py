@@ -80,7 +80,7 @@ class TurnSampler:
     # -- cache bookkeeping ---------------------------------------------------------------------------------------
 
     def _remember(self, cache: Any, batch: list[list[int]], new: list[list[int]], width: int) -> None:
-        if not _reusable(cache):
+        if not is_full_attention_cache(cache):
             self._cache, self._rows, self._pads = None, [], []
             return
         fed = cache.get_seq_length() - width  # generated tokens the model has seen (the last one never was)
@@ -145,12 +145,14 @@ class TurnSampler:
         with torch.no_grad():
             out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **extra)
         self.prefilled_tokens += int(mask.sum())
-        if not _reusable(out.past_key_values):
+        if not is_full_attention_cache(out.past_key_values):
             return None, [], []
         return out.past_key_values, [list(d) for d in distinct], [width - len(d) for d in distinct]
 
 
-def _reusable(cache: Any) -> bool:
+def is_full_attention_cache(cache: Any) -> bool:
+    """Whether ``cache`` is a ``DynamicCache`` whose layers all hold full-attention keys and values (the layout
+    whose rows can be selected and extended)."""
     from transformers.cache_utils import DynamicCache, DynamicLayer
 
     return (

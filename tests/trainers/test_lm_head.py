@@ -61,6 +61,56 @@ def test_compact_head_matches_trls_full_head_in_every_field_and_gradient(tiny_mo
         torch.testing.assert_close(q.grad, p.grad, msg=name)
 
 
+def _groups(vocab: int):
+    """A GRPO-shaped batch: two prompts (one left-padded) x rollouts of different lengths (right-padded)."""
+    torch.manual_seed(2)
+    prompt_a, prompt_b = torch.randint(1, vocab, (30,)), torch.randint(1, vocab, (27,))
+    rows, masks = [], []
+    for prompt, size in ((prompt_a, 0), (prompt_b, 3), (prompt_a, 0), (prompt_a, 0)):
+        completion = torch.randint(1, vocab, (12,))
+        rows.append(torch.cat([torch.zeros(size, dtype=torch.long), prompt, completion]))
+        masks.append(torch.cat([torch.zeros(size), torch.ones(len(prompt) + 12)]).long())
+    ids, mask = torch.stack(rows), torch.stack(masks)
+    mask[1, -4:] = 0  # a shorter rollout, right-padded
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, :30] = -100  # TRL's loss pass scores the completion only
+    return ids, mask, labels
+
+
+def _backbone_tokens(model) -> list[int]:
+    seen: list[int] = []
+    model.model.register_forward_pre_hook(lambda m, a, kw: seen.append(kw["input_ids"].numel()), with_kwargs=True)
+    return seen
+
+
+def test_rollouts_of_one_prompt_run_the_prompt_once_with_the_same_results(tiny_model):
+    full, compact = _pair(tiny_model, temperature=0.7, outputs=("log_probs", "entropy"))
+    ids, mask, labels = _groups(full.config.vocab_size)
+    full_tokens, compact_tokens = _backbone_tokens(full), _backbone_tokens(compact)
+    n = torch.tensor(int((labels != -100).sum()))
+    out_full = full(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True, num_items_in_batch=n)
+    out_compact = compact(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True, num_items_in_batch=n)
+
+    assert full_tokens == [4 * 42]
+    assert compact_tokens == [2 * 29, 4 * 13]  # each distinct prompt once, then every row's remainder
+    for name in ("loss", "log_probs", "entropy", "label_mask"):
+        torch.testing.assert_close(getattr(out_compact, name), getattr(out_full, name), msg=name)
+    out_full.loss.backward()
+    out_compact.loss.backward()
+    for (name, p), q in zip(full.named_parameters(), compact.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name)
+
+
+def test_gradient_checkpointing_runs_shared_prompts_in_full(tiny_model):
+    _, compact = _pair(tiny_model, outputs=("log_probs",))
+    (getattr(compact, "activation_checkpointing_enable", None) or compact.gradient_checkpointing_enable)()
+    compact.train()
+    ids, mask, labels = _groups(compact.config.vocab_size)
+    tokens = _backbone_tokens(compact)
+    compact(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True).loss.backward()
+    assert tokens == [4 * 42]
+
+
 def test_a_batch_with_no_labelled_token_gives_a_differentiable_zero(tiny_model):
     _, compact = _pair(tiny_model, outputs=("log_probs",))
     ids, labels = _batch(compact.config.vocab_size)

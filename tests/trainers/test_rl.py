@@ -146,7 +146,7 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
         return out
 
     monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", spy)
-    projected, labelled = _watch_the_lm_head(monkeypatch)
+    projected, labelled, backbone = _watch_the_lm_head(monkeypatch)
     cfg = _config(tmp_path, model_dir)
     result = run_rl(cfg, generate=half_right_policy(smol_tokenizer, cfg))
 
@@ -192,28 +192,35 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
     assert any(int((m == 0).sum()) > 0 for m in batch["tool_mask"])
 
     # the loss pass projected only the completion tokens through the LM head (trainers/lm_head.py), not the prompt
-    assert projected and projected == [n for n, _ in labelled]
-    assert all(0 < n < positions for n, positions in labelled)
+    assert projected and projected == [n for n, _, _ in labelled]
+    assert all(0 < n < positions for n, positions, _ in labelled)
+    # ... and ran each micro-batch's shared prompt (one group of 2 rollouts) through the backbone once
+    assert len(backbone) == 2 * len(labelled)
+    for (_, _, (rows, width)), prefix, rest in zip(labelled, backbone[::2], backbone[1::2], strict=True):
+        assert rows == 2 and prefix[0] == 1 and rest[0] == 2 and prefix[1] + rest[1] == width and prefix[1] > rest[1]
 
 
 def _watch_the_lm_head(monkeypatch):
-    """Rows TRL's log-prob kernel received per call, and (labelled positions, all positions) of each fused call."""
+    """Rows TRL's log-prob kernel received per call; (labelled positions, all positions, input shape) of each fused
+    call; and the input shape of each backbone call."""
     from trainers import rl as rl_module
     from trainers.lm_head import compact_lm_head
 
-    projected, labelled = watch_lm_head_rows(monkeypatch), []
+    projected, labelled, backbone = watch_lm_head_rows(monkeypatch), [], []
 
     def count_labels(module, args, kwargs):
         if kwargs.get("fused_lm_head"):
             shifted = kwargs["labels"][:, 1:]
-            labelled.append((int((shifted != -100).sum()), shifted.numel()))
+            labelled.append((int((shifted != -100).sum()), shifted.numel(), tuple(kwargs["input_ids"].shape)))
 
     def install(model):
         model.get_base_model().register_forward_pre_hook(count_labels, with_kwargs=True)
+        model.get_base_model().model.register_forward_pre_hook(
+            lambda m, a, kw: backbone.append(tuple(kw["input_ids"].shape)), with_kwargs=True)
         return compact_lm_head(model)
 
     monkeypatch.setattr(rl_module, "compact_lm_head", install)
-    return projected, labelled
+    return projected, labelled, backbone
 
 
 @pytest.mark.slow
