@@ -112,8 +112,9 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=None, help="only RL tasks of these kinds (default: all)")
     parser.add_argument("--batch-size", type=int, default=2, help="rollouts per loss micro-batch")
     parser.add_argument("--grad-accum", type=int, default=4,
-                        help="micro-batches per step (rollouts per step: batch size x this); the loss pass over "
-                             "~1.7k-token rollouts of the 135M model needs ~5 GB per rollout on CPU")
+                        help="micro-batches per step (rollouts per step: batch size x this); without prompt "
+                             "sharing the loss pass over ~1.7k-token rollouts of the 135M model needs ~5 GB per "
+                             "rollout on CPU; with it (trainers/lm_head.py) --batch-size 8 --grad-accum 1 fits")
     parser.add_argument("--num-generations", type=int, default=4)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
