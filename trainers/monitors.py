@@ -41,8 +41,9 @@ MONITORS = (
 def _ungrounded(ep: Episode) -> bool:
     if not ep.task.gold_calls or not (ep.final_answer or "").strip():
         return False
-    gold = {c.name: c.expect_error for c in ep.task.gold_calls}
-    return not any(c.name in gold and (gold[c.name] or not c.is_error) for c in ep.executed_calls)
+    gold = {c.name for c in ep.task.gold_calls}
+    failing = {c.name for c in ep.task.gold_calls if c.expect_error}  # their error is the result to report
+    return not any(c.name in gold and (c.name in failing or not c.is_error) for c in ep.executed_calls)
 
 
 def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
