@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UserError
 from toolkit.tables import format_table
+from trainers.models import ignore_peft_deprecation_noise
 from trainers.pipeline import Arm, arm_summary, evaluate_arms, split_file, synthesize_offline, train_sft, validate_with_replay
 
 __all__ = ["DemoConfig", "DemoResult", "run_demo"]
@@ -172,8 +172,7 @@ def _write_report(cfg: DemoConfig, info: dict[str, Any], table: list[dict[str, A
 
 
 def run_demo(cfg: DemoConfig) -> DemoResult:
-    # peft 0.21 probes a transformers 5.23 attribute that warns on every model load; it is noise for a demo
-    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    ignore_peft_deprecation_noise()
     cfg.out.mkdir(parents=True, exist_ok=True)
     data = cfg.out / "data.jsonl"
     seconds: dict[str, float] = {}

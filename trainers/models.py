@@ -9,13 +9,22 @@ GGUF weights to float32 on load. The package's ``__init__`` imports an unrelated
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UserError
 
-__all__ = ["BUNDLED", "ModelRef", "bundled_gguf", "resolve_model", "load_tokenizer", "load_model"]
+__all__ = [
+    "BUNDLED",
+    "ModelRef",
+    "bundled_gguf",
+    "ignore_peft_deprecation_noise",
+    "resolve_model",
+    "load_tokenizer",
+    "load_model",
+]
 
 BUNDLED = "bundled"
 _BUNDLED_ALIASES = {BUNDLED, "smollm2", "smollm2-135m"}
@@ -110,3 +119,10 @@ def load_model(ref: ModelRef | str, *, dtype: Any = None, quantization_config: A
         if getattr(model.config, "quantization_config", None) is not None:
             del model.config.quantization_config
     return model
+
+
+def ignore_peft_deprecation_noise() -> None:
+    """Silence the FutureWarning PEFT triggers on every model load and step by probing transformers'
+    deprecated ``is_gradient_checkpointing``: noise nobody using ToolGym can act on. Call inside
+    ``warnings.catch_warnings()`` to keep it scoped."""
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)

@@ -25,7 +25,7 @@ from toolkit.errors import UserError
 from toolkit.template_rendering import render_tasks
 from trainers.chat_templates import TemplateChoice, choose_template, load_template_info, save_template
 from trainers.lm_head import compact_lm_head
-from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
+from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model, load_tokenizer, resolve_model
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
 from trainers.rewards import COMPONENTS, reward_functions
 from trainers.rl_config import RLRunConfig
@@ -338,6 +338,7 @@ def run_rl(
         warnings.catch_warnings()
     ):  # rollout_func is TRL-experimental; we depend on it knowingly (docs/rl.md)
         warnings.filterwarnings("ignore", message=r"You are using 'rollout_func'", category=UserWarning)
+        ignore_peft_deprecation_noise()
         trainer = GRPOTrainer(
             model=model,
             reward_funcs=funcs,
@@ -350,7 +351,9 @@ def run_rl(
     compact_lm_head(trainer.model)  # CPU: project only the completion tokens (trainers/lm_head.py)
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
     started = time.monotonic()
-    output = trainer.train(resume_from_checkpoint=resume_from)
+    with warnings.catch_warnings():
+        ignore_peft_deprecation_noise()
+        output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.monotonic() - started
     stage(f"saving to {cfg.output_dir}")
     run_dir = cfg.output_dir

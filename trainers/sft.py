@@ -22,7 +22,7 @@ from toolkit.errors import UserError
 from trainers.chat_templates import choose_template, save_template
 from trainers.gate import GateReport, run_gate
 from trainers.lm_head import compact_lm_head
-from trainers.models import ModelRef, load_model, load_tokenizer, resolve_model
+from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model, load_tokenizer, resolve_model
 from trainers.plots import loss_series, plot_loss_curve
 from trainers.sft_config import SFTRunConfig
 from trainers.sft_data import EncodedSplit, encode_records, file_hash, read_training_records, split_for_validation
@@ -269,8 +269,7 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
     early = cfg.early_stopping_patience is not None and has_val
     callbacks = [EarlyStoppingCallback(cfg.early_stopping_patience)] if early else []
     with _datasets_progress(cfg.progress), warnings.catch_warnings():
-        # PEFT asks for `is_gradient_checkpointing`, which transformers 5.23 deprecates: noise nobody here can act on
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        ignore_peft_deprecation_noise()
         trainer = SFTTrainer(
             model=model, args=_trainer_args(cfg, has_val), train_dataset=_to_dataset(enc_train),
             eval_dataset=_to_dataset(enc_val) if has_val else None, processing_class=tokenizer,
