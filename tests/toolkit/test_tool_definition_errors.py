@@ -9,7 +9,6 @@ import typing
 from collections.abc import Callable
 
 import pytest
-import typing_extensions
 
 from tests.toolkit.test_schema_from_functions import no_docstring, search
 from tests.toolkit.toolset_helpers import problems_of, spec_of
