@@ -120,6 +120,9 @@ def main() -> None:
                         help="advantage scaling; 'none' (Dr. GRPO) keeps a failed group's tiny process-credit "
                              "differences tiny instead of scaling them to unit variance")
     parser.add_argument("--beta", type=float, default=0.0, help="KL coefficient against the SFT model")
+    parser.add_argument("--group-filter", choices=("outcome", "none"), default="outcome",
+                        help="zero advantage for groups that all solved or all failed (the runs documented before "
+                             "this option trained every group: none)")
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-completion-length", type=int, default=384)
@@ -151,7 +154,7 @@ def main() -> None:
                       grad_accum=args.grad_accum,
                       max_completion_length=args.max_completion_length, max_steps=args.steps,
                       learning_rate=args.learning_rate, temperature=args.temperature, seed=args.seed,
-                      scale_rewards=args.scale_rewards, beta=args.beta,
+                      scale_rewards=args.scale_rewards, beta=args.beta, group_filter=args.group_filter,
                       save_steps=max(1, args.steps // 2), output_dir=args.out / "rl", progress=False)
     exclude = {_opening(t) for t in build_tasks(cfg)} | {_opening(t) for t in read_tasks(args.data / "train.jsonl")}
     fresh = _fresh_multi_turn_tasks(args.multi_turn_eval, args.eval_seed, exclude) if args.multi_turn_eval else []

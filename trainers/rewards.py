@@ -45,6 +45,7 @@ __all__ = [
     "component_scores",
     "episode_from_messages",
     "episodes_from_kwargs",
+    "level_groups_without_outcome_contrast",
     "reward_functions",
 ]
 
@@ -241,3 +242,30 @@ def reward_functions(
         funcs.append(reward)
         weights.append(s.weight(name))
     return funcs, weights
+
+
+def level_groups_without_outcome_contrast(rewards: Any, names: Sequence[str], num_generations: int) -> tuple[Any, float]:
+    """DAPO's group filter, on the outcome: ``(rewards, share of groups levelled)``.
+
+    ``rewards`` is TRL's ``(rollouts, reward functions)`` tensor, a task's rollouts in consecutive rows. A group whose
+    rollouts all reached the outcome, or all missed it, has no outcome contrast. Left alone, GRPO would turn the small
+    differences of its process credit into full-size advantages (group scaling divides them by their own tiny spread)
+    and push the policy on noise. Each component column of such a group is set to its group mean (``NaN`` entries,
+    components that do not apply, stay ``NaN``), so every advantage in it is 0 while the logged means are unchanged.
+    Columns that are not reward components (the monitors) are left alone."""
+    import torch
+
+    if "outcome" not in names:
+        raise UserError("the outcome group filter needs the outcome reward component (give it a weight > 0)")
+    columns = [i for i, name in enumerate(names) if name in COMPONENTS]
+    grouped = rewards.view(-1, num_generations, rewards.shape[1])
+    outcome = grouped[:, :, list(names).index("outcome")]
+    flat = (outcome == outcome[:, :1]).all(dim=1)
+    if not bool(flat.any()):
+        return rewards, 0.0
+    out = grouped.clone()
+    for i in columns:
+        col = out[flat, :, i]
+        mean = torch.nanmean(col, dim=1, keepdim=True).expand_as(col)
+        out[flat, :, i] = torch.where(torch.isnan(col), col, mean)
+    return out.view_as(rewards), float(flat.sum()) / len(flat)

@@ -27,7 +27,7 @@ from trainers.chat_templates import TemplateChoice, choose_template, load_templa
 from trainers.lm_head import compact_lm_head
 from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model, load_tokenizer, resolve_model
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
-from trainers.rewards import COMPONENTS, reward_functions
+from trainers.rewards import COMPONENTS, level_groups_without_outcome_contrast, reward_functions
 from trainers.rl_config import RLRunConfig
 from trainers.rl_rollout import TASK_KEY, GenerateFn, ToolRollout
 from trainers.run_info import library_versions
@@ -247,6 +247,27 @@ def _grpo_args(cfg: RLRunConfig, reward_weights: list[float]) -> Any:
     )
 
 
+def _trainer_class(group_filter: str) -> type:
+    """TRL's ``GRPOTrainer``, with the outcome group filter applied to the rewards before advantages are formed."""
+    from trl import GRPOTrainer
+
+    if group_filter == "none":
+        return GRPOTrainer
+
+    class FilteredGRPOTrainer(GRPOTrainer):
+        # `_calculate_rewards` returns every process's rewards, whole groups in consecutive rows: the one place to
+        # level a group before TRL forms its advantages (and before it logs the rewards)
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[override]
+            rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            mode = "train" if self.model.training else "eval"
+            size = self.num_generations if mode == "train" else self.num_generations_eval
+            rewards, share = level_groups_without_outcome_contrast(rewards, self.reward_func_names, size)
+            self._metrics[mode]["frac_groups_filtered"].append(share)
+            return rewards
+
+    return FilteredGRPOTrainer
+
+
 def _resume_path(cfg: RLRunConfig) -> str | None:
     if cfg.resume is None:
         return None
@@ -273,7 +294,7 @@ def _last_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
     for row in history:
         for k, v in row.items():
             if isinstance(v, (int, float)) and (
-                k in ("loss", "reward", "reward_std")
+                k in ("loss", "reward", "reward_std", "frac_reward_zero_std", "frac_groups_filtered")
                 or k.startswith(("rewards/", "monitor/", "tools/", "completions/mean_length"))
             ):
                 out[k] = float(v)
@@ -332,14 +353,12 @@ def run_rl(
     funcs.append(monitor_function(cfg.presentation))
     weights.append(0.0)
     stage(f"setting up GRPO ({len(tasks)} tasks, {cfg.presentation} presentation, native={rollout.native})")
-    from trl import GRPOTrainer
-
     with (
         warnings.catch_warnings()
     ):  # rollout_func is TRL-experimental; we depend on it knowingly (docs/rl.md)
         warnings.filterwarnings("ignore", message=r"You are using 'rollout_func'", category=UserWarning)
         ignore_peft_deprecation_noise()
-        trainer = GRPOTrainer(
+        trainer = _trainer_class(cfg.group_filter)(
             model=model,
             reward_funcs=funcs,
             args=_grpo_args(cfg, weights),

@@ -70,6 +70,11 @@ class RLRunConfig:
     beta: float = _f(0.0, "KL coefficient against the reference model (0: no reference model)")
     loss_type: str = _f("dapo", f"GRPO loss: {', '.join(LOSS_TYPES)}")
     scale_rewards: str = _f("group", "advantage scaling: group, batch or none")
+    group_filter: str = _f(
+        "outcome",
+        "outcome: a group whose rollouts all solved, or all failed, the task gets zero advantage (DAPO's filter; "
+        "otherwise group scaling blows its process-credit noise up to full size); none: every group trains",
+    )
     seed: int = _f(0, "seed for sampling order, initialisation and rollouts")
     gradient_checkpointing: bool = _f(False, "trade compute for memory in the loss pass (large models)")
     # rewards
@@ -163,6 +168,17 @@ class RLRunConfig:
             problems.append(f"loss_type must be one of {', '.join(LOSS_TYPES)}, got {self.loss_type!r}")
         if self.scale_rewards not in ("group", "batch", "none"):
             problems.append(f"scale_rewards must be group, batch or none, got {self.scale_rewards!r}")
+        if self.group_filter not in ("outcome", "none"):
+            problems.append(f"group_filter must be outcome or none, got {self.group_filter!r}")
+        elif (
+            self.group_filter == "outcome"
+            and isinstance(self.reward_weights, dict)
+            and not {**DEFAULT_WEIGHTS, **self.reward_weights}.get("outcome")
+        ):
+            problems.append(
+                "group_filter: outcome compares the outcome component, whose weight is 0; give it a weight "
+                "(e.g. reward_weights: {outcome: 1.0}) or set group_filter: none"
+            )
         if not 0.0 <= self.lora_dropout < 1.0:
             problems.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         if not (

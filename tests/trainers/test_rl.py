@@ -123,6 +123,10 @@ def test_bad_settings_are_refused_with_the_problem_and_the_fix(tmp_path):
         load_rl_config(bad)
     with pytest.raises(UserError, match="num_generations must be at least 2"):
         load_rl_config(None, {"num_generations": 1, "batch_size": 1})
+    with pytest.raises(UserError, match="group_filter: outcome compares the outcome component.*group_filter: none"):
+        RLRunConfig(reward_weights={"outcome": 0.0})
+    with pytest.raises(UserError, match="group_filter must be outcome or none"):
+        RLRunConfig(group_filter="std")
 
 
 def test_the_sample_config_loads_and_yaml_numbers_are_coerced():
@@ -225,6 +229,37 @@ def _watch_the_lm_head(monkeypatch):
 
     monkeypatch.setattr(rl_module, "compact_lm_head", install)
     return projected, labelled, backbone
+
+
+def never_right_policy(tokenizer, cfg):
+    """Per group of two rollouts: one calls the gold tool with a wrong expression, one answers without a call. Both
+    fail the task; only their process credit (tool choice) differs."""
+    def reply(ctx: str, n: int) -> str:
+        if ctx.rsplit("<|im_start|>", 2)[-2].startswith("tool"):
+            return "The result is 2."
+        return tool_call("calculate", expression="1 + 1") if n % 2 == 0 else "I cannot say."
+
+    return ScriptedPolicy(tokenizer, reply)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group_filter", ["outcome", "none"])
+def test_groups_that_all_failed_train_nothing_under_the_outcome_group_filter(
+    tmp_path, model_dir, smol_tokenizer, group_filter
+):
+    from safetensors.torch import load_file
+
+    cfg = _config(tmp_path, model_dir, max_steps=1, group_filter=group_filter, save_steps=10)
+    result = run_rl(cfg, generate=never_right_policy(smol_tokenizer, cfg))
+
+    assert result.metrics["monitor/pass_rate"] == 0.0 and result.metrics["rewards/tool_choice/mean"] > 0
+    weights = load_file(str(result.run_dir / "adapter" / "adapter_model.safetensors"))
+    moved = any(v.abs().sum() > 0 for k, v in weights.items() if "lora_B" in k)  # LoRA B starts at zero
+    if group_filter == "outcome":
+        assert result.metrics["frac_groups_filtered"] == 1.0 and result.metrics["rewards/tool_choice/std"] == 0
+        assert not moved  # process-credit noise alone did not move the policy
+    else:
+        assert "frac_groups_filtered" not in result.metrics and moved
 
 
 @pytest.mark.slow
