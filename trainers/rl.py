@@ -248,24 +248,44 @@ def _grpo_args(cfg: RLRunConfig, reward_weights: list[float]) -> Any:
 
 
 def _trainer_class(group_filter: str) -> type:
-    """TRL's ``GRPOTrainer``, with the outcome group filter applied to the rewards before advantages are formed."""
+    """TRL's ``GRPOTrainer`` plus the outcome group filter (applied to the rewards before advantages are formed) and
+    no loss pass for a micro-batch whose every advantage is 0."""
     from trl import GRPOTrainer
 
-    if group_filter == "none":
-        return GRPOTrainer
-
-    class FilteredGRPOTrainer(GRPOTrainer):
+    class ToolGymGRPOTrainer(GRPOTrainer):
         # `_calculate_rewards` returns every process's rewards, whole groups in consecutive rows: the one place to
         # level a group before TRL forms its advantages (and before it logs the rewards)
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[override]
             rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            if group_filter == "none":
+                return rewards
             mode = "train" if self.model.training else "eval"
             size = self.num_generations if mode == "train" else self.num_generations_eval
             rewards, share = level_groups_without_outcome_contrast(rewards, self.reward_func_names, size)
             self._metrics[mode]["frac_groups_filtered"].append(share)
             return rewards
 
-    return FilteredGRPOTrainer
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
+            if not self.model.training:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            idle = self._nothing_to_learn(inputs)
+            self._metrics["train"]["frac_loss_passes_skipped"].append(float(idle))
+            if idle:  # the full pass would give exactly zero gradients: give them without the forward and backward
+                return sum((p * 0).sum() for p in model.parameters() if p.requires_grad)
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+        def _nothing_to_learn(self, inputs: dict[str, Any]) -> bool:
+            # every GRPO loss type scales its policy term by the advantage; the KL term, an entropy bonus and a
+            # router loss do not, and under DDP every rank must run the wrapped forward for gradients to sync
+            return bool(
+                self.beta == 0.0
+                and not self._entropy_bonus_enabled
+                and not self.aux_loss_enabled
+                and self.accelerator.num_processes == 1
+                and (inputs["advantages"] == 0).all()
+            )
+
+    return ToolGymGRPOTrainer
 
 
 def _resume_path(cfg: RLRunConfig) -> str | None:
@@ -294,7 +314,8 @@ def _last_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
     for row in history:
         for k, v in row.items():
             if isinstance(v, (int, float)) and (
-                k in ("loss", "reward", "reward_std", "frac_reward_zero_std", "frac_groups_filtered")
+                k in ("loss", "reward", "reward_std", "frac_reward_zero_std", "frac_groups_filtered",
+                      "frac_loss_passes_skipped")
                 or k.startswith(("rewards/", "monitor/", "tools/", "completions/mean_length"))
             ):
                 out[k] = float(v)

@@ -245,10 +245,11 @@ def never_right_policy(tokenizer, cfg):
 @pytest.mark.slow
 @pytest.mark.parametrize("group_filter", ["outcome", "none"])
 def test_groups_that_all_failed_train_nothing_under_the_outcome_group_filter(
-    tmp_path, model_dir, smol_tokenizer, group_filter
+    tmp_path, model_dir, smol_tokenizer, monkeypatch, group_filter
 ):
     from safetensors.torch import load_file
 
+    projected, _, _ = _watch_the_lm_head(monkeypatch)
     cfg = _config(tmp_path, model_dir, max_steps=1, group_filter=group_filter, save_steps=10)
     result = run_rl(cfg, generate=never_right_policy(smol_tokenizer, cfg))
 
@@ -258,8 +259,10 @@ def test_groups_that_all_failed_train_nothing_under_the_outcome_group_filter(
     if group_filter == "outcome":
         assert result.metrics["frac_groups_filtered"] == 1.0 and result.metrics["rewards/tool_choice/std"] == 0
         assert not moved  # process-credit noise alone did not move the policy
+        assert result.metrics["frac_loss_passes_skipped"] == 1.0 and not projected  # nor cost a loss pass
     else:
         assert "frac_groups_filtered" not in result.metrics and moved
+        assert result.metrics["frac_loss_passes_skipped"] == 0.0 and projected
 
 
 @pytest.mark.slow
