@@ -110,11 +110,11 @@ def main() -> None:
     parser.add_argument("--render-per-suite", type=int, default=24)
     parser.add_argument("--task-seed", type=int, default=7)
     parser.add_argument("--kinds", nargs="+", default=None, help="only RL tasks of these kinds (default: all)")
-    parser.add_argument("--batch-size", type=int, default=2, help="rollouts per loss micro-batch")
-    parser.add_argument("--grad-accum", type=int, default=4,
-                        help="micro-batches per step (rollouts per step: batch size x this); without prompt "
-                             "sharing the loss pass over ~1.7k-token rollouts of the 135M model needs ~5 GB per "
-                             "rollout on CPU; with it (trainers/lm_head.py) --batch-size 8 --grad-accum 1 fits")
+    parser.add_argument("--batch-size", type=int, default=8, help="rollouts per loss micro-batch")
+    parser.add_argument("--grad-accum", type=int, default=1,
+                        help="micro-batches per step (rollouts per step: batch size x this); with prompt sharing "
+                             "(trainers/lm_head.py) one micro-batch of 8 multi-turn rollouts peaked at 19.3 GB on "
+                             "CPU; the first two documented runs used --batch-size 2 --grad-accum 4")
     parser.add_argument("--num-generations", type=int, default=4)
     parser.add_argument("--scale-rewards", choices=("group", "batch", "none"), default="group",
                         help="advantage scaling; 'none' (Dr. GRPO) keeps a failed group's tiny process-credit "
