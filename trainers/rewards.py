@@ -45,8 +45,8 @@ __all__ = [
     "component_scores",
     "episode_from_messages",
     "episodes_from_kwargs",
-    "level_groups_without_outcome_contrast",
     "reward_functions",
+    "rows_without_outcome_contrast",
 ]
 
 COMPONENTS = ("format", "tool_choice", "arguments", "end_state", "answer", "outcome")
@@ -244,28 +244,15 @@ def reward_functions(
     return funcs, weights
 
 
-def level_groups_without_outcome_contrast(rewards: Any, names: Sequence[str], num_generations: int) -> tuple[Any, float]:
-    """DAPO's group filter, on the outcome: ``(rewards, share of groups levelled)``.
+def rows_without_outcome_contrast(rewards: Any, names: Sequence[str], num_generations: int) -> Any:
+    """DAPO's group filter, on the outcome: a boolean per rollout, true where its group has no outcome contrast.
 
     ``rewards`` is TRL's ``(rollouts, reward functions)`` tensor, a task's rollouts in consecutive rows. A group whose
     rollouts all reached the outcome, or all missed it, has no outcome contrast. Left alone, GRPO would turn the small
     differences of its process credit into full-size advantages (group scaling divides them by their own tiny spread)
-    and push the policy on noise. Each component column of such a group is set to its group mean (``NaN`` entries,
-    components that do not apply, stay ``NaN``), so every advantage in it is 0 while the logged means are unchanged.
-    Columns that are not reward components (the monitors) are left alone."""
-    import torch
-
+    and push the policy on noise; the trainer zeroes these rows' advantages instead."""
     if "outcome" not in names:
         raise UserError("the outcome group filter needs the outcome reward component (give it a weight > 0)")
-    columns = [i for i, name in enumerate(names) if name in COMPONENTS]
-    grouped = rewards.view(-1, num_generations, rewards.shape[1])
-    outcome = grouped[:, :, list(names).index("outcome")]
-    flat = (outcome == outcome[:, :1]).all(dim=1)
-    if not bool(flat.any()):
-        return rewards, 0.0
-    out = grouped.clone()
-    for i in columns:
-        col = out[flat, :, i]
-        mean = torch.nanmean(col, dim=1, keepdim=True).expand_as(col)
-        out[flat, :, i] = torch.where(torch.isnan(col), col, mean)
-    return out.view_as(rewards), float(flat.sum()) / len(flat)
+    outcome = rewards[:, list(names).index("outcome")].view(-1, num_generations)
+    flat = (outcome == outcome[:, :1]).all(dim=1)  # an unscorable (NaN) rollout never equals: its group is kept
+    return flat.repeat_interleave(num_generations)

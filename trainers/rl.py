@@ -27,7 +27,7 @@ from trainers.chat_templates import TemplateChoice, choose_template, load_templa
 from trainers.lm_head import compact_lm_head
 from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model, load_tokenizer, resolve_model
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
-from trainers.rewards import COMPONENTS, level_groups_without_outcome_contrast, reward_functions
+from trainers.rewards import COMPONENTS, reward_functions, rows_without_outcome_contrast
 from trainers.rl_config import RLRunConfig
 from trainers.rl_rollout import TASK_KEY, GenerateFn, ToolRollout
 from trainers.run_info import library_versions
@@ -248,22 +248,33 @@ def _grpo_args(cfg: RLRunConfig, reward_weights: list[float]) -> Any:
 
 
 def _trainer_class(group_filter: str) -> type:
-    """TRL's ``GRPOTrainer`` plus the outcome group filter (applied to the rewards before advantages are formed) and
+    """TRL's ``GRPOTrainer`` plus the outcome group filter (zero advantage for a group without outcome contrast) and
     no loss pass for a micro-batch whose every advantage is 0."""
     from trl import GRPOTrainer
 
     class ToolGymGRPOTrainer(GRPOTrainer):
-        # `_calculate_rewards` returns every process's rewards, whole groups in consecutive rows: the one place to
-        # level a group before TRL forms its advantages (and before it logs the rewards)
+        _no_contrast: Any = None  # per rollout of the generation batch being scored, all processes
+
+        # `_calculate_rewards` returns every process's rewards, whole groups in consecutive rows: where the groups
+        # are known; `_generate_and_score_completions` returns this process's advantages: where they are zeroed
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[override]
             rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-            if group_filter == "none":
-                return rewards
-            mode = "train" if self.model.training else "eval"
-            size = self.num_generations if mode == "train" else self.num_generations_eval
-            rewards, share = level_groups_without_outcome_contrast(rewards, self.reward_func_names, size)
-            self._metrics[mode]["frac_groups_filtered"].append(share)
+            if group_filter != "none":
+                mode = "train" if self.model.training else "eval"
+                size = self.num_generations if mode == "train" else self.num_generations_eval
+                self._no_contrast = rows_without_outcome_contrast(rewards, self.reward_func_names, size)
+                self._metrics[mode]["frac_groups_filtered"].append(float(self._no_contrast.float().mean()))
             return rewards
+
+        def _generate_and_score_completions(self, inputs):  # type: ignore[override]
+            out = super()._generate_and_score_completions(inputs)
+            flat, self._no_contrast = self._no_contrast, None
+            if flat is not None:
+                advantages = out["advantages"]
+                start = self.accelerator.process_index * len(advantages)
+                mine = flat[start : start + len(advantages)].to(advantages.device)
+                out["advantages"] = advantages.masked_fill(mine.view(-1, *[1] * (advantages.dim() - 1)), 0.0)
+            return out
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
             if not self.model.training:

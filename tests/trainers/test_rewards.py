@@ -13,8 +13,8 @@ from trainers.rewards import (
     DEFAULT_WEIGHTS,
     RewardSettings,
     component_scores,
-    level_groups_without_outcome_contrast,
     reward_functions,
+    rows_without_outcome_contrast,
 )
 
 
@@ -177,30 +177,25 @@ def test_reward_settings_refuse_farmable_or_unknown_weights():
         RewardSettings(weights={"outcome": 1.0, "style": 1.0})
 
 
-def test_groups_without_outcome_contrast_are_levelled_to_zero_advantage_keeping_means_and_nans():
+def test_groups_that_all_solved_or_all_failed_are_the_rows_without_outcome_contrast():
     import torch
 
     nan = float("nan")
-    names = ["format", "tool_choice", "answer", "outcome", "monitors"]
+    names = ["format", "tool_choice", "outcome", "monitors"]
     rewards = torch.tensor([
-        [0.10, 0.05, nan, 0.0, 0.0],  # group 1: both failed, process credit differs
-        [0.25, 0.00, nan, 0.0, 0.0],
-        [1.00, 1.00, 1.0, 1.0, 0.0],  # group 2: one solved, one did not: contrast, kept
-        [0.25, 0.05, 0.0, 0.0, 0.0],
-        [1.00, 1.00, 1.0, 1.0, 0.0],  # group 3: both solved, one only in the lenient format
-        [0.50, 1.00, 0.5, 1.0, 0.0],
+        [0.10, 0.05, 0.0, 0.0],  # group 1: both failed, process credit differs
+        [0.25, 0.00, 0.0, 0.0],
+        [1.00, 1.00, 1.0, 0.0],  # group 2: one solved, one did not: contrast
+        [0.25, 0.05, 0.0, 0.0],
+        [1.00, 1.00, 1.0, 0.0],  # group 3: both solved, one only in the lenient format
+        [0.50, 1.00, 1.0, 0.0],
+        [nan, nan, nan, nan],  # group 4: one rollout could not be scored (TRL zeroes its advantage itself)
+        [0.10, 0.05, 0.0, 0.0],
     ])
-    levelled, share = level_groups_without_outcome_contrast(rewards, names, 2)
-
-    assert share == pytest.approx(2 / 3)
-    assert torch.equal(levelled[2:4], rewards[2:4])
-    for rows in (slice(0, 2), slice(4, 6)):
-        group, before = levelled[rows], rewards[rows]
-        assert torch.equal(group[0].nan_to_num(-1), group[1].nan_to_num(-1))  # every advantage in it is 0
-        assert torch.allclose(group.nanmean(dim=0).nan_to_num(-1), before.nanmean(dim=0).nan_to_num(-1))
-    assert levelled[:2, 2].isnan().all()  # a component that does not apply stays "does not apply"
+    flat = rows_without_outcome_contrast(rewards, names, 2)
+    assert flat.tolist() == [True, True, False, False, True, True, False, False]
     with pytest.raises(UserError, match="outcome reward component"):
-        level_groups_without_outcome_contrast(rewards[:, :3], names[:3], 2)
+        rows_without_outcome_contrast(rewards[:, :2], names[:2], 2)
 
 
 def test_rewards_read_trls_own_tool_loop_through_the_environments_it_passes(calc):

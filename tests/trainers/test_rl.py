@@ -249,6 +249,12 @@ def test_groups_that_all_failed_train_nothing_under_the_outcome_group_filter(
 ):
     from safetensors.torch import load_file
 
+    from trl import GRPOTrainer
+
+    produced = []
+    original = GRPOTrainer._generate_and_score_completions
+    monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions",
+                        lambda self, inputs: produced.append(original(self, inputs)) or produced[-1])
     projected, _, _ = _watch_the_lm_head(monkeypatch)
     cfg = _config(tmp_path, model_dir, max_steps=1, group_filter=group_filter, save_steps=10)
     result = run_rl(cfg, generate=never_right_policy(smol_tokenizer, cfg))
@@ -257,11 +263,13 @@ def test_groups_that_all_failed_train_nothing_under_the_outcome_group_filter(
     weights = load_file(str(result.run_dir / "adapter" / "adapter_model.safetensors"))
     moved = any(v.abs().sum() > 0 for k, v in weights.items() if "lora_B" in k)  # LoRA B starts at zero
     if group_filter == "outcome":
-        assert result.metrics["frac_groups_filtered"] == 1.0 and result.metrics["rewards/tool_choice/std"] == 0
+        assert result.metrics["frac_groups_filtered"] == 1.0 and result.metrics["rewards/tool_choice/std"] > 0
+        assert all(not batch["advantages"].any() for batch in produced)
         assert not moved  # process-credit noise alone did not move the policy
         assert result.metrics["frac_loss_passes_skipped"] == 1.0 and not projected  # nor cost a loss pass
     else:
         assert "frac_groups_filtered" not in result.metrics and moved
+        assert all(batch["advantages"].any() for batch in produced)
         assert result.metrics["frac_loss_passes_skipped"] == 0.0 and projected
 
 
