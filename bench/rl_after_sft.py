@@ -120,9 +120,8 @@ def main() -> None:
                         help="advantage scaling; 'none' (Dr. GRPO) keeps a failed group's tiny process-credit "
                              "differences tiny instead of scaling them to unit variance")
     parser.add_argument("--beta", type=float, default=0.0, help="KL coefficient against the SFT model")
-    parser.add_argument("--group-filter", choices=("outcome", "none"), default="outcome",
-                        help="zero advantage for groups that all solved or all failed (the runs documented before "
-                             "this option trained every group: none)")
+    parser.add_argument("--group-filter", choices=("outcome", "none"), default="none",
+                        help="outcome: zero advantage for groups that all solved or all failed")
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-completion-length", type=int, default=384)

@@ -71,9 +71,9 @@ class RLRunConfig:
     loss_type: str = _f("dapo", f"GRPO loss: {', '.join(LOSS_TYPES)}")
     scale_rewards: str = _f("group", "advantage scaling: group, batch or none")
     group_filter: str = _f(
-        "outcome",
-        "outcome: a group whose rollouts all solved, or all failed, the task gets zero advantage (DAPO's filter; "
-        "otherwise group scaling blows its process-credit noise up to full size); none: every group trains",
+        "none",
+        "none: every group trains (TRL's behaviour); outcome: a group whose rollouts all solved, or all failed, the "
+        "task gets zero advantage (DAPO's filter: group scaling would blow its process-credit noise up to full size)",
     )
     seed: int = _f(0, "seed for sampling order, initialisation and rollouts")
     gradient_checkpointing: bool = _f(False, "trade compute for memory in the loss pass (large models)")

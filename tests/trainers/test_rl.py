@@ -124,7 +124,7 @@ def test_bad_settings_are_refused_with_the_problem_and_the_fix(tmp_path):
     with pytest.raises(UserError, match="num_generations must be at least 2"):
         load_rl_config(None, {"num_generations": 1, "batch_size": 1})
     with pytest.raises(UserError, match="group_filter: outcome compares the outcome component.*group_filter: none"):
-        RLRunConfig(reward_weights={"outcome": 0.0})
+        RLRunConfig(reward_weights={"outcome": 0.0}, group_filter="outcome")
     with pytest.raises(UserError, match="group_filter must be outcome or none"):
         RLRunConfig(group_filter="std")
 
