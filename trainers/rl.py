@@ -164,7 +164,9 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
 
         tokenizer = load_tokenizer(ModelRef(str(run / "adapter")))
         base_model = load_model(ModelRef(base["location"], base.get("gguf_file")))
-        model = PeftModel.from_pretrained(base_model, str(run / "adapter"), is_trainable=True)
+        with warnings.catch_warnings():
+            ignore_peft_deprecation_noise()
+            model = PeftModel.from_pretrained(base_model, str(run / "adapter"), is_trainable=True)
         _set_lora_dropout(model, cfg.lora_dropout)
     choice = choose_template(tokenizer, cfg.chat_template or text)
     if cfg.chat_template is None:
