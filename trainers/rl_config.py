@@ -101,6 +101,10 @@ class RLRunConfig:
     output_dir: Path = _f(
         Path("runs/rl"), "run directory: adapter, tokenizer, template, reward curves, run.json"
     )
+    log_rollouts: bool = _f(
+        True,
+        "write every rollout (task, calls, answer, turn texts, rewards, advantage) to rollouts.jsonl in output_dir",
+    )
     progress: bool = _f(True, "print stage progress and the trainer's progress bar")
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from trainers.monitors import MONITORS
 from trainers.rewards import COMPONENTS
 from trainers.rl import build_tasks, run_rl
 from trainers.rl_config import RLRunConfig, load_rl_config
+from trainers.rollout_log import read_rollout_log
 
 # peft probes `model.is_gradient_checkpointing`, which transformers 5.23 deprecates (peft 0.21; not fixable here)
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
@@ -178,6 +179,17 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # LoRA B starts at zero: it moved
     assert (result.run_dir / "chat_template.jinja").is_file() and (result.run_dir / "config.json").is_file()
 
+    # every rollout is on disk, with the reward TRL logged and the advantage it trained on
+    rows = read_rollout_log(result.run_dir / "rollouts.jsonl")
+    assert [(r["step"], r["group"]) for r in rows] == [(1, 0), (1, 0), (2, 0), (2, 0)]
+    assert [r["advantage"] for r in rows] == pytest.approx([float(a) for b in produced for a in b["advantages"]])
+    logged = [row["reward"] for row in result.summary["log_history"] if "reward" in row]
+    assert [(rows[i]["reward"] + rows[i + 1]["reward"]) / 2 for i in (0, 2)] == pytest.approx(logged, abs=1e-5)
+    assert all(set(r["rewards"]) == set(COMPONENTS) and "monitors" not in r["rewards"] for r in rows)
+    for r in rows:  # half-right: the solved rollout called the gold tool, the other answered without a call
+        assert r["passed"] == bool(r["calls"]) and (not r["calls"] or r["calls"][0]["name"] == "calculate")
+        assert r["passed"] == (r["advantage"] > 0) and r["task"]["suite"] == "calculator" and r["turns"]
+
     # the update points the right way: the rewarded rollout (gold call, then the result) became more likely than
     # the unrewarded one (an ungrounded answer), compared with the starting policy
     good, bad = _policy_tokens(smol_tokenizer, cfg)
@@ -278,12 +290,25 @@ def test_a_run_resumes_from_its_latest_checkpoint(tmp_path, model_dir, smol_toke
     first = _config(tmp_path, model_dir, max_steps=1)
     run_rl(first, generate=half_right_policy(smol_tokenizer, first))
     assert (first.output_dir / "checkpoints" / "checkpoint-1").is_dir()
+    log = first.output_dir / "rollouts.jsonl"
+    before = read_rollout_log(log)
+    assert [r["step"] for r in before] == [1, 1]
+    with log.open("a") as fh:  # what a crash during step 2 leaves behind: step 2's rows, the last one torn
+        fh.write(json.dumps({**before[0], "step": 2, "crashed": True}) + "\n" + '{"step": 2, "gro')
     again = _config(tmp_path, model_dir, max_steps=2, resume="latest")
     result = run_rl(again, generate=half_right_policy(smol_tokenizer, again))
     assert result.global_step == 2
     assert result.summary["training"]["resumed_from"].endswith("checkpoint-1")
     steps = [row["step"] for row in result.summary["log_history"] if "loss" in row]
     assert steps == [1, 2]  # step 1 restored from the checkpoint's state, step 2 trained now
+    after = read_rollout_log(log)  # step 1's rollouts kept, the crashed step 2's replaced by the ones trained
+    assert [r["step"] for r in after] == [1, 1, 2, 2] and after[:2] == before
+    assert not any(r.get("crashed") for r in after) and len(log.read_text().splitlines()) == 4
+    assert log.read_text().endswith("\n")
+
+    fresh = _config(tmp_path, model_dir, max_steps=1)  # a new run in the same directory starts a new log
+    run_rl(fresh, generate=half_right_policy(smol_tokenizer, fresh))
+    assert [r["step"] for r in read_rollout_log(log)] == [1, 1]
 
 
 @pytest.mark.slow
