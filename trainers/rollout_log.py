@@ -22,7 +22,15 @@ from typing import Any
 
 from toolkit.sources import redact_secrets
 
-__all__ = ["ROLLOUT_LOG", "append_rollout_rows", "prepare_rollout_log", "read_rollout_log", "rollout_log_path", "rollout_rows"]
+__all__ = [
+    "ROLLOUT_LOG",
+    "append_rollout_rows",
+    "contrast_by_kind",
+    "prepare_rollout_log",
+    "read_rollout_log",
+    "rollout_log_path",
+    "rollout_rows",
+]
 
 ROLLOUT_LOG = "rollouts.jsonl"
 _TEXT_LIMIT = 2000  # characters kept of a turn, an answer or a call's arguments
@@ -125,3 +133,19 @@ def rollout_rows(
         ]
         rows.append(row)
     return rows
+
+
+def contrast_by_kind(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per task kind, how many GRPO groups (rollouts of one task in one step) solved the task in none, some or all
+    of their rollouts. Only "some" groups carry outcome signal; a kind with none of them cannot improve by RL."""
+    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["step"], row["group"]), []).append(row)
+    out: dict[str, dict[str, int]] = {}
+    for members in groups.values():
+        solved = sum(bool(r["passed"]) for r in members)
+        verdict = "none" if solved == 0 else "all" if solved == len(members) else "some"
+        counts = out.setdefault(members[0]["task"]["kind"], {"groups": 0, "none": 0, "some": 0, "all": 0})
+        counts["groups"] += 1
+        counts[verdict] += 1
+    return dict(sorted(out.items()))

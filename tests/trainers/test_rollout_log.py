@@ -8,7 +8,13 @@ from types import SimpleNamespace
 from toolkit.environment import Task
 from trainers.rl_env import CallRecord
 from trainers.rl_rollout import Turn
-from trainers.rollout_log import prepare_rollout_log, read_rollout_log, rollout_log_path, rollout_rows
+from trainers.rollout_log import (
+    contrast_by_kind,
+    prepare_rollout_log,
+    read_rollout_log,
+    rollout_log_path,
+    rollout_rows,
+)
 
 
 def _episode(answer: str, arguments: dict) -> SimpleNamespace:
@@ -48,3 +54,15 @@ def test_resuming_keeps_the_checkpointed_steps_and_drops_the_rest(tmp_path):
     assert log.read_text() == ""
     prepare_rollout_log(tmp_path / "new" / "rollouts.jsonl", resumed_step=None)
     assert not (tmp_path / "new").exists()
+
+
+def test_groups_are_counted_by_kind_as_solved_in_none_some_or_all_rollouts():
+    def row(step, group, kind, passed):
+        return {"step": step, "group": group, "task": {"kind": kind}, "passed": passed}
+
+    rows = [row(1, 0, "chain", False), row(1, 0, "chain", False), row(1, 1, "single", True), row(1, 1, "single", False),
+            row(2, 0, "single", True), row(2, 0, "single", True), row(2, 1, "chain", True), row(2, 1, "chain", False)]
+    assert contrast_by_kind(rows) == {
+        "chain": {"groups": 2, "none": 1, "some": 1, "all": 0},
+        "single": {"groups": 2, "none": 0, "some": 1, "all": 1},  # step 1's group 1 and step 2's group 0 differ
+    }

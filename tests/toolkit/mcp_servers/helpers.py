@@ -6,12 +6,18 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
+import pytest
+
+from toolkit.mcp_tools import MCPToolset
+from toolkit.toolsets import CallLimits
 
 SERVERS = Path(__file__).parent
 TIME_SERVER = [sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC"]
 """The third-party time server from PyPI, started with this interpreter."""
+LIMITS = CallLimits(timeout=10.0)
 
 
 def child_processes() -> list[tuple[int, str]]:
@@ -59,3 +65,23 @@ def run_within(fn: Callable[[], Awaitable[None]], within: float) -> None:
             await fn()
 
     anyio.run(bounded)
+
+
+def run(fn: Callable[[], Awaitable[None]], *, within: float = 30.0) -> None:
+    run_within(fn, within)
+
+
+def faulty() -> MCPToolset:
+    """``faulty_server.py`` over stdio: tools that raise, crash, hang or flood stderr on request."""
+    return MCPToolset.stdio(sys.executable, [str(SERVERS / "faulty_server.py")])
+
+
+def time_server() -> MCPToolset:
+    return MCPToolset.stdio(TIME_SERVER[0], TIME_SERVER[1:])
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_children() -> Any:
+    """Import into a test module to check that each of its tests leaves no child process (or zombie) behind."""
+    yield
+    assert child_processes() == [], "a test left a child process (or zombie) behind"
