@@ -174,6 +174,11 @@ def main() -> None:
     print(f"\nGRPO: {rl.global_step} steps x {args.batch_size * args.grad_accum} rollouts ({args.num_generations} per task), "
           f"{rl_seconds / 60:.1f} min; first half vs second half of training")
     print(format_table([(k, f"{a:.3f}", f"{b:.3f}") for k, (a, b) in curve.items()], ("metric", "first", "second")))
+    contrast = rl.summary["groups_by_kind"]
+    print("\nGRPO groups by task kind: solved in none, some or all of their rollouts (only 'some' carries outcome "
+          "signal)")
+    print(format_table([(kind, c["groups"], c["none"], c["some"], c["all"]) for kind, c in contrast.items()],
+                       ("kind", "groups", "none", "some", "all")))
 
     arms = [Arm("sft", str(args.sft), presentation), Arm("sft+rl", str(rl.run_dir), presentation)]
     first = evaluate_arms(args.data / "test.jsonl", arms, args.out, max_tasks=args.eval_tasks, max_new_tokens=96)
@@ -194,7 +199,7 @@ def main() -> None:
     print(f"\nHeld-out tasks ({args.data / 'test.jsonl'}), {presentation} presentation, greedy")
     print(format_table(rows, ("measure", "SFT", "SFT + RL", "difference", "McNemar p", "n")))
     summary = {"table": rows, "rl": {"run_dir": str(rl.run_dir), "steps": rl.global_step, "seconds": round(rl_seconds),
-                                     "curve": curve, "config": {k: str(v) for k, v in vars(cfg).items()}},
+                                     "curve": curve, "groups_by_kind": contrast, "config": {k: str(v) for k, v in vars(cfg).items()}},
                "seconds": round(time.perf_counter() - start, 1)}
     (args.out / "rl_after_sft.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 

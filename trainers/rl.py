@@ -30,7 +30,14 @@ from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
 from trainers.rewards import COMPONENTS, reward_functions, rows_without_outcome_contrast
 from trainers.rl_config import RLRunConfig
 from trainers.rl_rollout import TASK_KEY, GenerateFn, ToolRollout
-from trainers.rollout_log import append_rollout_rows, prepare_rollout_log, rollout_log_path, rollout_rows
+from trainers.rollout_log import (
+    append_rollout_rows,
+    contrast_by_kind,
+    prepare_rollout_log,
+    read_rollout_log,
+    rollout_log_path,
+    rollout_rows,
+)
 from trainers.run_info import library_versions
 
 __all__ = ["RLResult", "build_dataset", "build_tasks", "read_tasks", "run_rl"]
@@ -436,11 +443,9 @@ def run_rl(
             rollout_func=rollout,
         )
     compact_lm_head(trainer.model)  # CPU: project only the completion tokens (trainers/lm_head.py)
+    log_path = rollout_log_path(cfg.output_dir, trainer.accelerator.process_index)
     if cfg.log_rollouts:
-        prepare_rollout_log(
-            rollout_log_path(cfg.output_dir, trainer.accelerator.process_index),
-            _checkpoint_step(resume_from) if resume_from else None,
-        )
+        prepare_rollout_log(log_path, _checkpoint_step(resume_from) if resume_from else None)
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
     started = time.monotonic()
     with warnings.catch_warnings():
@@ -481,10 +486,13 @@ def run_rl(
             "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
         },
         "metrics": metrics,
+        # per task kind, GRPO groups solved in none, some or all rollouts (this process's log, resumed steps included)
+        "groups_by_kind": contrast_by_kind(read_rollout_log(log_path)) if cfg.log_rollouts else None,
         "log_history": history,
         "outputs": {
             "model": str(model_dir),
             "plots": [str(p) for p in plots],
+            "rollouts": str(log_path) if cfg.log_rollouts else None,
             "chat_template": str(run_dir / "chat_template.jinja"),
         },
         "versions": library_versions(),

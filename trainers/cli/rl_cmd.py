@@ -52,5 +52,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.summary, indent=2, default=str))
     else:
         shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result.metrics.items())[:12])
-        print(f"trained {result.global_step} steps; last logged: {shown}\nwrote {result.run_dir} (run.json, plots/)")
+        print(f"trained {result.global_step} steps; last logged: {shown}")
+        groups = result.summary.get("groups_by_kind")
+        if groups:  # the share of groups GRPO could learn an outcome from, per kind: where RL can and cannot help
+            print("groups with a solved and a failed rollout: " + ", ".join(
+                f"{kind} {c['some']}/{c['groups']}" for kind, c in groups.items()))
+        print(f"wrote {result.run_dir} (run.json, plots/" + (", rollouts.jsonl)" if groups is not None else ")"))
     return 0
