@@ -14,6 +14,8 @@ Paired statistics on the same tasks (McNemar, bootstrap interval of the differen
 
     python bench/learning.py                     # once: the SFT run and the splits (66 min on 2 CPU cores)
     python bench/rl_after_sft.py [--sft runs/learning/sft] [--data runs/learning/seen] [--steps 20]
+    # or build the SFT run here, on multi-turn-heavy data (reused when --out already holds it):
+    python bench/rl_after_sft.py --build-sft 600 --rl-tasks render ...
     # RL on multi-turn tasks rendered from every suite, judged on fresh multi-turn tasks:
     python bench/rl_after_sft.py --rl-tasks render --kinds chain missing_argument error --env-tasks 0 \
         --multi-turn-eval 12
@@ -31,6 +33,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 MULTI_TURN = ("chain", "error_recovery", "missing_argument")  # record kinds (a rendered task's "error" is error_recovery)
 MULTI_TURN_TASKS = ("chain", "missing_argument", "error")  # the same, as template task kinds
+# --build-sft: RL learns only from groups where some rollouts solve the task, so the SFT policy must already solve
+# multi-turn tasks sometimes; the demo mix has 17% multi-turn records, this one 48%.
+MULTI_TURN_MIX = {"single": 0.25, "distractors": 0.04, "parallel": 0.07, "parallel_multi": 0.03, "chain": 0.22,
+                  "missing_argument": 0.12, "no_tool": 0.07, "error_recovery": 0.14, "delegate": 0.06}
+
+
+def _build_sft(out: Path, n: int, steps: int, seed: int) -> tuple[Path, Path]:
+    """LoRA SFT of the bundled model on ``n`` multi-turn-heavy offline samples (the ``bench/learning.py`` settings,
+    packed, longer rows); returns (run dir, folder with train/test). Reuses a finished run in ``out``."""
+    from toolkit.environment import list_suites
+    from trainers.pipeline import split_file, synthesize_offline, train_sft, validate_with_replay
+
+    run, split = out / "sft", out / "sft-data"
+    if (run / "template.json").exists() and (split / "test.jsonl").exists():
+        print(f"reusing the SFT run in {run}")
+        return run, split
+    data = out / "sft-data.jsonl"
+    synthesize_offline(data, suites=list_suites(), n=n, seed=seed, mix=MULTI_TURN_MIX, max_tools=3, progress=False)
+    validate_with_replay(data, list_suites(), progress=False)
+    split_file(data, split, method="kind", test_fraction=0.2, seed=seed)
+    train_sft(split / "train.jsonl", run, presentation="python", model="bundled", split="random",
+              validation_fraction=0.1, max_steps=steps, batch_size=4, learning_rate=1e-3, max_length=1024,
+              packing=True, eval_steps=max(1, steps // 3), seed=seed, progress=False, warmup_ratio=0.05,
+              lr_scheduler="cosine")
+    return run, split
 
 
 def _env_eval(model: str, tasks: list, presentation: str, out: Path, max_new_tokens: int) -> list:
@@ -103,6 +130,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("runs/learning/seen"),
                         help="folder with the SFT run's train.jsonl (RL tasks) and test.jsonl (held out)")
     parser.add_argument("--out", type=Path, default=Path("runs/rl_after_sft"))
+    parser.add_argument("--build-sft", type=int, default=0, metavar="N",
+                        help="instead of --sft/--data: synthesize N multi-turn-heavy samples and train the SFT run "
+                             "in --out first (--sft-steps steps)")
+    parser.add_argument("--sft-steps", type=int, default=120)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rl-tasks", choices=("file", "render"), default="file",
                         help="RL tasks: the SFT run's train.jsonl, or --render-per-suite tasks rendered from every "
@@ -143,8 +174,10 @@ def main() -> None:
     from trainers.rl_config import RLRunConfig
 
     start = time.perf_counter()
-    presentation = json.loads((args.sft / "template.json").read_text(encoding="utf-8"))["presentation"]
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.build_sft:
+        args.sft, args.data = _build_sft(args.out, args.build_sft, args.sft_steps, args.seed)
+    presentation = json.loads((args.sft / "template.json").read_text(encoding="utf-8"))["presentation"]
     rendered = args.rl_tasks == "render"
     cfg = RLRunConfig(model=str(args.sft), presentation=presentation,
                       tasks_file=None if rendered else args.data / "train.jsonl",
