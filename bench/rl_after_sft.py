@@ -39,9 +39,12 @@ MULTI_TURN_MIX = {"single": 0.25, "distractors": 0.04, "parallel": 0.07, "parall
                   "missing_argument": 0.12, "no_tool": 0.07, "error_recovery": 0.14, "delegate": 0.06}
 
 
-def _build_sft(out: Path, n: int, steps: int, seed: int) -> tuple[Path, Path]:
+def _build_sft(out: Path, n: int, steps: int, seed: int, max_tools: int | None) -> tuple[Path, Path]:
     """LoRA SFT of the bundled model on ``n`` multi-turn-heavy offline samples (the ``bench/learning.py`` settings,
-    packed, longer rows); returns (run dir, folder with train/test). Reuses a finished run in ``out``."""
+    packed, longer rows); returns (run dir, folder with train/test). Reuses a finished run in ``out``.
+
+    ``max_tools=None`` offers every tool of the suite in each sample, as RL rollouts and the episode evaluation do;
+    ``bench/learning.py`` offers at most 3 (shorter prompts), a different prompt from the one RL then sees."""
     from toolkit.environment import list_suites
     from trainers.pipeline import split_file, synthesize_offline, train_sft, validate_with_replay
 
@@ -50,11 +53,13 @@ def _build_sft(out: Path, n: int, steps: int, seed: int) -> tuple[Path, Path]:
         print(f"reusing the SFT run in {run}")
         return run, split
     data = out / "sft-data.jsonl"
-    synthesize_offline(data, suites=list_suites(), n=n, seed=seed, mix=MULTI_TURN_MIX, max_tools=3, progress=False)
+    synthesize_offline(data, suites=list_suites(), n=n, seed=seed, mix=MULTI_TURN_MIX, max_tools=max_tools,
+                       progress=False)
     validate_with_replay(data, list_suites(), progress=False)
     split_file(data, split, method="kind", test_fraction=0.2, seed=seed)
     train_sft(split / "train.jsonl", run, presentation="python", model="bundled", split="random",
-              validation_fraction=0.1, max_steps=steps, batch_size=4, learning_rate=1e-3, max_length=1024,
+              validation_fraction=0.1, max_steps=steps, batch_size=4, learning_rate=1e-3,
+              max_length=1024 if max_tools else 2048,
               packing=True, eval_steps=max(1, steps // 3), seed=seed, progress=False, warmup_ratio=0.05,
               lr_scheduler="cosine")
     return run, split
@@ -134,6 +139,8 @@ def main() -> None:
                         help="instead of --sft/--data: synthesize N multi-turn-heavy samples and train the SFT run "
                              "in --out first (--sft-steps steps)")
     parser.add_argument("--sft-steps", type=int, default=120)
+    parser.add_argument("--sft-max-tools", type=int, default=0,
+                        help="--build-sft: tools offered per sample (0: all of the suite's, as RL and the episodes)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rl-tasks", choices=("file", "render"), default="file",
                         help="RL tasks: the SFT run's train.jsonl, or --render-per-suite tasks rendered from every "
@@ -176,7 +183,8 @@ def main() -> None:
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.build_sft:
-        args.sft, args.data = _build_sft(args.out, args.build_sft, args.sft_steps, args.seed)
+        args.sft, args.data = _build_sft(args.out, args.build_sft, args.sft_steps, args.seed,
+                                       args.sft_max_tools or None)
     presentation = json.loads((args.sft / "template.json").read_text(encoding="utf-8"))["presentation"]
     rendered = args.rl_tasks == "render"
     cfg = RLRunConfig(model=str(args.sft), presentation=presentation,
