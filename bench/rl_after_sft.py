@@ -15,7 +15,7 @@ Paired statistics on the same tasks (McNemar, bootstrap interval of the differen
     python bench/learning.py                     # once: the SFT run and the splits (66 min on 2 CPU cores)
     python bench/rl_after_sft.py [--sft runs/learning/sft] [--data runs/learning/seen] [--steps 20]
     # or build the SFT run here, on multi-turn-heavy data (reused when --out already holds it):
-    python bench/rl_after_sft.py --build-sft 600 --rl-tasks render ...
+    python bench/rl_after_sft.py --build-sft 600 --sft-steps 120 --rl-tasks render ...
     # RL on multi-turn tasks rendered from every suite, judged on fresh multi-turn tasks:
     python bench/rl_after_sft.py --rl-tasks render --kinds chain missing_argument error --env-tasks 0 \
         --multi-turn-eval 12
