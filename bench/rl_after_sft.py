@@ -48,8 +48,13 @@ def _build_sft(out: Path, n: int, steps: int, seed: int, max_tools: int | None) 
     from toolkit.environment import list_suites
     from trainers.pipeline import split_file, synthesize_offline, train_sft, validate_with_replay
 
-    run, split = out / "sft", out / "sft-data"
+    run, split, stamp = out / "sft", out / "sft-data", out / "sft-build.json"
+    settings = {"n": n, "steps": steps, "seed": seed, "max_tools": max_tools}
     if (run / "template.json").exists() and (split / "test.jsonl").exists():
+        built = json.loads(stamp.read_text(encoding="utf-8")) if stamp.exists() else None
+        if built != settings:
+            sys.exit(f"{run} was built with {built}, not {settings}: pass another --out, or drop --build-sft and "
+                     f"pass --sft {run} --data {split}")
         print(f"reusing the SFT run in {run}")
         return run, split
     data = out / "sft-data.jsonl"
@@ -62,6 +67,7 @@ def _build_sft(out: Path, n: int, steps: int, seed: int, max_tools: int | None) 
               max_length=1024 if max_tools else 2048,
               packing=True, eval_steps=max(1, steps // 3), seed=seed, progress=False, warmup_ratio=0.05,
               lr_scheduler="cosine")
+    stamp.write_text(json.dumps(settings) + "\n", encoding="utf-8")
     return run, split
 
 
