@@ -31,8 +31,8 @@ def main() -> None:
     from toolkit.evaluate_report import compare
     from toolkit.tables import format_table
     from trainers.demo import DEMO_MIX, DEMO_SUITES
-    from trainers.pipeline import (Arm, arm_summary, evaluate_arms, split_file, synthesize_offline, train_sft,
-                                   validate_with_replay)
+    from trainers.pipeline import (BENCH_SFT, Arm, arm_summary, evaluate_arms, split_file, synthesize_offline,
+                                   train_sft, validate_with_replay)
 
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -44,9 +44,8 @@ def main() -> None:
     seen = split_file(args.out / "unseen" / "train.jsonl", args.out / "seen", method="kind", test_fraction=0.2,
                       seed=args.seed)
     sft = train_sft(args.out / "seen" / "train.jsonl", args.out / "sft", presentation=args.presentation,
-                    model=args.model, split="random", validation_fraction=0.1, max_steps=args.max_steps, batch_size=4,
-                    learning_rate=1e-3, max_length=768, eval_steps=max(1, args.max_steps // 3), seed=args.seed,
-                    progress=False, warmup_ratio=0.05, lr_scheduler="cosine")
+                    model=args.model, max_steps=args.max_steps, max_length=768,
+                    eval_steps=max(1, args.max_steps // 3), seed=args.seed, **BENCH_SFT)
     base = "smollm2" if args.model == "bundled" else args.model
     rows, report = [], {}
     for name, tasks in (("seen tools", args.out / "seen" / "test.jsonl"),

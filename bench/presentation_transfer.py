@@ -35,8 +35,8 @@ def main() -> None:
     from toolkit.evaluate_report import compare
     from toolkit.tables import format_table
     from trainers.demo import DEMO_MIX, DEMO_SUITES
-    from trainers.pipeline import (Arm, arm_summary, evaluate_arms, split_file, synthesize_offline, train_sft,
-                                   validate_with_replay)
+    from trainers.pipeline import (BENCH_SFT, Arm, arm_summary, evaluate_arms, split_file, synthesize_offline,
+                                   train_sft, validate_with_replay)
 
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -47,9 +47,8 @@ def main() -> None:
     runs = {}
     for pres in PRESENTATIONS:
         runs[pres] = train_sft(args.out / "train.jsonl", args.out / f"sft-{pres}", presentation=pres, model=args.model,
-                               split="random", validation_fraction=0.1, max_steps=args.max_steps, batch_size=4,
-                               learning_rate=1e-3, max_length=768, eval_steps=max(1, args.max_steps // 3),
-                               seed=args.seed, progress=False, warmup_ratio=0.05, lr_scheduler="cosine")
+                               max_steps=args.max_steps, max_length=768, eval_steps=max(1, args.max_steps // 3),
+                               seed=args.seed, **BENCH_SFT)
     base = "smollm2" if args.model == "bundled" else args.model
     arms = [Arm("base", base, p) for p in PRESENTATIONS]
     arms += [Arm(f"sft-{t}", runs[t]["run_dir"], p) for t in PRESENTATIONS for p in PRESENTATIONS]

@@ -46,7 +46,7 @@ def _build_sft(out: Path, n: int, steps: int, seed: int, max_tools: int | None) 
     ``max_tools=None`` offers every tool of the suite in each sample, as RL rollouts and the episode evaluation do;
     ``bench/learning.py`` offers at most 3 (shorter prompts), a different prompt from the one RL then sees."""
     from toolkit.environment import list_suites
-    from trainers.pipeline import split_file, synthesize_offline, train_sft, validate_with_replay
+    from trainers.pipeline import BENCH_SFT, split_file, synthesize_offline, train_sft, validate_with_replay
 
     run, split, stamp = out / "sft", out / "sft-data", out / "sft-build.json"
     settings = {"n": n, "steps": steps, "seed": seed, "max_tools": max_tools}
@@ -62,11 +62,9 @@ def _build_sft(out: Path, n: int, steps: int, seed: int, max_tools: int | None) 
                        progress=False)
     validate_with_replay(data, list_suites(), progress=False)
     split_file(data, split, method="kind", test_fraction=0.2, seed=seed)
-    train_sft(split / "train.jsonl", run, presentation="python", model="bundled", split="random",
-              validation_fraction=0.1, max_steps=steps, batch_size=4, learning_rate=1e-3,
-              max_length=1024 if max_tools else 2048,
-              packing=True, eval_steps=max(1, steps // 3), seed=seed, progress=False, warmup_ratio=0.05,
-              lr_scheduler="cosine")
+    train_sft(split / "train.jsonl", run, presentation="python", model="bundled", max_steps=steps,
+              max_length=1024 if max_tools else 2048, packing=True, eval_steps=max(1, steps // 3), seed=seed,
+              **BENCH_SFT)
     stamp.write_text(json.dumps(settings) + "\n", encoding="utf-8")
     return run, split
 

@@ -16,8 +16,13 @@ import anyio
 from toolkit.errors import UserError
 from toolkit import aio
 
-__all__ = ["Arm", "synthesize_offline", "validate_with_replay", "split_file", "train_sft", "evaluate_arms",
-           "arm_summary"]
+__all__ = ["Arm", "BENCH_SFT", "synthesize_offline", "validate_with_replay", "split_file", "train_sft",
+           "evaluate_arms", "arm_summary"]
+
+# The SFT recipe the benchmarks share (bench/learning.py, presentation_transfer.py, rl_after_sft.py --build-sft), so
+# their SFT runs differ only in data, steps and row length.
+BENCH_SFT = {"split": "random", "validation_fraction": 0.1, "batch_size": 4, "learning_rate": 1e-3,
+             "warmup_ratio": 0.05, "lr_scheduler": "cosine", "progress": False}
 
 
 @dataclass(frozen=True)
