@@ -215,7 +215,7 @@ def main() -> None:
     curve = {k: (mean(steps[:half], k), mean(steps[half:], k))
              for k in ("reward", "rewards/outcome/mean", "rewards/end_state/mean", "monitor/pass_rate",
                        "monitor/format_failure_rate", "monitor/ungrounded_answer_rate", "monitor/repeated_call_rate",
-                       "monitor/over_cap_rate", "step_time")}
+                       "monitor/unfinished_rate", "monitor/over_cap_rate", "step_time")}
     print(f"\nGRPO: {rl.global_step} steps x {args.batch_size * args.grad_accum} rollouts ({args.num_generations} per task), "
           f"{rl_seconds / 60:.1f} min; first half vs second half of training")
     print(format_table([(k, f"{a:.3f}", f"{b:.3f}") for k, (a, b) in curve.items()], ("metric", "first", "second")))

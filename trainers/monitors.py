@@ -10,6 +10,7 @@ of the step's rollouts that did it:
 * ``monitor/lenient_only_win_rate`` — solved the task, but some turn was readable only by the lenient parser
   (a win that a strict runtime would not have executed);
 * ``monitor/format_failure_rate`` — wrote call syntax nobody can read, or ran out of tokens mid-turn;
+* ``monitor/unfinished_rate`` — never handed the turn back (still calling tools when the rollout hit its limit);
 * ``monitor/pass_rate`` and ``monitor/calls_per_episode`` for context.
 
 They reach TRL's logs through a reward function of weight 0 (``monitors``): TRL hands every reward function a
@@ -33,6 +34,7 @@ MONITORS = (
     "monitor/ungrounded_answer_rate",
     "monitor/lenient_only_win_rate",
     "monitor/format_failure_rate",
+    "monitor/unfinished_rate",
     "monitor/pass_rate",
     "monitor/calls_per_episode",
 )
@@ -67,6 +69,7 @@ def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
         "monitor/format_failure_rate": share(
             lambda ep: any(t.lenient_error or t.truncated for t in ep.turns)
         ),
+        "monitor/unfinished_rate": share(lambda ep: not ep.finished),
         "monitor/pass_rate": share(lambda ep: ep.grade.passed),
         "monitor/calls_per_episode": sum(len(ep.calls) for ep in episodes) / n,
     }

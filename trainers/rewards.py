@@ -19,6 +19,11 @@ answer         the share of answer facts stated, only when grounded by the gold 
 outcome        1 when every applicable check passed and no call was refused at the cap
 =============  =====================================================================================================
 
+**Finishing** (``require_finish``, on by default): a rollout the policy never handed back (still calling tools at
+the tool-round or token limit, cut off mid-turn, or unreadable) earns nothing on any component. Without it, a policy
+that loops on the right tools until the limit collects ``end_state`` and process credit that an answered but wrong
+rollout does not, and RL teaches it to loop (docs/rl.md, seventh run).
+
 **Outcome gating** (reward hacking, training.md §5.6): the process components (format, tool_choice, arguments) pay in
 full only when the outcome is reached; otherwise they are scaled by ``credit_without_outcome``, and they pay nothing
 when the policy hit the call cap or repeated an identical call. With the default weights, a rollout that fails the
@@ -68,6 +73,7 @@ class RewardSettings:
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     credit_without_outcome: float = 0.25
     lenient_format_credit: float = 0.5
+    require_finish: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -129,13 +135,19 @@ def _arguments(ep: Episode) -> float | None:
 def component_scores(ep: Episode, settings: RewardSettings | None = None) -> dict[str, float | None]:
     """Every component's value for one episode (after gating), plus ``total`` (the weighted sum TRL will form)."""
     s = settings or RewardSettings()
+    if s.require_finish and not ep.finished:
+        scores: dict[str, float | None] = {
+            k: None if k in ("arguments", "answer") and not ep.grade.checks[k].applicable else 0.0 for k in COMPONENTS
+        }
+        scores["total"] = 0.0
+        return scores
     grade = ep.grade
     refused = any(c.refused for c in ep.calls)
     outcome = 1.0 if grade.passed and not refused else 0.0
     gate = 0.0 if refused or _repeated(ep) else (1.0 if outcome else s.credit_without_outcome)
     answer = grade.checks["answer"]
     arguments = _arguments(ep)
-    scores: dict[str, float | None] = {
+    scores = {
         "format": _format(ep, s) * gate,
         "tool_choice": grade.checks["tool_choice"].score * gate,
         "arguments": None if arguments is None else arguments * gate,

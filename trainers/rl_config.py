@@ -85,6 +85,9 @@ class RLRunConfig:
         0.25, "share of process reward (format, tool choice, arguments) paid when the task is not solved"
     )
     lenient_format_credit: float = _f(0.5, "format reward of a turn only the lenient parser can read")
+    require_finish: bool = _f(
+        True, "a rollout that never handed back an answer (still calling tools at the limit) earns no reward"
+    )
     # adapter
     lora: bool = _f(True, "train a LoRA adapter (false: full fine-tuning)")
     lora_r: int = _f(16, "LoRA rank")
@@ -211,6 +214,7 @@ class RLRunConfig:
             weights=weights,
             credit_without_outcome=self.credit_without_outcome,
             lenient_format_credit=self.lenient_format_credit,
+            require_finish=self.require_finish,
         )
 
     def to_dict(self) -> dict[str, Any]:

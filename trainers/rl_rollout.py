@@ -76,6 +76,16 @@ class Episode:
     def executed_calls(self) -> list[CallRecord]:
         return [c for c in self.calls if not c.refused]
 
+    @property
+    def finished(self) -> bool:
+        """The policy handed the turn back: its last turn is a readable reply with no call, not cut off. A rollout
+        that ended at the tool-round or token limit while still calling tools, mid-turn, or on unreadable call
+        syntax is unfinished."""
+        if not self.turns:
+            return False
+        last = self.turns[-1]
+        return not last.calls and not last.truncated and last.lenient_error is None
+
     def turn_calls(self) -> list[list[ToolCall]]:
         """The executed calls split per user turn the policy reached (for ``missing_argument`` grading)."""
         out: list[list[ToolCall]] = [[] for _ in range(max([1] + [c.turn + 1 for c in self.calls]))]

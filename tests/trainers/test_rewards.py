@@ -16,6 +16,7 @@ from trainers.rewards import (
     reward_functions,
     rows_without_outcome_contrast,
 )
+from trainers.rl_rollout import TASK_KEY, ToolRollout
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +217,26 @@ def test_rewards_read_trls_own_tool_loop_through_the_environments_it_passes(calc
                        "outcome": 1.0}  # fmt: skip
     with pytest.raises(UserError, match="ToolRollout"):
         funcs[0](prompts=[[]], completions=[completion])
+
+
+def test_a_rollout_that_never_hands_back_earns_nothing_and_scores_below_a_wrong_answer(smol_tokenizer, calc):
+    call = tool_call("calculate", **calc.gold_calls[0].arguments)
+    # the right call, then the same loop until the rollout's limit of 4 tool rounds: no answer is ever given
+    looping, ep = scores(smol_tokenizer, calc, [call] + [tool_call("calculate", expression=f"{i} + 1") for i in range(4)])
+    assert not ep.finished and ep.grade.checks["tool_choice"].passed and ep.grade.checks["end_state"].passed
+    assert looping["total"] == 0.0 and looping["end_state"] == 0.0 and looping["outcome"] == 0.0
+    wrong, answered = scores(smol_tokenizer, calc, [call, "The result is 12."])
+    assert answered.finished and wrong["outcome"] == 0.0 and wrong["total"] > looping["total"]
+    assert monitor_values([ep, answered])["monitor/unfinished_rate"] == 0.5
+    # the old behaviour, kept behind the switch, pays the grounded loop for the state it left
+    old = component_scores(ep, RewardSettings(require_finish=False))
+    assert old["end_state"] == 1.0 and old["total"] >= 0.5
+
+
+def test_a_reply_cut_off_by_the_token_budget_is_unfinished(smol_tokenizer, calc):
+    words = smol_tokenizer(f"The result is {calc.answer_facts[0]}, " + "very " * 400, add_special_tokens=False)
+    rollout = ToolRollout(presentation="json", tokenizer=smol_tokenizer, max_completion_length=64,
+                          generate=lambda batch, budgets: [words["input_ids"][:b] for b in budgets])  # no stop token
+    ep = rollout([[{"role": "user", "content": calc.prompt, TASK_KEY: calc.model_dump_json()}]], None)[
+        "toolgym_episode"][0]
+    assert ep.turns[-1].truncated and not ep.finished and component_scores(ep)["total"] == 0.0
