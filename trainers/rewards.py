@@ -136,9 +136,8 @@ def component_scores(ep: Episode, settings: RewardSettings | None = None) -> dic
     """Every component's value for one episode (after gating), plus ``total`` (the weighted sum TRL will form)."""
     s = settings or RewardSettings()
     if s.require_finish and not ep.finished:
-        scores: dict[str, float | None] = {
-            k: None if k in ("arguments", "answer") and not ep.grade.checks[k].applicable else 0.0 for k in COMPONENTS
-        }
+        na = {k for k in ("arguments", "answer") if not ep.grade.checks[k].applicable}
+        scores: dict[str, float | None] = {k: None if k in na else 0.0 for k in COMPONENTS}
         scores["total"] = 0.0
         return scores
     grade = ep.grade

@@ -222,7 +222,8 @@ def test_rewards_read_trls_own_tool_loop_through_the_environments_it_passes(calc
 def test_a_rollout_that_never_hands_back_earns_nothing_and_scores_below_a_wrong_answer(smol_tokenizer, calc):
     call = tool_call("calculate", **calc.gold_calls[0].arguments)
     # the right call, then the same loop until the rollout's limit of 4 tool rounds: no answer is ever given
-    looping, ep = scores(smol_tokenizer, calc, [call] + [tool_call("calculate", expression=f"{i} + 1") for i in range(4)])
+    loop = [tool_call("calculate", expression=f"{i} + 1") for i in range(4)]
+    looping, ep = scores(smol_tokenizer, calc, [call, *loop])
     assert not ep.finished and ep.grade.checks["tool_choice"].passed and ep.grade.checks["end_state"].passed
     assert looping["total"] == 0.0 and looping["end_state"] == 0.0 and looping["outcome"] == 0.0
     wrong, answered = scores(smol_tokenizer, calc, [call, "The result is 12."])
