@@ -62,9 +62,11 @@ def _build_sft(out: Path, n: int, steps: int, seed: int, max_tools: int | None) 
                        progress=False)
     validate_with_replay(data, list_suites(), progress=False)
     split_file(data, split, method="kind", test_fraction=0.2, seed=seed)
+    # 2,048-token rows at batch 4 ran out of 24 GB (eager attention); 2 x 2 accumulated trains the same rows per step
+    shape = {} if max_tools else {"batch_size": 2, "grad_accum": 2}
     train_sft(split / "train.jsonl", run, presentation="python", model="bundled", max_steps=steps,
               max_length=1024 if max_tools else 2048, packing=True, eval_steps=max(1, steps // 3), seed=seed,
-              **BENCH_SFT)
+              **{**BENCH_SFT, **shape})
     stamp.write_text(json.dumps(settings) + "\n", encoding="utf-8")
     return run, split
 
@@ -164,6 +166,9 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=0.0, help="KL coefficient against the SFT model")
     parser.add_argument("--group-filter", choices=("outcome", "none"), default="none",
                         help="outcome: zero advantage for groups that all solved or all failed")
+    parser.add_argument("--guidance", choices=("none", "gold"), default="none",
+                        help="gold: a group no rollout solved gets the task's gold demonstration in place of one "
+                             "rollout (docs/rl.md, Guidance)")
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-completion-length", type=int, default=384)
@@ -199,6 +204,7 @@ def main() -> None:
                       max_completion_length=args.max_completion_length, max_steps=args.steps,
                       learning_rate=args.learning_rate, temperature=args.temperature, seed=args.seed,
                       scale_rewards=args.scale_rewards, beta=args.beta, group_filter=args.group_filter,
+                      guidance=args.guidance,
                       save_steps=max(1, args.steps // 2), output_dir=args.out / "rl", progress=False)
     exclude = {_opening(t) for t in build_tasks(cfg)} | {_opening(t) for t in read_tasks(args.data / "train.jsonl")}
     fresh = _fresh_multi_turn_tasks(args.multi_turn_eval, args.eval_seed, exclude) if args.multi_turn_eval else []
@@ -215,15 +221,16 @@ def main() -> None:
     curve = {k: (mean(steps[:half], k), mean(steps[half:], k))
              for k in ("reward", "rewards/outcome/mean", "rewards/end_state/mean", "monitor/pass_rate",
                        "monitor/format_failure_rate", "monitor/ungrounded_answer_rate", "monitor/repeated_call_rate",
-                       "monitor/unfinished_rate", "monitor/over_cap_rate", "step_time")}
+                       "monitor/unfinished_rate", "monitor/over_cap_rate", "monitor/demonstration_rate",
+                       "step_time")}
     print(f"\nGRPO: {rl.global_step} steps x {args.batch_size * args.grad_accum} rollouts ({args.num_generations} per task), "
           f"{rl_seconds / 60:.1f} min; first half vs second half of training")
     print(format_table([(k, f"{a:.3f}", f"{b:.3f}") for k, (a, b) in curve.items()], ("metric", "first", "second")))
     contrast = rl.summary["groups_by_kind"]
-    print("\nGRPO groups by task kind: solved in none, some or all of their rollouts (only 'some' carries outcome "
-          "signal)")
-    print(format_table([(kind, c["groups"], c["none"], c["some"], c["all"]) for kind, c in contrast.items()],
-                       ("kind", "groups", "none", "some", "all")))
+    print("\nGRPO groups by task kind: solved in none, some or all of their sampled rollouts (only 'some' carries "
+          "outcome signal, and 'guided': a gold demonstration stood in for one rollout)")
+    print(format_table([(kind, c["groups"], c["none"], c["some"], c["all"], c.get("guided", 0))
+                        for kind, c in contrast.items()], ("kind", "groups", "none", "some", "all", "guided")))
 
     arms = [Arm("sft", str(args.sft), presentation), Arm("sft+rl", str(rl.run_dir), presentation)]
     first = evaluate_arms(args.data / "test.jsonl", arms, args.out, max_tasks=args.eval_tasks, max_new_tokens=96)

@@ -37,6 +37,7 @@ MONITORS = (
     "monitor/unfinished_rate",
     "monitor/pass_rate",
     "monitor/calls_per_episode",
+    "monitor/demonstration_rate",
 )
 
 
@@ -49,10 +50,14 @@ def _ungrounded(ep: Episode) -> bool:
 
 
 def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
-    """Each monitor's value over a batch of episodes (shares of rollouts; 0 for an empty batch)."""
+    """Each monitor's value over a batch of episodes (shares of rollouts; 0 for an empty batch). Gold
+    demonstrations (``guidance: gold``) are not the policy's work: every monitor but ``demonstration_rate`` (their
+    share of the batch) describes the sampled rollouts only."""
+    demonstrated = sum(1 for ep in episodes if ep.demonstration) / len(episodes) if episodes else 0.0
+    episodes = [ep for ep in episodes if not ep.demonstration]
     n = len(episodes)
     if n == 0:
-        return dict.fromkeys(MONITORS, 0.0)
+        return {**dict.fromkeys(MONITORS, 0.0), "monitor/demonstration_rate": demonstrated}
 
     def share(pred: Callable[[Episode], bool]) -> float:
         return sum(1 for ep in episodes if pred(ep)) / n
@@ -72,6 +77,7 @@ def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
         "monitor/unfinished_rate": share(lambda ep: not ep.finished),
         "monitor/pass_rate": share(lambda ep: ep.grade.passed),
         "monitor/calls_per_episode": sum(len(ep.calls) for ep in episodes) / n,
+        "monitor/demonstration_rate": demonstrated,
     }
 
 

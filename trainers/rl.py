@@ -335,6 +335,8 @@ def run_rl(
         max_completion_length=cfg.max_completion_length,
         max_tool_rounds=cfg.max_tool_calling_iterations,
         max_calls=cfg.max_calls,
+        guidance=cfg.guidance,
+        group_size=cfg.num_generations,
         generate=generate,
     )
     funcs, weights = reward_functions(cfg.rewards(), presentation=cfg.presentation)

@@ -12,6 +12,7 @@ from toolkit.config import build_config, read_config_file
 from toolkit.environment import TASK_KINDS
 from toolkit.errors import UserError
 from toolkit.presentations import PRESENTATION_NAMES
+from trainers.demonstrations import GUIDANCE
 from trainers.rewards import COMPONENTS, DEFAULT_WEIGHTS, RewardSettings
 
 __all__ = ["LOSS_TYPES", "RLRunConfig", "load_rl_config", "rl_config_help"]
@@ -74,6 +75,12 @@ class RLRunConfig:
         "none",
         "none: every group trains (TRL's behaviour); outcome: a group whose rollouts all solved, or all failed, the "
         "task gets zero advantage (DAPO's filter: group scaling would blow its process-credit noise up to full size)",
+    )
+    guidance: str = _f(
+        "none",
+        "none: rollouts only; gold: in a group where no rollout solved the task, the last rollout is replaced by a "
+        "demonstration of the task's gold solution that passes (mixed-policy GRPO, docs/rl.md), so tasks the "
+        "policy never solves still carry signal",
     )
     seed: int = _f(0, "seed for sampling order, initialisation and rollouts")
     gradient_checkpointing: bool = _f(False, "trade compute for memory in the loss pass (large models)")
@@ -186,6 +193,8 @@ class RLRunConfig:
                 "group_filter: outcome compares the outcome component, whose weight is 0; give it a weight "
                 "(e.g. reward_weights: {outcome: 1.0}) or set group_filter: none"
             )
+        if self.guidance not in GUIDANCE:
+            problems.append(f"guidance must be one of {', '.join(GUIDANCE)}, got {self.guidance!r}")
         if not 0.0 <= self.lora_dropout < 1.0:
             problems.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         if not (

@@ -27,6 +27,7 @@ from toolkit.environment import Grade, Task
 from toolkit.errors import UserError
 from toolkit.presentations import get_presentation
 from toolkit.specs import ToolCall, ToolSpec
+from trainers.demonstrations import GUIDANCE, demonstration_message
 from trainers.rl_env import (
     CallRecord,
     ToolGymEnv,
@@ -71,6 +72,7 @@ class Episode:
     specs: list[ToolSpec]
     grader: Any = field(repr=False)
     max_calls: int = 8
+    demonstration: bool = False  # the gold demonstration that replaced a rollout (guidance), not the policy's
 
     @property
     def executed_calls(self) -> list[CallRecord]:
@@ -85,6 +87,11 @@ class Episode:
             return False
         last = self.turns[-1]
         return not last.calls and not last.truncated and last.lenient_error is None
+
+    @property
+    def solved(self) -> bool:
+        """Finished, passed every check, and made no call past the cap: what the ``outcome`` reward pays."""
+        return self.finished and not any(c.refused for c in self.calls) and self.grade.passed
 
     def turn_calls(self) -> list[list[ToolCall]]:
         """The executed calls split per user turn the policy reached (for ``missing_argument`` grading)."""
@@ -132,6 +139,10 @@ class ToolRollout:
         max_tool_rounds: Most rounds of tool execution per rollout (TRL's ``max_tool_calling_iterations``).
         max_calls: Most tool calls executed per rollout; later calls are refused.
         native: json only: native template tool calling (None: probe the template).
+        guidance: ``gold``: in each group of ``group_size`` rollouts of one task where none is
+            :attr:`~Episode.solved`, the last is replaced by the task's gold demonstration
+            (:mod:`trainers.demonstrations`) when that passes; ``none``: rollouts only.
+        group_size: Rollouts per task, consecutive in the batch (GRPO's ``num_generations``).
         generate: ``fn(batch_ids, max_new_tokens) -> new_ids`` (each ending at its stop token when it
         stopped);
             default: sample from ``trainer.model``. Tests pass a scripted one (model outputs only).
@@ -146,8 +157,12 @@ class ToolRollout:
         max_tool_rounds: int = 4,
         max_calls: int = 8,
         native: bool | None = None,
+        guidance: str = "none",
+        group_size: int = 1,
         generate: GenerateFn | None = None,
     ) -> None:
+        if guidance not in GUIDANCE:
+            raise UserError(f"guidance must be one of {', '.join(GUIDANCE)}, got {guidance!r}")
         self.presentation = presentation
         self.parser = get_presentation(presentation)
         self.tokenizer = tokenizer
@@ -155,6 +170,8 @@ class ToolRollout:
         self.max_completion_length = max_completion_length
         self.max_tool_rounds = max_tool_rounds
         self.max_calls = max_calls
+        self.guidance = guidance
+        self.group_size = group_size
         self.generate = generate
         self._pools: dict[str, list[ToolGymEnv]] = {}
 
@@ -163,7 +180,8 @@ class ToolRollout:
     def __call__(self, prompts: list[list[dict[str, Any]]], trainer: Any = None) -> dict[str, Any]:
         generate = self.generate or _model_generator(trainer)
         stop_ids = _stop_ids(self.tokenizer, trainer)
-        states = self._start(prompts)
+        used: dict[str, int] = {}
+        states = [self._state(p, used) for p in prompts]
         # Several processes (accelerate): generation under ZeRO-3 / FSDP gathers parameters collectively, so every
         # rank takes part in every turn until all ranks are done; a finished rank generates one dummy token.
         accelerator = getattr(trainer, "accelerator", None) if self.generate is None else None
@@ -188,6 +206,8 @@ class ToolRollout:
             for s, ids, budget in zip(active, new, budgets, strict=True):
                 self._step(s, list(ids)[:budget], budget, stop_ids)
         episodes = [self._episode(s) for s in states]
+        if self.guidance == "gold":
+            self._guide(prompts, states, episodes, used, stop_ids)
         return {
             "prompt_ids": [s.prompt_ids for s in states],
             "completion_ids": [s.completion_ids for s in states],
@@ -206,25 +226,69 @@ class ToolRollout:
         used[suite] = i + 1
         return pool[i]
 
-    def _start(self, prompts: list[list[dict[str, Any]]]) -> list[_State]:
+    def _state(self, prompt: list[dict[str, Any]], used: dict[str, int]) -> _State:
+        """A new rollout of ``prompt`` on an environment reset to the task its user message carries."""
         from trainers.rl_env import task_from_row
 
-        states, used = [], {}
-        for prompt in prompts:
-            carrier = next((m for m in prompt if isinstance(m, Mapping) and m.get(TASK_KEY)), None)
-            if carrier is None:
-                raise UserError(
-                    f"a prompt carries no task: its user message needs a {TASK_KEY!r} key with the task "
-                    "JSON (build the dataset with trainers.rl.build_dataset)"
-                )
-            task = task_from_row({"task": carrier[TASK_KEY]})
-            adapter = self._adapter(task.suite, used)
-            adapter.reset(task=task)
-            history = [{k: v for k, v in m.items() if k in ("role", "content")} for m in prompt]
-            text = self._render(history, adapter, gen=True)
-            ids = self._encode(text)
-            states.append(_State(adapter=adapter, task=task, history=history, prompt_ids=ids))
-        return states
+        carrier = next((m for m in prompt if isinstance(m, Mapping) and m.get(TASK_KEY)), None)
+        if carrier is None:
+            raise UserError(
+                f"a prompt carries no task: its user message needs a {TASK_KEY!r} key with the task "
+                "JSON (build the dataset with trainers.rl.build_dataset)"
+            )
+        task = task_from_row({"task": carrier[TASK_KEY]})
+        adapter = self._adapter(task.suite, used)
+        adapter.reset(task=task)
+        history = [{k: v for k, v in m.items() if k in ("role", "content")} for m in prompt]
+        ids = self._encode(self._render(history, adapter, gen=True))
+        return _State(adapter=adapter, task=task, history=history, prompt_ids=ids)
+
+    def _guide(
+        self,
+        prompts: list[list[dict[str, Any]]],
+        states: list[_State],
+        episodes: list[Episode],
+        used: dict[str, int],
+        stop_ids: set[int],
+    ) -> None:
+        """Replace the last rollout of every unsolved group by a passing gold demonstration, in place. A slice of
+        rows that is not one task's group (a group split across processes) is left alone."""
+        g = self.group_size
+        for start in range(0, len(states) - g + 1, g):
+            group = episodes[start : start + g]
+            if g < 2 or len({ep.task.id for ep in group}) != 1 or any(ep.solved for ep in group):
+                continue
+            demo = self._demonstrate(prompts[start + g - 1], used, stop_ids)
+            if demo is not None:
+                states[start + g - 1], episodes[start + g - 1] = demo
+
+    def _demonstrate(
+        self, prompt: list[dict[str, Any]], used: dict[str, int], stop_ids: set[int]
+    ) -> tuple[_State, Episode] | None:
+        """The task's gold demonstration as a rollout (same rendering, execution and masks), if it passes."""
+        s = self._state(prompt, used)
+        specs = {spec.name: spec for spec in s.adapter._env.specs()}
+        while not s.done:
+            message = demonstration_message(s.task, s.user_turn, calls_of(s.adapter), specs)
+            if message is None:
+                return None
+            budget = self.max_completion_length - len(s.completion_ids)
+            self._step(s, self._assistant_ids(s, message)[:budget], budget, stop_ids)
+        episode = self._episode(s)
+        episode.demonstration = True
+        return (s, episode) if episode.solved else None
+
+    def _assistant_ids(self, s: _State, message: dict[str, Any]) -> list[int]:
+        """The tokens of ``message`` as the policy would write them after the generation prompt, through its end-of-turn
+        token (the text the chat template renders for that assistant turn)."""
+        prompt = self._render(s.history, s.adapter, gen=True)
+        full = self._render(s.history + [message], s.adapter, gen=False)
+        if not full.startswith(prompt):
+            raise UserError(
+                "the chat template is not prefix-preserving: an assistant turn re-renders the generation prompt, so "
+                "a demonstration cannot be appended to it; use a prefix-preserving chat_template or guidance: none"
+            )
+        return self._encode(full[len(prompt) : self._turn_end(full)])
 
     def _render(self, messages: list[dict[str, Any]], adapter: ToolGymEnv, *, gen: bool) -> str:
         """The conversation through the chat template, rendered as SFT and evaluation render it."""

@@ -116,6 +116,7 @@ def rollout_rows(
             "group": (first_row + i) // group_size,
             "task": {"id": episode.task.id, "suite": episode.task.suite, "kind": episode.task.kind},
             "passed": bool(episode.grade.passed),
+            "demonstration": bool(getattr(episode, "demonstration", False)),
             "reward": round(total, 6),
             "rewards": components,
             "advantage": round(float(advantages[i]), 6),
@@ -137,15 +138,19 @@ def rollout_rows(
 
 def contrast_by_kind(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Per task kind, how many GRPO groups (rollouts of one task in one step) solved the task in none, some or all
-    of their rollouts. Only "some" groups carry outcome signal; a kind with none of them cannot improve by RL."""
+    of their sampled rollouts, and in how many a gold demonstration stood in for one (``guided``; its own pass is
+    not counted). Only "some" groups, and guided ones, carry outcome signal; a kind with none of them cannot
+    improve by RL."""
     groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["step"], row["group"]), []).append(row)
     out: dict[str, dict[str, int]] = {}
     for members in groups.values():
-        solved = sum(bool(r["passed"]) for r in members)
-        verdict = "none" if solved == 0 else "all" if solved == len(members) else "some"
-        counts = out.setdefault(members[0]["task"]["kind"], {"groups": 0, "none": 0, "some": 0, "all": 0})
+        sampled = [r for r in members if not r.get("demonstration")]
+        solved = sum(bool(r["passed"]) for r in sampled)
+        verdict = "none" if solved == 0 else "all" if solved == len(sampled) else "some"
+        counts = out.setdefault(members[0]["task"]["kind"], {"groups": 0, "none": 0, "some": 0, "all": 0, "guided": 0})
         counts["groups"] += 1
         counts[verdict] += 1
+        counts["guided"] += len(sampled) < len(members)
     return dict(sorted(out.items()))

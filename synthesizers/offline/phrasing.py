@@ -13,9 +13,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from toolkit.facts import fact_in_answer
 from toolkit.specs import ToolResult, ToolSpec
 
-__all__ = ["request_for", "arg_phrase", "answer_for", "result_facts", "ask_for", "description_examples"]
+__all__ = [
+    "answer_for", "answer_stating", "arg_phrase", "ask_for", "description_examples", "request_for", "result_facts",
+]
 
 _EXAMPLE = re.compile(r"""(?:e\.g\.|for example|such as|like)[,:]?\s*\(?\s*((?:['"][^'"]{1,60}['"][,\s/or]*)+)""", re.I)
 _QUOTED = re.compile(r"""['"]([^'"]{1,60})['"]""")
@@ -143,6 +146,14 @@ def answer_for(calls_results: list[tuple[ToolSpec, ToolResult]], rng: random.Ran
             parts.append(f"{_human(spec.name).capitalize()} → {_summary(result)}")
     lead = rng.choice(("Here is what I found.", "Done.", "Here are the results.", "All set."))
     return lead + "\n" + "\n".join(f"- {p}" for p in parts)
+
+
+def answer_stating(calls_results: list[tuple[ToolSpec, ToolResult]], facts: list[str], rng: random.Random) -> str:
+    """:func:`answer_for`, with any of ``facts`` it does not already state added as bullets (the task's answer check
+    wants them all)."""
+    text = answer_for(calls_results, rng)
+    missing = [f for f in facts if not fact_in_answer(f, text)]
+    return text + "".join(f"\n- {f}" for f in missing)
 
 
 def ask_for(spec: ToolSpec, missing: list[str], rng: random.Random) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 
 from synthesizers.offline.episode import Episode
 from synthesizers.offline.no_tool import no_tool_pair
-from synthesizers.offline.phrasing import answer_for, arg_phrase, ask_for, request_for
+from synthesizers.offline.phrasing import answer_stating, arg_phrase, ask_for, request_for
 from synthesizers.offline.universe import Universe
 from toolkit.delegation import DELEGATE_SPEC, SUBAGENT_SYSTEM
-from toolkit.environment import Environment, GoldCall, Task, fact_in_answer
+from toolkit.environment import Environment, GoldCall, Task
 from toolkit.specs import ToolCall, ToolResult, ToolSpec
 
 __all__ = ["Draft", "Unsupported", "SCENARIOS"]
@@ -55,11 +55,7 @@ def _calls(gold: list[GoldCall]) -> list[ToolCall]:
 
 def _answer(ep: Episode, specs: dict[str, ToolSpec], pairs: list[tuple[ToolCall, ToolResult]], facts: list[str],
             rng: random.Random) -> str:
-    text = answer_for([(specs[c.name], r) for c, r in pairs if c.name in specs], rng)
-    missing = [f for f in facts if not fact_in_answer(f, text)]
-    if missing:
-        text += "\n" + "\n".join(f"- {f}" for f in missing)
-    return text
+    return answer_stating([(specs[c.name], r) for c, r in pairs if c.name in specs], facts, rng)
 
 
 def _task(ctx: Ctx, env: Environment | None, kind: str, *, allow_generic: bool = True) -> tuple[Task, str]:

@@ -286,6 +286,34 @@ def test_groups_that_all_failed_train_nothing_under_the_outcome_group_filter(
 
 
 @pytest.mark.slow
+def test_gold_guidance_trains_groups_the_policy_never_solves_towards_the_demonstration(
+    tmp_path, model_dir, smol_tokenizer
+):
+    from trainers.rl_rollout import TASK_KEY, ToolRollout
+
+    cfg = _config(tmp_path, model_dir, max_steps=1, group_filter="outcome", guidance="gold", save_steps=10)
+    result = run_rl(cfg, generate=never_right_policy(smol_tokenizer, cfg))
+
+    rows = read_rollout_log(result.run_dir / "rollouts.jsonl")
+    demos = [r for r in rows if r["demonstration"]]
+    assert len(demos) == 1 and demos[0]["passed"] and demos[0]["advantage"] > 0 and not demos[0]["filtered"]
+    assert all(r["advantage"] < 0 and not r["passed"] for r in rows if not r["demonstration"])
+    assert result.metrics["monitor/demonstration_rate"] == 0.5 and result.metrics["monitor/pass_rate"] == 0.0
+    assert result.metrics["frac_groups_filtered"] == 0.0  # without guidance every group here is filtered out
+    assert result.summary["groups_by_kind"]["single"] == {"groups": 1, "none": 1, "some": 0, "all": 0, "guided": 1}
+
+    # the update made the demonstration more likely than the starting policy found it
+    task = next(t for t in build_tasks(cfg) if t.id == demos[0]["task"]["id"])
+    rollout = ToolRollout(presentation="json", tokenizer=smol_tokenizer, max_completion_length=160, guidance="gold",
+                          group_size=2, generate=never_right_policy(smol_tokenizer, cfg))
+    got = rollout([[{"role": "user", "content": task.prompt, TASK_KEY: task.model_dump_json()}]] * 2, None)
+    assert got["toolgym_episode"][1].demonstration
+    demo = (got["prompt_ids"][1], got["completion_ids"][1], got["env_mask"][1])
+    before = _logprob(_load_tiny(model_dir), demo)
+    assert _logprob(_load_tiny(model_dir, result.run_dir / "adapter"), demo) > before + 1.0
+
+
+@pytest.mark.slow
 def test_a_run_resumes_from_its_latest_checkpoint(tmp_path, model_dir, smol_tokenizer):
     first = _config(tmp_path, model_dir, max_steps=1)
     run_rl(first, generate=half_right_policy(smol_tokenizer, first))

@@ -63,6 +63,12 @@ def test_groups_are_counted_by_kind_as_solved_in_none_some_or_all_rollouts():
     rows = [row(1, 0, "chain", False), row(1, 0, "chain", False), row(1, 1, "single", True), row(1, 1, "single", False),
             row(2, 0, "single", True), row(2, 0, "single", True), row(2, 1, "chain", True), row(2, 1, "chain", False)]
     assert contrast_by_kind(rows) == {
-        "chain": {"groups": 2, "none": 1, "some": 1, "all": 0},
-        "single": {"groups": 2, "none": 0, "some": 1, "all": 1},  # step 1's group 1 and step 2's group 0 differ
+        "chain": {"groups": 2, "none": 1, "some": 1, "all": 0, "guided": 0},
+        "single": {"groups": 2, "none": 0, "some": 1, "all": 1, "guided": 0},  # step 1's group 1, step 2's group 0
     }
+
+
+def test_a_demonstration_is_counted_as_guidance_not_as_a_solved_rollout():
+    rows = [{"step": 1, "group": 0, "task": {"kind": "chain"}, "passed": False},
+            {"step": 1, "group": 0, "task": {"kind": "chain"}, "passed": True, "demonstration": True}]
+    assert contrast_by_kind(rows) == {"chain": {"groups": 1, "none": 1, "some": 0, "all": 0, "guided": 1}}

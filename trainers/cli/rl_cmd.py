@@ -57,5 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if groups:  # the share of groups GRPO could learn an outcome from, per kind: where RL can and cannot help
             print("groups with a solved and a failed rollout: " + ", ".join(
                 f"{kind} {c['some']}/{c['groups']}" for kind, c in groups.items()))
+            if any(c.get("guided") for c in groups.values()):
+                print("groups given a gold demonstration: " + ", ".join(
+                    f"{kind} {c['guided']}/{c['groups']}" for kind, c in groups.items()))
         print(f"wrote {result.run_dir} (run.json, plots/" + (", rollouts.jsonl)" if groups is not None else ")"))
     return 0
