@@ -14,6 +14,7 @@ This module says what the demonstrator writes next; :class:`trainers.rl_rollout.
 
 from __future__ import annotations
 
+import json
 import random
 import zlib
 from collections.abc import Mapping, Sequence
@@ -58,5 +59,19 @@ def demonstration_message(
             for k, c in enumerate(batch)
         ]
         return {"role": "assistant", "content": "", "tool_calls": tool_calls}
-    pairs = [(specs[c.name], ToolResult(content=c.content, is_error=c.is_error)) for c in calls if c.name in specs]
+    pairs = [(specs[c.name], _result(c)) for c in calls if c.name in specs]
     return {"role": "assistant", "content": answer_stating(pairs, list(task.answer_facts), rng)}
+
+
+def _result(call: CallRecord) -> ToolResult:
+    """The result as the synthesizer saw it: a JSON result's value as ``structured``, so the answer restates its
+    fields as the SFT data's answers do rather than quoting the raw text."""
+    structured = None
+    if not call.is_error:
+        try:
+            value = json.loads(call.content)
+        except ValueError:
+            value = None
+        if value is not None:
+            structured = value if isinstance(value, dict) else {"result": value}
+    return ToolResult(content=call.content, structured=structured, is_error=call.is_error)
