@@ -85,7 +85,8 @@ def train_sft(train: Path, run_dir: Path, **settings: Any) -> dict[str, Any]:
     cfg = SFTRunConfig(train_file=train, output_dir=run_dir, **settings)
     result = run_sft(cfg)
     return {"run_dir": str(result.run_dir), "steps": result.global_step, "train_loss": result.final_train_loss,
-            "eval_loss": result.final_eval_loss, "best_eval_loss": result.best_eval_loss}
+            "eval_loss": result.final_eval_loss, "best_eval_loss": result.best_eval_loss,
+            "data": result.summary.get("data", {}).get("train", {})}
 
 
 async def _evaluate(tasks: Any, backend: Any, config: Any, out: Path) -> list[Any]:

@@ -33,6 +33,8 @@ def test_the_demo_runs_every_stage_and_reports_base_vs_tuned(tmp_path: Path, tin
     assert "tuned (lenient)" in printed
     report = (out / "report.md").read_text()
     assert "## Before / after (held-out tasks)" in report and "McNemar" in report
+    trained = json.loads((out / "sft" / "run.json").read_text())["data"]["train"]
+    assert f"- SFT data: {trained['rows']} rows, {trained['trained_tokens']:,} of {trained['tokens']:,}" in report
     assert (out / "accuracy.png").stat().st_size > 0
     assert (out / "sft" / "adapter_config.json").exists() or any((out / "sft").rglob("adapter_config.json"))
     summary = json.loads((out / "demo.json").read_text())
