@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,13 @@ def _order_key(traj: Trajectory) -> tuple[int, int, str]:
 
 
 def merge_shards(inputs: Sequence[Path], out: Path, *, near_dup_threshold: float | None = 0.9) -> MergeReport:
-    """Merge JSONL shard files into ``out`` (which must not exist yet)."""
+    """Merge JSONL shard files into ``out`` (which must not exist yet).
+
+    The merge is written beside ``out`` and renamed into place at the end, so an interrupted merge never leaves a
+    partial file that looks like a finished dataset.
+    """
+    if out.exists() and out.stat().st_size > 0:
+        raise UserError(f"{out} already exists; delete it or choose another --out for the merged file")
     report = MergeReport()
     by_id: dict[str, Trajectory] = {}
     for path in inputs:
@@ -52,11 +59,17 @@ def merge_shards(inputs: Sequence[Path], out: Path, *, near_dup_threshold: float
                     continue
                 by_id[traj.id] = traj
     dedupe = Deduplicator(threshold=near_dup_threshold)
-    with JsonlSink(out, resume=False) as sink:
-        for traj in sorted(by_id.values(), key=_order_key):
-            if dedupe.check(traj):
-                report.near_duplicates += 1
-                continue
-            sink.write(traj.to_dict())
-            report.written += 1
+    partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)  # left by an interrupted merge; it is rebuilt from the shards
+    try:
+        with JsonlSink(partial, resume=False) as sink:
+            for traj in sorted(by_id.values(), key=_order_key):
+                if dedupe.check(traj):
+                    report.near_duplicates += 1
+                    continue
+                sink.write(traj.to_dict())
+                report.written += 1
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     return report

@@ -23,7 +23,7 @@ import anyio
 
 from synthesizers.dedupe import Deduplicator
 from synthesizers.outcome import SampleJob, SampleOutcome, sample_id
-from synthesizers.sink import JsonlSink, scan_ids
+from synthesizers.sink import JsonlSink, UnwritableRecord, scan_ids
 from synthesizers.yields import YieldTable
 from toolkit.errors import UserError
 from toolkit.progress import Progress
@@ -189,16 +189,23 @@ async def run_synthesis(synth: Synthesizer, options: RunOptions, *, enter: bool 
                 outcome = results.pop(next_pos)
                 written = False
                 if outcome.ok and outcome.trajectory is not None:
-                    dup = dedupe.check(outcome.trajectory)
-                    if dup:
-                        outcome.failed_stage, outcome.reason = "unique", dup
+                    try:
+                        line = sink.dumps(outcome.trajectory.to_dict())
+                    except UnwritableRecord as exc:
+                        outcome.failed_stage, outcome.reason = "written", str(exc)
                     else:
-                        outcome.passed += ["unique", "written"]
-                        sink.write(outcome.trajectory.to_dict())
-                        written = True
+                        dup = dedupe.check(outcome.trajectory)
+                        if dup:
+                            outcome.failed_stage, outcome.reason = "unique", dup
+                        else:
+                            outcome.passed += ["unique", "written"]
+                            sink.write_line(line)
+                            written = True
                 if not written:
+                    # A reason quoting broken teacher text must not take the run down with it.
+                    reason = outcome.reason and outcome.reason.encode("utf-8", "backslashreplace").decode("utf-8")
                     fail_sink.write({"id": outcome.job.id, "index": outcome.job.index, "kind": outcome.job.kind,
-                                     "stage": outcome.failed_stage or "verified", "reason": outcome.reason})
+                                     "stage": outcome.failed_stage or "verified", "reason": reason})
                 table.add(outcome, written=written)
                 progress.advance(ok=written)
                 next_pos += 1

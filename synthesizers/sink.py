@@ -14,7 +14,11 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["JsonlSink", "scan_ids", "repair_torn_tail"]
+__all__ = ["JsonlSink", "UnwritableRecord", "scan_ids", "repair_torn_tail"]
+
+
+class UnwritableRecord(ValueError):
+    """A record that cannot be stored as UTF-8 JSON (e.g. a lone surrogate from a teacher's escaped output)."""
 
 
 def repair_torn_tail(path: Path) -> int:
@@ -71,10 +75,27 @@ class JsonlSink:
             raise UserError(f"{path} already exists; pass --resume to continue that run or choose another --out")
         self._fh: IO[str] | None = path.open("a", encoding="utf-8")
 
+    @staticmethod
+    def dumps(record: dict[str, Any]) -> str:
+        """One JSONL line for ``record``; raises :class:`UnwritableRecord` before anything reaches the file."""
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UnwritableRecord(
+                f"record {record.get('id', '?')!r} holds text that is not valid Unicode ({exc.reason} near character "
+                f"{exc.start} of its JSON line); it was not written. Lone surrogates usually come from a teacher "
+                "emitting half of an escaped emoji; the sample is dropped, the rest of the run goes on") from None
+        return line
+
     def write(self, record: dict[str, Any]) -> None:
+        self.write_line(self.dumps(record))
+
+    def write_line(self, line: str) -> None:
+        """Append a line made by :meth:`dumps`."""
         if self._fh is None:
             raise RuntimeError("sink is closed")
-        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._fh.write(line)
         self._fh.flush()
         if self.fsync_interval is not None and time.monotonic() - self._last_sync >= self.fsync_interval:
             os.fsync(self._fh.fileno())

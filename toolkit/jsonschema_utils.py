@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
@@ -120,41 +121,55 @@ def validation_errors(schema: dict[str, Any], instance: Any, *, limit: int = 5) 
     return sorted(out)
 
 
+_DEF_CONTAINERS = ("$defs", "definitions")  # 2020-12's name, and draft-07's (zod-to-json-schema emits it)
+
+
+def _def_ref(ref: str) -> tuple[str, str] | None:
+    """``(container, name)`` for a ref of the form ``#/$defs/Name`` or ``#/definitions/Name``, else None."""
+    if not ref.startswith("#/"):
+        return None
+    parts = unquote(ref[2:]).split("/")
+    if len(parts) != 2 or parts[0] not in _DEF_CONTAINERS:
+        return None  # e.g. "#/$defs/A/properties/b": not a whole definition, so it is left as a ref
+    return parts[0], parts[1].replace("~1", "/").replace("~0", "~")
+
+
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """Return a copy with local ``$ref``s to ``$defs``/``definitions`` replaced by their targets.
 
-    Recursive references are left in place (with their ``$defs``) since they cannot be inlined.
+    Recursive references (and any ref that cannot be inlined) are left in place, and then the root's definition
+    containers are kept as they are, under their own names, so that every remaining ref still resolves.
     """
-    defs: dict[str, Any] = {**schema.get("definitions", {}), **schema.get("$defs", {})}
-    if not defs:
+    containers = {c: schema[c] for c in _DEF_CONTAINERS if isinstance(schema.get(c), dict)}
+    if not containers:
         return copy.deepcopy(schema)
-    recursive = False
+    kept_ref = False
     nodes = 0
 
-    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
-        nonlocal recursive, nodes
+    def resolve(node: Any, seen: tuple[tuple[str, str], ...]) -> Any:
+        nonlocal kept_ref, nodes
         nodes += 1
         if nodes > MAX_SCHEMA_NODES:  # nested refs can expand exponentially: stop counting, report at the end
             return {}
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
-                key = ref.rsplit("/", 1)[-1]
-                if key in seen or key not in defs:
-                    recursive = recursive or key in seen
-                    return dict(node)
-                target = resolve(defs[key], seen + (key,))
+            where = _def_ref(ref) if isinstance(ref, str) else None
+            if where is not None and where not in seen and where[1] in containers.get(where[0], {}):
+                target = resolve(containers[where[0]][where[1]], seen + (where,))
                 siblings = {k: resolve(v, seen) for k, v in node.items() if k != "$ref"}
                 return {**target, **siblings} if isinstance(target, dict) else target
-            return {k: resolve(v, seen) for k, v in node.items() if k not in ("$defs", "definitions")}
+            if isinstance(ref, str):
+                kept_ref = True  # recursive, dangling or not a whole definition: it needs the containers below
+            return {k: resolve(v, seen) for k, v in node.items()}
         if isinstance(node, list):
             return [resolve(v, seen) for v in node]
         return node
 
-    out = resolve(schema, ())
+    # Only the root's containers are dropped: a nested "definitions" may be a property name, or a ref's target.
+    out = resolve({k: v for k, v in schema.items() if k not in containers}, ())
     if nodes > MAX_SCHEMA_NODES:
         raise UserError(f"schema's $refs expand to more than {MAX_SCHEMA_NODES} nodes when inlined; it is too large "
                         "to use (simplify its definitions)")
-    if recursive:
-        out["$defs"] = copy.deepcopy(defs)
+    if kept_ref and isinstance(out, dict):
+        out.update(copy.deepcopy(containers))
     return out

@@ -267,7 +267,7 @@ class MCPToolset(Toolset):
             finally:
                 conn.release()
             if result is not _SESSION_GONE:
-                return cap_result(result, limits.max_result_chars)
+                return self._checked(conn, name, result, limits)
         why = f"MCP server {self.name!r} dropped two fresh sessions in a row during the call to {name!r}"
         return ToolResult.error("crash", why)
 
@@ -300,15 +300,27 @@ class MCPToolset(Toolset):
                 f"tool {name!r} did not answer within {limits.timeout:g} s; the call was cancelled and the "
                 f"next call will use a fresh {fresh}",
             )
-        result = result_from_mcp(raw)
+        return result_from_mcp(raw)
+
+    def _checked(self, conn: Connection, name: str, result: ToolResult, limits: CallLimits) -> ToolResult:
+        """The size-capped result, or a ``malformed_result`` error when it breaks the tool's output schema."""
+        capped = cap_result(result, limits.max_result_chars)
         spec = next((s for s in conn.specs if s.name == name), None)
-        checkable = not (result.is_error or result.truncated)
-        if spec is not None and spec.output_schema is not None and checkable:
-            problem = _output_problem(spec, result)
-            if problem:
-                why = f"tool {name!r} broke its output schema: {problem}"
-                return ToolResult.error("malformed_result", why)
-        return result
+        # Checked after the cap so the work is bounded by max_result_chars: structured content too large to keep is
+        # dropped unchecked. Errors, and results the server truncated on purpose, are not held to the schema.
+        dropped = result.structured is not None and capped.structured is None
+        if spec is None or spec.output_schema is None or result.is_error or result.truncated or dropped:
+            return capped
+        try:
+            problem = _output_problem(spec, capped)
+            why = f"tool {name!r} broke its output schema: {problem}"
+        except Exception as exc:  # the schema comes from an untrusted server (e.g. a dangling $ref): never raise
+            logger.debug("checking %s's result against its output schema failed", name, exc_info=True)
+            problem = f"{type(exc).__name__}: {str(exc)[:300]}"
+            why = f"tool {name!r} sent a result that could not be checked against its output schema: {problem}"
+        if not problem:
+            return capped
+        return cap_result(ToolResult.error("malformed_result", why), limits.max_result_chars)
 
     def _crash(self, conn: Connection, name: str, why: str) -> ToolResult:
         conn.retire()

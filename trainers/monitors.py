@@ -7,11 +7,12 @@ of the step's rollouts that did it:
 * ``monitor/repeated_call_rate`` — made the same call (name and arguments) twice;
 * ``monitor/ungrounded_answer_rate`` — answered a task that needs tools without one successful call of a gold
   tool (on error tasks, the gold call's expected error counts as its result);
-* ``monitor/lenient_only_win_rate`` — solved the task, but some turn was readable only by the lenient parser
+* ``monitor/lenient_only_win_rate`` — solved the task (what the ``outcome`` reward pays), but some turn was readable only by the lenient parser
   (a win that a strict runtime would not have executed);
 * ``monitor/format_failure_rate`` — wrote call syntax nobody can read, or ran out of tokens mid-turn;
 * ``monitor/unfinished_rate`` — never handed the turn back (still calling tools when the rollout hit its limit);
-* ``monitor/pass_rate`` and ``monitor/calls_per_episode`` for context.
+* ``monitor/pass_rate`` (share solved: finished, every check passed, no call refused) and
+  ``monitor/calls_per_episode`` for context.
 
 They reach TRL's logs through a reward function of weight 0 (``monitors``): TRL hands every reward function a
 ``log_metric`` callback, and its value column is constant, so it changes no advantage.
@@ -69,13 +70,13 @@ def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
         ),
         "monitor/ungrounded_answer_rate": share(_ungrounded),
         "monitor/lenient_only_win_rate": share(
-            lambda ep: ep.grade.passed and not all(t.strict_ok for t in ep.turns)
+            lambda ep: ep.solved and not all(t.strict_ok for t in ep.turns)
         ),
         "monitor/format_failure_rate": share(
             lambda ep: any(t.lenient_error or t.truncated for t in ep.turns)
         ),
         "monitor/unfinished_rate": share(lambda ep: not ep.finished),
-        "monitor/pass_rate": share(lambda ep: ep.grade.passed),
+        "monitor/pass_rate": share(lambda ep: ep.solved),  # the grade alone would count a rollout that never answers
         "monitor/calls_per_episode": sum(len(ep.calls) for ep in episodes) / n,
         "monitor/demonstration_rate": demonstrated,
     }

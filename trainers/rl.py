@@ -86,6 +86,9 @@ def read_tasks(path: Path, limit: int = 0, kinds: list[str] | None = None) -> li
             if kinds is None or task.kind in kinds:
                 tasks.append(task)
             if limit and len(tasks) >= limit:
+                if any(rest.strip() for rest in fh):  # said aloud: num_tasks defaults to 64, not "all of the file"
+                    warnings.warn(f"{path}: using its first {limit} tasks (num_tasks: {limit}); set num_tasks: 0 "
+                                  "to use every task in the file", UserWarning, stacklevel=3)
                 break
     skipped_kinds = ", ".join(f"{k} x{v}" for k, v in sorted(skipped.items()))
     if not tasks:
@@ -139,14 +142,15 @@ def _sft_run(model: str) -> Path | None:
     return None
 
 
-def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
-    """(model, tokenizer, template, provenance) for the configured model; an SFT run's adapter is loaded trainable."""
+def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any], bool | None]:
+    """(model, tokenizer, template, provenance, native) for the configured model; an SFT run's adapter is loaded
+    trainable, and its saved template and native-calling decision are reused unless the config overrides them."""
     run = _sft_run(cfg.model)
     if run is None:
         ref = resolve_model(cfg.model)
         tokenizer = load_tokenizer(ref)
         choice = choose_template(tokenizer, cfg.chat_template)
-        return load_model(ref), tokenizer, choice, {"location": ref.location, "gguf_file": ref.gguf_file}
+        return load_model(ref), tokenizer, choice, {"location": ref.location, "gguf_file": ref.gguf_file}, cfg.native
     text, info = load_template_info(run)
     summary = (
         json.loads((run / "run.json").read_text(encoding="utf-8")) if (run / "run.json").is_file() else {}
@@ -155,6 +159,8 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
         model_dir = run / "model"
         tokenizer = load_tokenizer(ModelRef(str(model_dir)))
         model = load_model(ModelRef(str(model_dir)))
+        # An RL adapter saved on top of these weights must name them as its base, not the SFT run's own base.
+        base_of_rl: dict[str, Any] = {"location": str(model_dir), "gguf_file": None}
     else:
         base = summary.get("model") or {}
         if not base.get("location"):
@@ -170,6 +176,7 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
             ignore_peft_deprecation_noise()
             model = PeftModel.from_pretrained(base_model, str(run / "adapter"), is_trainable=True)
         _set_lora_dropout(model, cfg.lora_dropout)
+        base_of_rl = base
     choice = choose_template(tokenizer, cfg.chat_template or text)
     if cfg.chat_template is None:
         choice = TemplateChoice(text, f"sft-run:{run}")
@@ -180,7 +187,12 @@ def _load(cfg: RLRunConfig) -> tuple[Any, Any, TemplateChoice, dict[str, Any]]:
             UserWarning,
             stacklevel=3,
         )
-    return model, tokenizer, choice, {"sft_run": str(run), **(summary.get("model") or {})}
+    native = info.get("native") if info.get("presentation") == cfg.presentation else None
+    if cfg.native is not None and native is not None and cfg.native != native:
+        warnings.warn(f"the SFT run trained with native: {native}, this RL run sets native: {cfg.native}; "
+                      "rollout prompts will differ from what SFT trained on", UserWarning, stacklevel=3)
+    provenance = {"sft_run": str(run), **base_of_rl}
+    return model, tokenizer, choice, provenance, native if cfg.native is None else cfg.native
 
 
 def _set_lora_dropout(model: Any, p: float) -> None:
@@ -323,15 +335,16 @@ def run_rl(
     if (model is None) != (tokenizer is None):
         raise UserError("pass both model and tokenizer objects, or neither (to load cfg.model)")
     if model is None:
-        model, tokenizer, choice, provenance = _load(cfg)
+        model, tokenizer, choice, provenance, native = _load(cfg)
     else:
         choice, provenance = choose_template(tokenizer, cfg.chat_template), {"object": type(model).__name__}
+        native = cfg.native
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     rollout = ToolRollout(
         presentation=cfg.presentation,
         tokenizer=tokenizer,
-        native=cfg.native,
+        native=native,  # an SFT run's saved decision, so RL prompts are the ones SFT trained on
         max_completion_length=cfg.max_completion_length,
         max_tool_rounds=cfg.max_tool_calling_iterations,
         max_calls=cfg.max_calls,

@@ -115,7 +115,8 @@ def rollout_rows(
             "step": step,
             "group": (first_row + i) // group_size,
             "task": {"id": episode.task.id, "suite": episode.task.suite, "kind": episode.task.kind},
-            "passed": bool(episode.grade.passed),
+            "passed": bool(episode.grade.passed),  # every applicable check
+            "solved": bool(episode.solved),  # and finished with no call refused: what the outcome reward pays
             "demonstration": bool(getattr(episode, "demonstration", False)),
             "reward": round(total, 6),
             "rewards": components,
@@ -147,7 +148,7 @@ def contrast_by_kind(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]
     out: dict[str, dict[str, int]] = {}
     for members in groups.values():
         sampled = [r for r in members if not r.get("demonstration")]
-        solved = sum(bool(r["passed"]) for r in sampled)
+        solved = sum(bool(r.get("solved", r["passed"])) for r in sampled)  # logs older than "solved" have "passed"
         verdict = "none" if solved == 0 else "all" if solved == len(sampled) else "some"
         counts = out.setdefault(members[0]["task"]["kind"], {"groups": 0, "none": 0, "some": 0, "all": 0, "guided": 0})
         counts["groups"] += 1

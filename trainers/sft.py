@@ -287,6 +287,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
         last = [e for e in trainer.state.log_history if "eval_loss" in e]
         done = last and last[-1].get("step") == trainer.state.global_step
         final_eval = last[-1]["eval_loss"] if done else trainer.evaluate()["eval_loss"]
+        if early and trainer.state.best_metric is not None:
+            final_eval = trainer.state.best_metric  # the best checkpoint is what was restored and gets saved
 
     stage(f"saving to {run_dir}")
     model_dir = run_dir / ("adapter" if cfg.lora else "model")

@@ -120,3 +120,38 @@ def test_bad_options_are_user_errors_that_say_what_to_write() -> None:
     with pytest.raises(UserError, match="mix"):
         RunOptions(n=1, out=Path("x"), mix={"single": 0})
     assert side_paths(Path("d/train.jsonl")) == (Path("d/train.failures.jsonl"), Path("d/train.summary.json"))
+
+
+class BrokenTextSynth(CountingSynth):
+    """Sample 2's answer holds a lone surrogate, as a teacher's half-escaped emoji decodes to."""
+
+    async def synthesize(self, job: SampleJob) -> SampleOutcome:
+        text = "half an emoji \ud83d" if job.index == 2 else f"answer {job.index}"
+        traj = Trajectory(id=job.id, messages=[Message(role="user", content=f"question {job.index}"),
+                                               Message(role="assistant", content=text)])
+        return SampleOutcome.success(job, traj)
+
+
+def test_a_sample_that_is_not_valid_unicode_is_recorded_as_failed_and_the_run_goes_on(tmp_path: Path) -> None:
+    out = tmp_path / "data.jsonl"
+    report = anyio.run(run_synthesis, BrokenTextSynth(), RunOptions(n=5, out=out, progress=False,
+                                                                     near_dup_threshold=None))
+    assert len(_ids(out)) == 4 and report.yields.written == 4
+    (failure,) = [json.loads(line) for line in (tmp_path / "data.failures.jsonl").read_text().splitlines()]
+    assert failure["index"] == 2 and failure["stage"] == "written" and "not valid Unicode" in failure["reason"]
+    out.read_text(encoding="utf-8")  # every written line is valid UTF-8
+
+
+def test_merge_refuses_an_existing_output_and_leaves_no_partial_file_when_it_fails(tmp_path: Path) -> None:
+    part = tmp_path / "part.jsonl"
+    anyio.run(run_synthesis, CountingSynth(), RunOptions(n=6, out=part, progress=False))
+    merged = tmp_path / "merged.jsonl"
+    merged.write_text("{}\n")
+    with pytest.raises(UserError, match="delete it or choose another --out"):
+        merge_shards([part], merged)
+    merged.unlink()
+    with pytest.raises(UserError, match="does not exist"):
+        merge_shards([part, tmp_path / "missing.jsonl"], merged)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part.failures.jsonl", "part.jsonl", "part.summary.json"]
+    merge_shards([part], merged)
+    assert _ids(merged) == _ids(part) and not (tmp_path / "merged.jsonl.partial").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,43 @@ def test_refs_that_expand_exponentially_are_refused_quickly() -> None:
 @pytest.mark.parametrize("pattern", ["^[a-z0-9._-]+@[a-z0-9-]+(\\.[a-z0-9-]+)*\\.[a-z]{2,}$", "([a-z]+,)*"])
 def test_repeats_pinned_by_a_delimiter_are_allowed(pattern: str) -> None:
     assert unsafe_pattern_reason(pattern) is None
+
+
+def _tree(container: str) -> dict[str, Any]:
+    ref = f"#/{container}/node"
+    node = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": ref}}}}
+    return {"type": "object", "properties": {"tree": {"$ref": ref}}, container: {"node": node}}
+
+
+@pytest.mark.parametrize("container", ["definitions", "$defs"])
+def test_recursive_definitions_stay_resolvable_under_their_own_container_name(container: str) -> None:
+    schema = _tree(container)
+    inlined = inline_refs(schema)
+    assert inlined[container] == schema[container] and len(inlined) == 3  # kept, under the same name only
+    assert inlined["properties"]["tree"]["properties"]["kids"]["items"] == {"$ref": f"#/{container}/node"}
+    assert validation_errors(schema, {"tree": {"kids": [{}, {"kids": [{}]}]}}) == []
+    assert validation_errors(schema, {"tree": {"kids": [{"kids": [5]}]}}) == [
+        "tree/kids/0/kids/0: 5 is not of type 'object'"
+    ]
+
+
+def test_non_recursive_refs_are_still_inlined_and_their_definitions_dropped() -> None:
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/definitions/A", "description": "an a"},
+                                               "b": {"$ref": "#/$defs/A"}},
+              "definitions": {"A": {"type": "integer"}}, "$defs": {"A": {"type": "string"}}}
+    assert inline_refs(schema) == {"type": "object", "properties": {"a": {"type": "integer", "description": "an a"},
+                                                                    "b": {"type": "string"}}}
+
+
+def test_a_property_named_definitions_is_not_mistaken_for_a_definitions_block() -> None:
+    schema = {"type": "object", "properties": {"definitions": {"$ref": "#/$defs/S"}},
+              "$defs": {"S": {"type": "string"}}}
+    assert inline_refs(schema) == {"type": "object", "properties": {"definitions": {"type": "string"}}}
+    assert validation_errors(schema, {"definitions": 3}) == ["definitions: 3 is not of type 'string'"]
+
+
+def test_a_ref_into_part_of_a_definition_is_kept_with_its_definitions() -> None:
+    schema = {"type": "object", "properties": {"b": {"$ref": "#/definitions/A/properties/b"}},
+              "definitions": {"A": {"type": "object", "properties": {"b": {"type": "integer"}}}}}
+    assert inline_refs(schema) == schema
+    assert validation_errors(schema, {"b": "no"}) == ["b: 'no' is not of type 'integer'"]

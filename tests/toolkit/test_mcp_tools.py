@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp.server import Server
-from mcp.types import ListToolsResult, Tool
+from mcp.types import CallToolResult, ListToolsResult, TextContent, Tool
 
 from tests.toolkit.mcp_servers import faulty_server, schema_server
 from tests.toolkit.mcp_servers.helpers import (  # noqa: F401 (no_leftover_children: an autouse fixture)
@@ -292,6 +292,63 @@ def test_a_result_that_breaks_its_declared_output_schema_is_a_malformed_result()
         assert result.content == (
             "tool 'bad_output' broke its output schema: n: 'seven' is not of type 'integer'"
         )
+
+    run(main)
+
+
+# zod-to-json-schema's shape: a draft-07 "definitions" block that refers to itself.
+_TREE_OUTPUT = {
+    "type": "object",
+    "properties": {"tree": {"$ref": "#/definitions/node"}},
+    "definitions": {"node": {"type": "object", "properties": {"kids": {"type": "array",
+                                                                       "items": {"$ref": "#/definitions/node"}}}}},
+}
+
+
+def _one_tool_server(output_schema: dict[str, Any], structured: dict[str, Any]) -> Server[Any]:
+    async def list_tools(ctx: Any, params: Any) -> ListToolsResult:
+        return ListToolsResult(tools=[Tool(name="t", input_schema={"type": "object"}, output_schema=output_schema)])
+
+    async def call_tool(ctx: Any, params: Any) -> CallToolResult:
+        return CallToolResult(content=[TextContent(text="x")], structured_content=structured)
+
+    return Server("one", on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+@pytest.mark.parametrize(("kids", "malformed"), [([{}, {"kids": [{}]}], False), ([{"kids": [5]}], True)])
+def test_a_recursive_draft_07_output_schema_is_checked_not_raised_on(kids: list[Any], malformed: bool):
+    async def main() -> None:
+        async with MCPToolset.in_process(_one_tool_server(_TREE_OUTPUT, {"tree": {"kids": kids}})) as ts:
+            result = await ts.call_tool("t", {}, limits=LIMITS)
+        assert result.is_error is malformed
+        if malformed:
+            assert result.error_kind == "malformed_result"
+            assert "tree/kids/0/kids/0: 5 is not of type 'object'" in result.content
+        else:
+            assert result.structured == {"tree": {"kids": kids}}
+
+    run(main)
+
+
+def test_an_output_schema_that_cannot_be_checked_is_a_malformed_result_not_an_exception():
+    dangling = {"type": "object", "properties": {"a": {"$ref": "#/definitions/missing"}}, "definitions": {}}
+
+    async def main() -> None:
+        async with MCPToolset.in_process(_one_tool_server(dangling, {"a": 1})) as ts:
+            result = await ts.call_tool("t", {}, limits=LIMITS)
+        assert (result.is_error, result.error_kind) == (True, "malformed_result")
+        assert "could not be checked against its output schema" in result.content
+        assert "missing" in result.content
+
+    run(main)
+
+
+def test_structured_content_too_large_to_keep_is_dropped_by_the_cap_not_validated():
+    async def main() -> None:
+        server = _one_tool_server({"type": "object", "properties": {"s": {"type": "integer"}}}, {"s": "y" * 5000})
+        async with MCPToolset.in_process(server) as ts:
+            result = await ts.call_tool("t", {}, limits=CallLimits(timeout=10, max_result_chars=1000))
+        assert (result.is_error, result.truncated, result.structured) == (False, True, None)
 
     run(main)
 

@@ -241,3 +241,20 @@ def test_a_reply_cut_off_by_the_token_budget_is_unfinished(smol_tokenizer, calc)
     ep = rollout([[{"role": "user", "content": calc.prompt, TASK_KEY: calc.model_dump_json()}]], None)[
         "toolgym_episode"][0]
     assert ep.turns[-1].truncated and not ep.finished and component_scores(ep)["total"] == 0.0
+
+
+def test_a_rollout_that_passes_the_checks_but_never_answers_is_not_counted_as_solved(smol_tokenizer):
+    from trainers.rollout_log import contrast_by_kind, rollout_rows
+
+    task = _task("files", "archive_one", n=40)  # no answer facts: the grade needs no final answer
+    gold = task.gold_calls[0]
+    # the right call, then the same read-only call until the round limit: it never hands the turn back
+    replies = [tool_call(gold.name, **gold.arguments)] + [tool_call("list_directory", path="/")] * 4
+    got, ep = scores(smol_tokenizer, task, replies)
+    assert ep.grade.passed and not ep.finished and got["outcome"] == 0.0
+    values = monitor_values([ep])
+    assert values["monitor/pass_rate"] == 0.0 and values["monitor/unfinished_rate"] == 1.0
+    (row,) = rollout_rows(step=1, episodes=[ep], rewards=[[0.0]], names=["outcome"], weights=[1.0],
+                          advantages=[0.0], first_row=0, group_size=1)
+    assert row["passed"] and not row["solved"]
+    assert contrast_by_kind([row])[task.kind]["none"] == 1

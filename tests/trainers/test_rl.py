@@ -412,6 +412,26 @@ def test_an_sft_run_directory_is_trained_further_with_its_saved_template(
     assert (result.run_dir / "adapter" / "adapter_model.safetensors").is_file()
 
 
+def test_a_full_fine_tune_sft_run_is_the_base_of_the_rl_adapter_and_its_native_decision_is_kept(
+    tmp_path, model_dir, tiny_model, smol_tokenizer
+):
+    from trainers.chat_templates import CHATML_TEMPLATE, TemplateChoice, save_template
+    from trainers.rl import _load
+
+    sft = tmp_path / "sft"  # `toolgym train sft` with lora: false writes model/ instead of adapter/
+    tiny_model.save_pretrained(sft / "model")
+    smol_tokenizer.save_pretrained(sft / "model")
+    save_template(sft, TemplateChoice(CHATML_TEMPLATE, "fallback:chatml"), {"presentation": "json", "native": False})
+    (sft / "run.json").write_text(json.dumps({"model": {"location": "some/original-base", "gguf_file": None}}))
+    *_, provenance, native = _load(_config(tmp_path, sft, presentation="json"))
+    # evaluation and follow-on runs put the RL adapter on this location: it must be the fine-tuned weights
+    assert provenance == {"sft_run": str(sft), "location": str(sft / "model"), "gguf_file": None}
+    assert native is False  # not re-probed: RL prompts are the ones SFT trained on
+    with pytest.warns(UserWarning, match="native: False"):
+        *_, native = _load(_config(tmp_path, sft, presentation="json", native=True))
+    assert native is True
+
+
 @pytest.mark.parametrize(("name", "kind"), [("deepspeed_zero3.yaml", "DEEPSPEED"), ("fsdp.yaml", "FSDP")])
 def test_the_multi_gpu_launcher_configs_load_with_accelerates_parser(name, kind):
     from accelerate.commands.config.config_args import load_config_from_file
@@ -432,8 +452,12 @@ def test_tasks_come_from_a_jsonl_of_records_or_tasks_and_bad_lines_are_located(t
              "", tasks[1].model_dump_json(), tasks[2].model_dump_json()]  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
     cfg = RLRunConfig(tasks_file=path, num_tasks=2, suites=[])
-    with pytest.warns(UserWarning, match=r"skipped 1 records without scenario.task \(no_tool x1\)"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert [t.id for t in build_tasks(cfg)] == [tasks[0].id, tasks[1].id]
+    said = [str(w.message) for w in caught]
+    assert any("skipped 1 records without scenario.task (no_tool x1)" in m for m in said)
+    assert any("using its first 2 tasks (num_tasks: 2); set num_tasks: 0" in m for m in said)  # not silently cut
     kinds = RLRunConfig(tasks_file=path, num_tasks=1, suites=[], kinds=[tasks[2].kind])
     with pytest.warns(UserWarning, match="skipped 1 records"):
         assert [t.id for t in build_tasks(kinds)] == [tasks[2].id]  # the filter comes before the limit

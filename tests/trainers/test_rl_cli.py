@@ -35,4 +35,6 @@ def test_train_rl_runs_and_reports_where_groups_had_an_outcome_to_learn_from(
     out = capsys.readouterr().out
     # a random model solves nothing: its one group had no outcome to learn from, and the report says so
     assert "groups with a solved and a failed rollout: single 0/1" in out
+    # the summary line leads with the reward, its components and the monitors
+    assert "last logged: reward " in out and "rewards/outcome/mean" in out and "monitor/unfinished_rate" in out
     assert "rollouts.jsonl" in out and len((tmp_path / "run" / "rollouts.jsonl").read_text().splitlines()) == 2

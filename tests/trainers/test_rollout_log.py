@@ -25,6 +25,7 @@ def _episode(answer: str, arguments: dict) -> SimpleNamespace:
         final_answer=answer,
         turns=[Turn(text="x" * 5000, calls=[], strict_ok=True, lenient_error=None)],
         grade=SimpleNamespace(passed=True),
+        solved=True,
     )
 
 

@@ -85,6 +85,17 @@ def test_early_stopping_ends_training_when_validation_loss_stops_improving(
     assert len(result.summary["losses"]["validation"]) == 2
 
 
+def test_after_early_stopping_the_reported_validation_loss_is_the_saved_best_models(
+    tmp_path, data, tiny_model, smol_tokenizer
+):
+    # A huge learning rate makes validation loss worse after the first step; the best (first) checkpoint is saved.
+    cfg = _cfg(tmp_path, data, max_steps=6, eval_steps=1, early_stopping_patience=1, learning_rate=3.0)
+    result = run_sft(cfg, model=tiny_model, tokenizer=smol_tokenizer)
+    losses = [v for _, v in result.summary["losses"]["validation"]]
+    assert result.stopped_early and losses[-1] > min(losses)
+    assert result.final_eval_loss == pytest.approx(min(losses)) == pytest.approx(result.best_eval_loss)
+
+
 def test_resume_continues_from_the_latest_checkpoint(tmp_path, data, tiny_model_factory, smol_tokenizer):
     first = run_sft(_cfg(tmp_path, data, eval_steps=1), model=tiny_model_factory(), tokenizer=smol_tokenizer)
     assert (first.run_dir / "checkpoints" / "checkpoint-2").is_dir()

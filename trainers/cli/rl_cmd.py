@@ -51,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.summary, indent=2, default=str))
     else:
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result.metrics.items())[:12])
+        m = result.metrics  # the reward and its parts first, then the monitors; the rest is in run.json
+        keys = ["reward", *sorted(k for k in m if k.startswith("rewards/") and k.endswith("/mean")),
+                *sorted(k for k in m if k.startswith("monitor/"))]
+        shown = ", ".join(f"{k} {m[k]:.3f}" for k in keys if k in m)
         print(f"trained {result.global_step} steps; last logged: {shown}")
         groups = result.summary.get("groups_by_kind")
         if groups:  # the share of groups GRPO could learn an outcome from, per kind: where RL can and cannot help
