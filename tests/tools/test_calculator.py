@@ -88,6 +88,10 @@ def test_sizes_are_bounded(env):
     assert "digits" in err(env, "calculate", expression="7 ** 5000")
     assert "limit is 500" in err(env, "calculate", expression="1+" * 300 + "1")
     assert "parts" in err(env, "calculate", expression="+".join(["1"] * 200))
+    # fractional exponents are sized before Decimal computes them (it overflowed, or built a 4,300-digit number)
+    assert "more than 1000 digits" in err(env, "calculate", expression="10 ** 5000.5")
+    assert "more than 1000 digits" in err(env, "calculate", expression="10 ** 2000000.5")
+    assert "division by zero" in err(env, "calculate", expression="0 ** -0.5")
 
 
 def test_unit_conversion_is_exact_for_defined_factors(env):

@@ -95,7 +95,13 @@ def _power(base: Value, exp: Value) -> Value:
         if root is not None:
             return Value(root, base.exact and exp.exact)
     if b == 0:
+        if e < 0:
+            raise ToolError("0 cannot be raised to a negative power (division by zero)")
         return Value(Fraction(0), base.exact and exp.exact)
+    # Size the result before computing it: Decimal would otherwise overflow, or build a number too long to print.
+    magnitude = float(e) * (math.log10(b.numerator) - math.log10(b.denominator))
+    if abs(magnitude) > MAX_DIGITS:
+        raise ToolError(f"the result of the power would have more than {MAX_DIGITS} digits; use smaller numbers")
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         d = (Decimal(b.numerator) / Decimal(b.denominator)) ** (Decimal(e.numerator) / Decimal(e.denominator))
