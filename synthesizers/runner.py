@@ -28,6 +28,7 @@ from synthesizers.yields import YieldTable
 from toolkit.errors import UserError
 from toolkit.progress import Progress
 from toolkit.records import Trajectory
+from toolkit.sources import redact_secrets
 
 __all__ = ["Synthesizer", "RunOptions", "RunReport", "RunAborted", "plan_jobs", "run_sample", "run_synthesis",
            "parse_shard", "side_paths"]
@@ -134,7 +135,7 @@ async def run_sample(synth: Synthesizer, job: SampleJob, timeout: float) -> Samp
     except TimeoutError:
         return SampleOutcome.failure(job, "generated", f"sample time limit of {timeout:g}s exceeded")
     except Exception as exc:  # the batch boundary: one failed sample never stops the run
-        return SampleOutcome.failure(job, "generated", f"{type(exc).__name__}: {exc}")
+        return SampleOutcome.failure(job, "generated", redact_secrets(f"{type(exc).__name__}: {exc}"))
     if outcome.ok and outcome.trajectory is not None and outcome.trajectory.id != job.id:
         outcome.trajectory = outcome.trajectory.model_copy(update={"id": job.id})
     return outcome

@@ -142,7 +142,7 @@ class MCPToolset(Toolset):
             transport = stdio_client(params, errlog=conn.open_stderr())  # type: ignore[arg-type]
             return watched(owning_process_group(transport), conn.mark_dead)
 
-        label = name or "stdio:" + shlex.join([command, *args])
+        label = name or redact_secrets("stdio:" + shlex.join([command, *args]))  # the label reaches records
         return cls(connect, name=label, kind="stdio", connect_timeout=connect_timeout, protocol=protocol)
 
     @classmethod
@@ -324,7 +324,7 @@ class MCPToolset(Toolset):
 
     def _crash(self, conn: Connection, name: str, why: str) -> ToolResult:
         conn.retire()
-        tail = conn.stderr_tail()
+        tail = redact_secrets(conn.stderr_tail())  # quoted in a result that datasets keep
         msg = f"MCP server {self.name!r} failed during the call to {name!r}: {why}; the next call restarts it"
         return ToolResult.error("crash", msg + (f"\nserver stderr (last lines):\n{tail}" if tail else ""))
 

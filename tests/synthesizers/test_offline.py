@@ -97,3 +97,17 @@ def test_credentials_in_a_source_url_never_reach_the_records(tmp_path: Path) -> 
     text = out.read_text() + (tmp_path / "http.summary.json").read_text()
     assert out.read_text().strip(), "no record was written"
     assert "s3cret" not in text and "SECRET123" not in text
+
+
+def test_credentials_in_a_stdio_source_command_never_reach_records_or_failures(tmp_path: Path) -> None:
+    server = Path(__file__).with_name("leaky_server.py")
+    source = f"stdio:env API_TOKEN=s3cr3t-tok {sys.executable} {server} --api-key SECRET456"
+    out, report = _synth(tmp_path, "leaky", 4, sources=[source], mix={"single": 1}, seed=3)
+    failures = tmp_path / "leaky.failures.jsonl"
+    text = out.read_text() + failures.read_text() + (tmp_path / "leaky.summary.json").read_text()
+    records = _records(out)
+    # Records mean the real command ran (env, server, args); only the label used for names is masked.
+    assert records and failures.read_text().strip(), report.yields.render()  # type: ignore[attr-defined]
+    assert "s3cr3t" not in text and "SECRET456" not in text
+    assert all(r.scenario and "API_TOKEN=***" in r.scenario.suite for r in records)
+    assert "--api-key ***: crash failed" in failures.read_text()

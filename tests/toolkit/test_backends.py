@@ -489,3 +489,16 @@ async def test_evaluate_runs_a_local_model_through_every_presentation(
             # never produces the gold call.
             assert not result.native and not step.lenient.matched and step.completion_tokens >= 1
     assert len(set(hashes.values())) == 3
+
+
+async def test_a_fatal_error_names_the_endpoint_with_its_credentials_masked(
+    allow_model_requests: None, client_path: str
+) -> None:
+    with OpenAILoopback([Reply.error(401, "invalid api key")]) as server:
+        url = server.base_url.replace("http://", "http://bob:hunter2@") + "?key=SECRET123"
+        async with backend_for(client_path, server, base_url=url) as backend:
+            # The SDK path appends the route after the query, so its server answers 404: fatal all the same.
+            with anyio.fail_after(10), pytest.raises(BackendError, match="HTTP 40[14]") as caught:
+                await backend.generate([ask("hi")])
+    shown = str(caught.value) + repr(backend)
+    assert "***@127.0.0.1" in shown and "hunter2" not in shown and "SECRET123" not in shown

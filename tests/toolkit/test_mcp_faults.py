@@ -36,6 +36,7 @@ def test_a_server_killed_mid_call_gives_a_crash_result_and_the_next_call_runs_on
         assert (crashed.is_error, crashed.error_kind) == (True, "crash")
         assert "failed during the call to 'crash'" in crashed.content
         assert "faulty server: about to die" in crashed.content  # the server's stderr is quoted
+        assert "connected with OPENAI_API_KEY=" in crashed.content and "sk-live" not in crashed.content  # masked
         assert second_pid != first_pid
 
     run(main)

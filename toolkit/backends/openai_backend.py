@@ -44,6 +44,7 @@ from toolkit.backends.base import (
     check_model_requests_allowed,
 )
 from toolkit.errors import UserError
+from toolkit.sources import redact_secrets
 from toolkit.specs import ToolCall
 
 __all__ = ["OpenAIConfig", "OpenAIBackend", "to_wire_messages", "parse_tool_arguments", "retry_after_seconds"]
@@ -207,7 +208,8 @@ class OpenAIBackend:
         """Every wait chosen before a retry, in order (for reports and tests)."""
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend(model={self.config.model!r}, base_url={self.config.base_url!r})"
+        base_url = redact_secrets(self.config.base_url) if self.config.base_url else None
+        return f"OpenAIBackend(model={self.config.model!r}, base_url={base_url!r})"
 
     async def __aenter__(self) -> OpenAIBackend:
         return self
@@ -308,7 +310,7 @@ class OpenAIBackend:
             except _Timeout:
                 detail, kind = f"no answer within {self.config.request_timeout}s", "timeout"
             except _ConnectionFailed as exc:
-                detail, kind = f"connection failed: {exc}", "connection"
+                detail, kind = f"connection failed: {redact_secrets(str(exc))}", "connection"
             else:
                 latency = time.perf_counter() - started
                 if 200 <= status < 300:
@@ -320,8 +322,9 @@ class OpenAIBackend:
                     return _response(completion, latency, attempt + 1)
                 detail = f"HTTP {status}: {_error_message(body)}"
                 if status in _FATAL_STATUS:
-                    where = self.config.base_url or "api.openai.com"
-                    raise BackendError(f"{self.name} at {where}: {detail}")
+                    # Base URLs can carry a key in userinfo or the query (proxies, gateways): name a masked one.
+                    where = redact_secrets(self.config.base_url or "api.openai.com")
+                    raise BackendError(f"{self.name} at {where}: {redact_secrets(detail)}")
                 if status not in _RETRYABLE_STATUS and status < 500:
                     return ChatResponse(error=detail, error_kind="bad_request", attempts=attempt + 1)
                 kind = "rate_limited" if status == 429 else "server_error"

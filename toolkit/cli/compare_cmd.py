@@ -18,6 +18,7 @@ from toolkit.cli.eval_cmd import (
     load_task_records,
 )
 from toolkit.errors import UserError
+from toolkit.sources import redact_secrets
 from toolkit import aio
 
 EXAMPLE = """examples:
@@ -222,7 +223,7 @@ def _serving(backend: Any, info: Any, args: argparse.Namespace) -> str:
 
     parts = [f"python {platform.python_version()}"]
     if info.kind == "endpoint":
-        parts.insert(0, f"endpoint {args.base_url}")
+        parts.insert(0, f"endpoint {redact_secrets(args.base_url)}")
     for name in ("torch", "transformers", "peft", "openai"):
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__version__", None):

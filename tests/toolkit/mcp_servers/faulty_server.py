@@ -50,6 +50,7 @@ def build_server() -> MCPServer:
     @server.tool()
     def crash() -> str:
         """Kill the server process in the middle of the call."""
+        print("faulty server: connected with OPENAI_API_KEY=sk-live-0123456789abcdef", file=sys.stderr, flush=True)
         print("faulty server: about to die", file=sys.stderr, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         return "unreachable"
