@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -149,6 +150,21 @@ def test_out_of_range_read_and_search_limits_are_invalid_arguments_naming_the_bo
         assert "exponential time" in refused(env, "search_files", pattern=slow, regex=True)
     assert ok(env, "search_files", pattern="a+!", regex=True)["total_matches"] == 1
     assert "non-empty" in refused(env, "search_files", pattern="")
+
+
+def test_a_regex_that_backtracks_too_long_on_a_written_line_fails_fast_saying_how_to_fix_it(env):
+    ok(env, "write_file", path="notes/digits.txt", content=("1" * 999 + "\n") * 3)
+    started = time.monotonic()
+    for slow in (r"\d*\d*[xy]", r"(\d*\d*)(\d*\d*)[xy]"):  # shapes the static check lets through: the time limit
+        message = refused(env, "search_files", pattern=slow, regex=True, path="notes")
+        assert "too slow" in message and "notes/digits.txt line 1" in message, message
+        assert "simplify it" in message and "regex=false for a plain substring search" in message
+    assert time.monotonic() - started < 10  # not 40 s (or hours) stuck in re holding the GIL
+    assert "adjacent repeats" in refused(env, "search_files", pattern=r"\d*\d*\d*\d*x", regex=True)
+    assert ok(env, "search_files", pattern=r"^1+$", regex=True, path="notes")["total_matches"] == 3
+    found = ok(env, "search_files", pattern=r"TO+DO:", regex=True, path="src")  # still case-insensitive
+    assert [m["line"] for m in found["matches"]] == [13, 21]
+    assert ok(env, "search_files", pattern="1" * 50, path="notes/digits.txt")["total_matches"] == 3
 
 
 def test_writes_over_the_size_cap_or_with_nul_bytes_are_refused_and_change_nothing(env):

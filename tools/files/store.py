@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import weakref
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
@@ -23,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from toolkit.errors import ToolError
-from toolkit.regex_safety import unsafe_pattern_reason
+from toolkit.regex_safety import REGEX_TIME_BUDGET_S, RegexTimeout, compile_timed, search_timed, unsafe_pattern_reason
 from toolkit.python_tools import tool
 from tools.files.results import Deleted, FileChunk, FileInfo, Listing, Moved, SearchResult, WriteResult
 from tools.files.seed import write_seed_tree
@@ -258,15 +259,19 @@ class FileTools:
             raise ToolError(f"max_results must be an integer from 1 to {cap}, got {max_results!r}")
         if regex:
             try:
-                compiled = re.compile(pattern, re.IGNORECASE)
+                compiled = compile_timed(pattern, re.IGNORECASE)
             except re.error as exc:
                 raise ToolError(f"invalid regular expression {pattern!r}: {exc}; fix it or pass regex=false") from None
-            unsafe = unsafe_pattern_reason(pattern)  # re holds the GIL: an exponential search could not be timed out
+            unsafe = unsafe_pattern_reason(pattern)  # cheap refusal of the known explosive shapes before anything runs
             if unsafe:
-                raise ToolError(f"regular expression {pattern!r} could take exponential time ({unsafe}); simplify it "
-                                "(e.g. a+ instead of (a+)+, [ab]* instead of (a|b)*) or pass regex=false")
+                raise ToolError(f"regular expression {pattern!r} could take exponential time or backtrack far too long "
+                                f"({unsafe}); simplify it (e.g. a+ instead of (a+)+, [ab]* instead of (a|b)*) or pass "
+                                "regex=false")
         else:
-            compiled = re.compile(re.escape(pattern), re.IGNORECASE)
+            compiled = compile_timed(re.escape(pattern), re.IGNORECASE)
+        # A model can write the very line its pattern backtracks on; regex (unlike re) stops at a deadline, and one
+        # deadline bounds the whole search. Plain substrings cannot backtrack, so they get none.
+        deadline = time.monotonic() + REGEX_TIME_BUDGET_S if regex else None
         rel, real = self._existing(path)
         targets = [real] if real.is_file() else self._walk(real, True)
         matches: list[dict[str, Any]] = []
@@ -280,7 +285,15 @@ class FileTools:
             except UnicodeDecodeError:
                 continue
             for number, line in enumerate(text.splitlines(), start=1):
-                if compiled.search(line[: line_cap * 5]):
+                try:
+                    found = search_timed(compiled, line[: line_cap * 5], deadline)
+                except RegexTimeout:
+                    raise ToolError(
+                        f"regular expression {pattern!r} is too slow on this text (it backtracks past the "
+                        f"{REGEX_TIME_BUDGET_S:g}-second limit at {self._rel(target)} line {number}); simplify it "
+                        "(e.g. \\d+ instead of \\d*\\d*, no nested or adjacent repeats that match the same characters) "
+                        "or pass regex=false for a plain substring search") from None
+                if found:
                     total += 1
                     if len(matches) < max_results:
                         snippet = line if len(line) <= line_cap else line[:line_cap] + "…"
