@@ -121,6 +121,9 @@ def validation_errors(schema: dict[str, Any], instance: Any, *, limit: int = 5) 
     return sorted(out)
 
 
+# Keywords that only describe: a ref's sibling may override the target's (a field's own description wins).
+_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment", "deprecated", "readOnly",
+                          "writeOnly"})
 _DEF_CONTAINERS = ("$defs", "definitions")  # 2020-12's name, and draft-07's (zod-to-json-schema emits it)
 
 
@@ -157,7 +160,11 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
             if where is not None and where not in seen and where[1] in containers.get(where[0], {}):
                 target = resolve(containers[where[0]][where[1]], seen + (where,))
                 siblings = {k: resolve(v, seen) for k, v in node.items() if k != "$ref"}
-                return {**target, **siblings} if isinstance(target, dict) else target
+                if not isinstance(target, dict):  # a boolean schema: `true` leaves the siblings to constrain
+                    return (siblings or True) if target is True else target
+                if (set(siblings) & set(target)) - _ANNOTATIONS:  # both constrain: a merge would drop the target's
+                    return {"allOf": [target], **siblings}
+                return {**target, **siblings}
             if isinstance(ref, str):
                 kept_ref = True  # recursive, dangling or not a whole definition: it needs the containers below
             return {k: resolve(v, seen) for k, v in node.items()}

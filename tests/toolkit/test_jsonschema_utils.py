@@ -83,3 +83,16 @@ def test_a_ref_into_part_of_a_definition_is_kept_with_its_definitions() -> None:
               "definitions": {"A": {"type": "object", "properties": {"b": {"type": "integer"}}}}}
     assert inline_refs(schema) == schema
     assert validation_errors(schema, {"b": "no"}) == ["b: 'no' is not of type 'integer'"]
+
+
+def test_a_ref_and_its_constraining_siblings_both_apply_after_inlining() -> None:
+    point = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
+    schema = {"type": "object", "$defs": {"P": point, "Any": True},
+              "properties": {"p": {"$ref": "#/$defs/P", "required": ["y"], "description": "a point"},
+                             "q": {"$ref": "#/$defs/Any", "type": "string"}}}
+    inlined = inline_refs(schema)
+    # merging would let the sibling's `required` replace the definition's, so {"y": 1} would pass
+    assert inlined["properties"]["p"] == {"allOf": [point], "required": ["y"], "description": "a point"}
+    assert validation_errors(inlined, {"p": {"y": 1}}) == ["p: 'x' is a required property"]
+    assert validation_errors(inlined, {"p": {"x": 1}}) == ["p: 'y' is a required property"]
+    assert validation_errors(inlined, {"q": 5}) == ["q: 5 is not of type 'string'"]  # `true` keeps its sibling
