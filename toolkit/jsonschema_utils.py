@@ -62,8 +62,8 @@ def _check_patterns(node: dict[str, Any]) -> None:
     for pattern in patterns:
         why = unsafe_pattern_reason(pattern)
         if why:
-            raise UserError(f"schema pattern {pattern[:60]!r} is refused: {why}; rewrite it without nested "
-                            "repetition or backreferences")
+            raise UserError(f"schema pattern {pattern[:60]!r} is refused: {why}; rewrite it without nested or "
+                            "overlapping adjacent repeats and backreferences, or drop the pattern")
 
 
 class SchemaValidator:

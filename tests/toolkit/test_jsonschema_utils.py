@@ -28,6 +28,9 @@ def test_a_schema_with_an_exponential_pattern_is_refused_not_run() -> None:
         check_schema_bounds(schema)
     with pytest.raises(UserError, match="refused"):
         validation_errors(schema, {"s": "a" * 40 + "b"})
+    chain = {"type": "string", "pattern": "\\d*\\d*\\d*\\d*x"}  # polynomial, not exponential: refused too
+    with pytest.raises(UserError, match="adjacent repeats can match the same characters.*or drop the pattern"):
+        check_schema_bounds(chain)
 
 
 def test_refs_that_expand_exponentially_are_refused_quickly() -> None:
