@@ -7,7 +7,7 @@ and dictionary lookups. It answers only "valid or not"; ``jsonschema`` stays the
 failure (see :func:`toolkit.jsonschema_utils.validator_for`, which asks ``jsonschema`` whenever this check says no).
 
 Semantics follow ``jsonschema``'s Draft 2020-12 keyword functions one for one (same type rules, same ``equal``
-and ``uniq`` for ``enum``/``const``/``uniqueItems``, same ``re.search`` for patterns, the same format checker).
+and ``uniq`` for ``enum``/``const``/``uniqueItems``, same time-bounded pattern search (:func:`toolkit.regex_safety.pattern_search`), the same format checker).
 Keywords it does not implement (``unevaluated*``, ``contains``, ``multipleOf``, ``$dynamicRef``, refs that
 leave the document, nested ``$id``/``$anchor``) make :func:`compile_check` return ``None`` and the caller uses
 ``jsonschema`` alone. Nothing is ``exec``-ed: schemas may come from untrusted servers. A differential test
@@ -25,6 +25,8 @@ from urllib.parse import unquote
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema._utils import equal, uniq  # the exact equality jsonschema's enum/const/uniqueItems use
 
+from toolkit.regex_safety import pattern_search
+
 __all__ = ["compile_check"]
 
 Check = Callable[[Any], bool]
@@ -41,6 +43,11 @@ _UNSUPPORTED = frozenset(Draft202012Validator.VALIDATORS) - _IMPLEMENTED | {"$id
 
 class _Unsupported(Exception):
     pass
+
+
+def _checked_pattern(pattern: str) -> str:
+    pattern_search(pattern, "")  # compiles (and caches) it now: a bad pattern raises re.error here, not per check
+    return pattern
 
 
 def _is_number(x: Any) -> bool:
@@ -176,7 +183,8 @@ class _Compiler:
 
     def _object(self, schema: dict[str, Any]) -> Check | None:
         props = {k: self.compile(v) for k, v in (schema.get("properties") or {}).items()}
-        patterns = [(re.compile(p), self.compile(s)) for p, s in (schema.get("patternProperties") or {}).items()]
+        pattern_props = (schema.get("patternProperties") or {}).items()
+        patterns = [(_checked_pattern(p), self.compile(s)) for p, s in pattern_props]
         additional = self.compile(schema["additionalProperties"]) if "additionalProperties" in schema else None
         names = self.compile(schema["propertyNames"]) if "propertyNames" in schema else None
         required = list(schema.get("required") or ())
@@ -200,8 +208,11 @@ class _Compiler:
             if additional is not None or patterns:
                 for key, value in x.items():
                     matched = False
-                    for regex, sub in patterns:
-                        if regex.search(key):
+                    for pattern, sub in patterns:
+                        found = pattern_search(pattern, key)
+                        if found is None:
+                            return False  # out of time: jsonschema decides, and says so
+                        if found:
                             matched = True
                             if not sub(value):
                                 return False
@@ -247,8 +258,8 @@ class _Compiler:
 
     def _string(self, schema: dict[str, Any]) -> Check | None:
         min_l, max_l = schema.get("minLength"), schema.get("maxLength")
-        regex = re.compile(schema["pattern"]) if "pattern" in schema else None
-        if min_l is None and max_l is None and regex is None:
+        pattern = _checked_pattern(schema["pattern"]) if "pattern" in schema else None
+        if min_l is None and max_l is None and pattern is None:
             return None
 
         def check(x: Any) -> bool:
@@ -258,7 +269,7 @@ class _Compiler:
                 return False
             if max_l is not None and len(x) > max_l:
                 return False
-            return regex is None or regex.search(x) is not None
+            return pattern is None or pattern_search(pattern, x) is True  # None (out of time): jsonschema decides
         return check
 
     def _number(self, schema: dict[str, Any]) -> Check | None:

@@ -14,12 +14,12 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from toolkit.errors import UserError
 from toolkit.jsonschema_fast import compile_check
-from toolkit.regex_safety import unsafe_pattern_reason
+from toolkit.regex_safety import REGEX_TIME_BUDGET_S, pattern_search, unsafe_pattern_reason
 
 __all__ = [
     "MAX_SCHEMA_NODES",
@@ -87,6 +87,38 @@ class SchemaValidator:
         return self.jsonschema.iter_errors(instance)
 
 
+def _too_slow(pattern: str, text: str) -> str:
+    return (f"{text[:60]!r}{'...' if len(text) > 60 else ''} could not be checked against {pattern!r} within "
+            f"{REGEX_TIME_BUDGET_S:g} s (the pattern backtracks too much on it); simplify the schema's pattern")
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string"):
+        found = pattern_search(pattern, instance)
+        if found is None:
+            yield ValidationError(_too_slow(pattern, instance))
+        elif not found:
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+                        ) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            found = pattern_search(pattern, key)
+            if found is None:
+                yield ValidationError("property name " + _too_slow(pattern, key))
+            elif found:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+# jsonschema runs `pattern` with re, which holds the GIL and cannot be stopped: a schema pattern that passed the static
+# check can still backtrack for minutes on a long value. These two keywords run on a deadline instead.
+_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties})
+
+
 @lru_cache(maxsize=4096)
 def _compiled(schema_json: str) -> SchemaValidator:
     schema = json.loads(schema_json)
@@ -102,7 +134,7 @@ def _compiled(schema_json: str) -> SchemaValidator:
         schema = inline_refs(schema)
     except UserError:
         pass
-    return SchemaValidator(Draft202012Validator(schema, format_checker=FormatChecker()))
+    return SchemaValidator(_Validator(schema, format_checker=FormatChecker()))
 
 
 def validator_for(schema: dict[str, Any]) -> SchemaValidator:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from typing import Any
 
 import regex as _regex
 
 __all__ = [
-    "MAX_CHAIN_COST", "MAX_PATTERN_LENGTH", "REGEX_TIME_BUDGET_S", "RegexTimeout", "compile_timed", "search_timed",
-    "unsafe_pattern_reason",
+    "MAX_CHAIN_COST", "MAX_PATTERN_LENGTH", "REGEX_TIME_BUDGET_S", "RegexTimeout", "compile_timed", "pattern_search",
+    "search_timed", "unsafe_pattern_reason",
 ]
 
 MAX_PATTERN_LENGTH = 1000
@@ -268,3 +269,17 @@ def search_timed(compiled: Any, text: str, deadline: float | None) -> Any:
         return compiled.search(text, timeout=left)
     except TimeoutError:
         raise RegexTimeout(f"regular expression {compiled.pattern[:60]!r} ran past its time limit") from None
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> Any:
+    return compile_timed(pattern)
+
+
+def pattern_search(pattern: str, text: str, budget: float = REGEX_TIME_BUDGET_S) -> bool | None:
+    """Whether ``pattern`` (``re`` syntax, as JSON Schema's ``pattern`` runs here) is found in ``text``; None when
+    the search ran past ``budget`` seconds. Raises ``re.error`` for a pattern that does not compile."""
+    try:
+        return search_timed(_compiled(pattern), text, time.monotonic() + budget) is not None
+    except RegexTimeout:
+        return None

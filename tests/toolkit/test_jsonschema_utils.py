@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from toolkit.errors import UserError
-from toolkit.jsonschema_utils import check_schema_bounds, inline_refs, validation_errors
+from toolkit.jsonschema_utils import check_schema_bounds, inline_refs, validation_errors, validator_for
 from toolkit.regex_safety import unsafe_pattern_reason
 
 
@@ -99,3 +99,23 @@ def test_a_ref_and_its_constraining_siblings_both_apply_after_inlining() -> None
     assert validation_errors(inlined, {"p": {"y": 1}}) == ["p: 'x' is a required property"]
     assert validation_errors(inlined, {"p": {"x": 1}}) == ["p: 'y' is a required property"]
     assert validation_errors(inlined, {"q": 5}) == ["q: 5 is not of type 'string'"]  # `true` keeps its sibling
+
+
+def test_a_schema_pattern_that_backtracks_too_long_on_a_value_fails_on_a_deadline_instead_of_freezing() -> None:
+    import time
+
+    # \d*\d*[xy] passes the static check (two repeats), yet takes minutes to fail on 5,000 digits
+    schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "\\d*\\d*[xy]"}},
+              "patternProperties": {"\\d*\\d*[yz]": {"type": "integer"}}}
+    started = time.monotonic()
+    assert validation_errors(schema, {"s": "1" * 5000}) == [
+        "s: '111111111111111111111111111111111111111111111111111111111111'... could not be checked against "
+        "'\\\\d*\\\\d*[xy]' within 1 s (the pattern backtracks too much on it); simplify the schema's pattern"
+    ]
+    (problem,) = validation_errors(schema, {"1" * 5000: 3})
+    assert problem.startswith("(root): property name '1111") and "could not be checked" in problem
+    assert time.monotonic() - started < 20
+    assert not validator_for(schema).is_valid({"s": "1" * 5000})
+    assert validation_errors(schema, {"s": "12x", "12y": 3}) == []  # ordinary values still match as before
+    assert validation_errors(schema, {"s": "12", "12y": "no"}) == ["12y: 'no' is not of type 'integer'",
+                                                                   "s: '12' does not match '\\\\d*\\\\d*[xy]'"]
