@@ -7,7 +7,8 @@ and dictionary lookups. It answers only "valid or not"; ``jsonschema`` stays the
 failure (see :func:`toolkit.jsonschema_utils.validator_for`, which asks ``jsonschema`` whenever this check says no).
 
 Semantics follow ``jsonschema``'s Draft 2020-12 keyword functions one for one (same type rules, same ``equal``
-and ``uniq`` for ``enum``/``const``/``uniqueItems``, same time-bounded pattern search (:func:`toolkit.regex_safety.pattern_search`), the same format checker).
+and ``uniq`` for ``enum``/``const``/``uniqueItems``, the same time-bounded pattern search
+(:func:`toolkit.regex_safety.pattern_search`, which ToolGym's jsonschema validator uses too), the same format checker).
 Keywords it does not implement (``unevaluated*``, ``contains``, ``multipleOf``, ``$dynamicRef``, refs that
 leave the document, nested ``$id``/``$anchor``) make :func:`compile_check` return ``None`` and the caller uses
 ``jsonschema`` alone. Nothing is ``exec``-ed: schemas may come from untrusted servers. A differential test

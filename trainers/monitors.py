@@ -7,8 +7,8 @@ of the step's rollouts that did it:
 * ``monitor/repeated_call_rate`` — made the same call (name and arguments) twice;
 * ``monitor/ungrounded_answer_rate`` — answered a task that needs tools without one successful call of a gold
   tool (on error tasks, the gold call's expected error counts as its result);
-* ``monitor/lenient_only_win_rate`` — solved the task (what the ``outcome`` reward pays), but some turn was readable only by the lenient parser
-  (a win that a strict runtime would not have executed);
+* ``monitor/lenient_only_win_rate`` — solved the task (what the ``outcome`` reward pays), but some turn was
+  readable only by the lenient parser (a win that a strict runtime would not have executed);
 * ``monitor/format_failure_rate`` — wrote call syntax nobody can read, or ran out of tokens mid-turn;
 * ``monitor/unfinished_rate`` — never handed the turn back (still calling tools when the rollout hit its limit);
 * ``monitor/pass_rate`` (share solved: finished, every check passed, no call refused) and
