@@ -135,7 +135,7 @@ async def run_sample(synth: Synthesizer, job: SampleJob, timeout: float) -> Samp
     except TimeoutError:
         return SampleOutcome.failure(job, "generated", f"sample time limit of {timeout:g}s exceeded")
     except Exception as exc:  # the batch boundary: one failed sample never stops the run
-        return SampleOutcome.failure(job, "generated", redact_secrets(f"{type(exc).__name__}: {exc}"))
+        return SampleOutcome.failure(job, "generated", f"{type(exc).__name__}: {exc}")
     if outcome.ok and outcome.trajectory is not None and outcome.trajectory.id != job.id:
         outcome.trajectory = outcome.trajectory.model_copy(update={"id": job.id})
     return outcome
@@ -150,6 +150,14 @@ def _load_existing(out: Path, dedupe: Deduplicator) -> None:
                 dedupe.check(Trajectory.model_validate_json(line))
             except ValueError:
                 continue
+
+
+def _recordable(reason: str | None) -> str | None:
+    """A failure reason fit for *.failures.jsonl and the summary, whatever the synthesizer: reasons quote source
+    names, tool errors, server stderr and teacher text, so credentials are masked and broken Unicode escaped."""
+    if reason is None:
+        return None
+    return redact_secrets(reason).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 async def run_synthesis(synth: Synthesizer, options: RunOptions, *, enter: bool = True) -> RunReport:
@@ -203,10 +211,9 @@ async def run_synthesis(synth: Synthesizer, options: RunOptions, *, enter: bool 
                             sink.write_line(line)
                             written = True
                 if not written:
-                    # A reason quoting broken teacher text must not take the run down with it.
-                    reason = outcome.reason and outcome.reason.encode("utf-8", "backslashreplace").decode("utf-8")
+                    outcome.reason = _recordable(outcome.reason)
                     fail_sink.write({"id": outcome.job.id, "index": outcome.job.index, "kind": outcome.job.kind,
-                                     "stage": outcome.failed_stage or "verified", "reason": reason})
+                                     "stage": outcome.failed_stage or "verified", "reason": outcome.reason})
                 table.add(outcome, written=written)
                 progress.advance(ok=written)
                 next_pos += 1

@@ -22,7 +22,6 @@ from toolkit.environment import diff_snapshots
 from toolkit.specs import ToolSpec
 from toolkit.errors import UserError
 from toolkit.records import Expected, FunctionCall, Provenance, Scenario
-from toolkit.sources import redact_secrets
 from toolkit.templates import TemplateError
 from toolkit.validation import validate_trajectory
 
@@ -93,7 +92,7 @@ class OfflineSynthesizer:
         universe = rng.choice(self.universes)
         build = SCENARIOS.get(job.kind)
         if build is None:
-            return _failure(job, "generated", f"unknown scenario kind {job.kind!r}; kinds: {', '.join(SCENARIOS)}")
+            return SampleOutcome.failure(job, "generated", f"unknown scenario kind {job.kind!r}; kinds: {', '.join(SCENARIOS)}")
         others = [u for u in self.universes if u is not universe] or self._decoys
         ctx = Ctx(universe=universe, others=others, rng=rng, job_id=job.id, max_depth=self.max_delegate_depth,
                   distractors=self.distractors, system=self.system_prompt)
@@ -103,11 +102,11 @@ class OfflineSynthesizer:
             try:
                 draft = await build(ctx, episode, env)
             except Unsupported as exc:
-                return _failure(job, "generated", str(exc))
+                return SampleOutcome.failure(job, "generated", str(exc))
             except (TemplateError, SamplingError) as exc:
-                return _failure(job, "generated", f"{universe.name}: {exc}")
+                return SampleOutcome.failure(job, "generated", f"{universe.name}: {exc}")
             except ExecutionFailed as exc:
-                return _failure(job, "executed", f"{universe.name}: {exc}")
+                return SampleOutcome.failure(job, "executed", f"{universe.name}: {exc}")
             end_state = env.snapshot() if env is not None else None
         return await self._verify(job, universe, draft, end_state)
 
@@ -129,15 +128,10 @@ class OfflineSynthesizer:
         failed = [o for o in validation.stages if not o.passed]
         if failed:
             stage = "schema_valid" if failed[0].stage in ("record", "arguments") else "verified"
-            return _failure(job, stage, f"{failed[0].stage}: {'; '.join(failed[0].reasons[:2])}")
+            return SampleOutcome.failure(job, stage, f"{failed[0].stage}: {'; '.join(failed[0].reasons[:2])}")
         if draft.task is not None and end_state is not None and draft.task.gold_end_state is not None \
                 and job.kind in ("single", "distractors", "parallel", "chain", "missing_argument", "error_recovery"):
             changes = diff_snapshots(draft.task.gold_end_state, end_state)
             if changes:
-                return _failure(job, "verified", f"end state differs from the gold end state: {changes[0]}")
+                return SampleOutcome.failure(job, "verified", f"end state differs from the gold end state: {changes[0]}")
         return SampleOutcome.success(job, traj)
-
-
-def _failure(job: SampleJob, stage: str, reason: str) -> SampleOutcome:
-    # Reasons go to *.failures.jsonl and the summary; they quote source names, tool errors and server stderr.
-    return SampleOutcome.failure(job, stage, redact_secrets(reason))
