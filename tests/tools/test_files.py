@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -157,7 +158,8 @@ def test_a_regex_that_backtracks_too_long_on_a_written_line_fails_fast_saying_ho
     started = time.monotonic()
     for slow in (r"\d*\d*[xy]", r"(\d*\d*)(\d*\d*)[xy]"):  # shapes the static check lets through: the time limit
         message = refused(env, "search_files", pattern=slow, regex=True, path="notes")
-        assert "too slow" in message and "notes/digits.txt line 1" in message, message
+        # which line the shared 1 s budget runs out on depends on machine speed; any of the three is right
+        assert "too slow" in message and re.search(r"notes/digits\.txt line [123]\b", message), message
         assert "simplify it" in message and "regex=false for a plain substring search" in message
     assert time.monotonic() - started < 10  # not 40 s (or hours) stuck in re holding the GIL
     assert "adjacent repeats" in refused(env, "search_files", pattern=r"\d*\d*\d*\d*x", regex=True)
