@@ -221,7 +221,7 @@ class _Connection(asyncio.Protocol):
                 state.overflow += 1
         if reply is None and state.responder is not None:
             # In a worker thread, not inline: a responder may block until other requests arrive (see the
-            # max-concurrency test in test_backends.py), which would stall every connection on the loop.
+            # max-concurrency test in test_backend_openai.py), which would stall every connection on the loop.
             # A benchmark whose responder never blocks asks for it inline (inline_responder=True): the thread
             # hand-off costs the server more CPU per request than the answer itself.
             if state.inline_responder:

@@ -12,7 +12,8 @@ from typing import Any
 import anyio
 import pytest
 
-from toolkit.backends import ChatRequest, Decoding, LocalBackend, bundled_smollm2
+from tests.toolkit import backend_helpers
+from toolkit.backends import ChatRequest, Decoding, LocalBackend
 from toolkit.chat_format import prompt_for, render_chat
 from toolkit.evaluate import EvalConfig, evaluate
 from toolkit.evaluate_models import load_backend
@@ -42,30 +43,12 @@ TASKS = [
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Any:
-    from transformers import AutoTokenizer
-
-    directory, gguf = bundled_smollm2()
-    return AutoTokenizer.from_pretrained(directory, gguf_file=gguf)
+    return backend_helpers.smollm2_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def tiny(tokenizer: Any) -> Any:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return LlamaForCausalLM(config).eval()
+    return backend_helpers.tiny_llama(tokenizer, context=2048)
 
 
 @pytest.mark.parametrize("presentation", ["python", "mcp", "json"])
