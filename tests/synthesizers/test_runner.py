@@ -142,6 +142,31 @@ def test_a_sample_that_is_not_valid_unicode_is_recorded_as_failed_and_the_run_go
     out.read_text(encoding="utf-8")  # every written line is valid UTF-8
 
 
+class LeakyReasonSynth(CountingSynth):
+    """Failure reasons as any synthesizer may write them: quoting a teacher's error with a key, a server's stderr
+    with a token, and broken teacher text."""
+
+    async def synthesize(self, job: SampleJob) -> SampleOutcome:
+        if job.index == 0:
+            return SampleOutcome.failure(job, "generated", "teacher said: Authorization: Bearer sk-live-abcdef0123456789")
+        if job.index == 1:
+            raise RuntimeError("server stderr: API_TOKEN=ghp_0123456789abcdefghijABCDEFGHIJ012345 rejected")
+        return SampleOutcome.failure(job, "verified", "answer quotes \ud83d half an emoji")
+
+
+def test_failure_reasons_from_any_synthesizer_are_recorded_with_secrets_masked_and_unicode_escaped(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "data.jsonl"
+    report = anyio.run(run_synthesis, LeakyReasonSynth(), RunOptions(n=3, out=out, progress=False))
+    raw = (tmp_path / "data.failures.jsonl").read_text(encoding="utf-8")  # strict UTF-8: no lone surrogate left
+    reasons = [json.loads(line)["reason"] for line in raw.splitlines()]
+    assert len(reasons) == 3 and report.yields.written == 0
+    shown = raw + (tmp_path / "data.summary.json").read_text() + report.yields.render()
+    assert "sk-live-abcdef0123456789" not in shown and "ghp_0123456789abcdef" not in shown
+    assert "Bearer" in reasons[0] and "API_TOKEN=" in reasons[1] and "\\ud83d" in reasons[2]
+
+
 def test_merge_refuses_an_existing_output_and_leaves_no_partial_file_when_it_fails(tmp_path: Path) -> None:
     part = tmp_path / "part.jsonl"
     anyio.run(run_synthesis, CountingSynth(), RunOptions(n=6, out=part, progress=False))
