@@ -148,7 +148,8 @@ class LeakyReasonSynth(CountingSynth):
 
     async def synthesize(self, job: SampleJob) -> SampleOutcome:
         if job.index == 0:
-            return SampleOutcome.failure(job, "generated", "teacher said: Authorization: Bearer sk-live-abcdef0123456789")
+            reason = "teacher said: Authorization: Bearer sk-live-abcdef0123456789"
+            return SampleOutcome.failure(job, "generated", reason)
         if job.index == 1:
             raise RuntimeError("server stderr: API_TOKEN=ghp_0123456789abcdefghijABCDEFGHIJ012345 rejected")
         return SampleOutcome.failure(job, "verified", "answer quotes \ud83d half an emoji")
