@@ -169,6 +169,9 @@ def main() -> None:
     parser.add_argument("--guidance", choices=("none", "gold"), default="none",
                         help="gold: a group no rollout solved gets the task's gold demonstration in place of one "
                              "rollout (docs/rl.md, Guidance)")
+    parser.add_argument("--guidance-negatives", choices=("keep", "drop"), default="keep",
+                        help="drop: in a guided group only the demonstration trains; the failed sampled rollouts "
+                             "get zero advantage")
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-completion-length", type=int, default=384)
@@ -204,7 +207,7 @@ def main() -> None:
                       max_completion_length=args.max_completion_length, max_steps=args.steps,
                       learning_rate=args.learning_rate, temperature=args.temperature, seed=args.seed,
                       scale_rewards=args.scale_rewards, beta=args.beta, group_filter=args.group_filter,
-                      guidance=args.guidance,
+                      guidance=args.guidance, guidance_negatives=args.guidance_negatives == "keep",
                       save_steps=max(1, args.steps // 2), output_dir=args.out / "rl", progress=False)
     exclude = {_opening(t) for t in build_tasks(cfg)} | {_opening(t) for t in read_tasks(args.data / "train.jsonl")}
     fresh = _fresh_multi_turn_tasks(args.multi_turn_eval, args.eval_seed, exclude) if args.multi_turn_eval else []

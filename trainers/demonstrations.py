@@ -25,11 +25,25 @@ from toolkit.environment import Task
 from toolkit.specs import ToolResult, ToolSpec
 from trainers.rl_env import CallRecord
 
-__all__ = ["DEMONSTRABLE_KINDS", "GUIDANCE", "demonstration_message"]
+__all__ = ["DEMONSTRABLE_KINDS", "GUIDANCE", "demonstration_message", "rows_beside_demonstrations"]
 
 GUIDANCE = ("none", "gold")
 DEMONSTRABLE_KINDS = ("single", "parallel", "chain", "missing_argument", "error")
 """Task kinds with gold calls to demonstrate (a no-tool task's right answer is not known to ToolGym)."""
+
+
+def rows_beside_demonstrations(demonstration: Sequence[bool], group_size: int) -> list[bool]:
+    """True for each sampled rollout that shares its group with a demonstration (``guidance_negatives: false``).
+
+    ``demonstration`` flags one process's rollouts, a task's ``group_size`` rollouts in consecutive rows. A batch
+    that is not whole groups is never guided (the rollout cannot see a split group), so nothing is flagged."""
+    if group_size < 1 or len(demonstration) % group_size:
+        return [False] * len(demonstration)
+    out: list[bool] = []
+    for start in range(0, len(demonstration), group_size):
+        group = [bool(d) for d in demonstration[start : start + group_size]]
+        out += [any(group) and not d for d in group]
+    return out
 
 
 def demonstration_message(

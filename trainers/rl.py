@@ -361,7 +361,9 @@ def run_rl(
     ):  # rollout_func is TRL-experimental; we depend on it knowingly (docs/rl.md)
         warnings.filterwarnings("ignore", message=r"You are using 'rollout_func'", category=UserWarning)
         ignore_peft_deprecation_noise()
-        trainer = grpo_trainer_class(cfg.group_filter, cfg.output_dir if cfg.log_rollouts else None)(
+        trainer = grpo_trainer_class(
+            cfg.group_filter, cfg.output_dir if cfg.log_rollouts else None, cfg.guidance_negatives
+        )(
             model=model,
             reward_funcs=funcs,
             args=_grpo_args(cfg, weights),

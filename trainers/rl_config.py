@@ -82,6 +82,12 @@ class RLRunConfig:
         "demonstration of the task's gold solution that passes (mixed-policy GRPO, docs/rl.md), so tasks the "
         "policy never solves still carry signal",
     )
+    guidance_negatives: bool = _f(
+        True,
+        "with guidance: gold, whether the failed sampled rollouts of a guided group keep their negative advantage; "
+        "false: they get zero, so only the demonstration trains the group (positive-only, as rejection-sampling "
+        "fine-tuning)",
+    )
     seed: int = _f(0, "seed for sampling order, initialisation and rollouts")
     gradient_checkpointing: bool = _f(False, "trade compute for memory in the loss pass (large models)")
     # rewards
@@ -195,6 +201,8 @@ class RLRunConfig:
             )
         if self.guidance not in GUIDANCE:
             problems.append(f"guidance must be one of {', '.join(GUIDANCE)}, got {self.guidance!r}")
+        elif not self.guidance_negatives and self.guidance == "none":
+            problems.append("guidance_negatives: false only changes guided groups; set guidance: gold or drop it")
         if not 0.0 <= self.lora_dropout < 1.0:
             problems.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         if not (

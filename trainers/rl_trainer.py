@@ -6,21 +6,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trainers.demonstrations import rows_beside_demonstrations
 from trainers.rewards import rows_without_outcome_contrast
 from trainers.rollout_log import append_rollout_rows, rollout_log_path, rollout_rows
 
 __all__ = ["grpo_trainer_class"]
 
 
-def grpo_trainer_class(group_filter: str, rollout_log: Path | None = None) -> type:
+def grpo_trainer_class(group_filter: str, rollout_log: Path | None = None, guidance_negatives: bool = True) -> type:
     """TRL's ``GRPOTrainer`` plus the outcome group filter (zero advantage for a group without outcome contrast),
     no loss pass for a micro-batch whose every advantage is 0, and every training rollout written to the
-    rollout log in ``rollout_log`` (a run directory) when given."""
+    rollout log in ``rollout_log`` (a run directory) when given. With ``guidance_negatives`` false, the sampled
+    rollouts of a group given a gold demonstration get zero advantage, so only the demonstration trains it."""
+    import torch
     from trl import GRPOTrainer
 
     class ToolGymGRPOTrainer(GRPOTrainer):
         _no_contrast: Any = None  # per rollout of the generation batch being scored, all processes
         _scored: Any = None  # (this process's inputs, every process's rewards) of that batch, for the log
+        _beside_demo: Any = None  # per rollout of this process's batch: sampled, in a group with a demonstration
 
         # `_calculate_rewards` returns every process's rewards, whole groups in consecutive rows: where the groups
         # are known; `_generate_and_score_completions` returns this process's advantages: where they are zeroed
@@ -33,18 +37,27 @@ def grpo_trainer_class(group_filter: str, rollout_log: Path | None = None) -> ty
                 self._metrics[mode]["frac_groups_filtered"].append(float(self._no_contrast.float().mean()))
             if rollout_log is not None and self.model.training:
                 self._scored = (inputs, rewards)
+            if not guidance_negatives and self.model.training:
+                flags = [getattr(row.get("toolgym_episode"), "demonstration", False) for row in inputs]
+                self._beside_demo = rows_beside_demonstrations(flags, self.num_generations)
             return rewards
 
         def _generate_and_score_completions(self, inputs):  # type: ignore[override]
             out = super()._generate_and_score_completions(inputs)
             flat, self._no_contrast = self._no_contrast, None
             scored, self._scored = self._scored, None
+            beside, self._beside_demo = self._beside_demo, None
             advantages = out["advantages"]
             start = self.accelerator.process_index * len(advantages)
+            shape = (-1, *[1] * (advantages.dim() - 1))
             mine = None
             if flat is not None:
                 mine = flat[start : start + len(advantages)].to(advantages.device)
-                out["advantages"] = advantages.masked_fill(mine.view(-1, *[1] * (advantages.dim() - 1)), 0.0)
+                out["advantages"] = out["advantages"].masked_fill(mine.view(shape), 0.0)
+            if beside is not None and any(beside):
+                # the demonstration keeps its advantage; the failures beside it are not pushed down (positive-only)
+                zero = torch.tensor(beside, device=advantages.device)
+                out["advantages"] = out["advantages"].masked_fill(zero.view(shape), 0.0)
             if scored is not None:
                 self._log_rollouts(scored, out["advantages"], start, mine)
             return out

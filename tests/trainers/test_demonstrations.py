@@ -10,7 +10,7 @@ from tests.trainers.test_rl_env import ScriptedPolicy, tool_call
 from toolkit.environment import list_suites
 from toolkit.errors import UserError
 from toolkit.template_rendering import render_tasks
-from trainers.demonstrations import DEMONSTRABLE_KINDS, demonstration_message
+from trainers.demonstrations import DEMONSTRABLE_KINDS, demonstration_message, rows_beside_demonstrations
 from trainers.monitors import monitor_values
 from trainers.rl import build_tasks
 from trainers.rl_config import RLRunConfig
@@ -107,3 +107,14 @@ def test_guidance_settings_are_checked():
         RLRunConfig(guidance="expert")
     with pytest.raises(UserError, match="guidance must be one of none, gold"):
         ToolRollout(presentation="json", tokenizer=None, max_completion_length=8, guidance="always")
+    with pytest.raises(UserError, match="guidance_negatives: false only changes guided groups; set guidance: gold"):
+        RLRunConfig(guidance_negatives=False)
+    assert not RLRunConfig(guidance="gold", guidance_negatives=False).guidance_negatives
+
+
+def test_the_sampled_rollouts_beside_a_demonstration_are_the_ones_flagged():
+    # two groups of three: the first guided (its last rollout replaced), the second left alone
+    assert rows_beside_demonstrations([False, False, True, False, False, False], 3) == [True, True, False] + [False] * 3
+    assert rows_beside_demonstrations([True, False], 2) == [False, True]
+    # a batch that is not whole groups is never guided, so it is never flagged
+    assert rows_beside_demonstrations([False, True, False], 2) == [False, False, False]

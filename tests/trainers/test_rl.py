@@ -286,18 +286,23 @@ def test_groups_that_all_failed_train_nothing_under_the_outcome_group_filter(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("negatives", [True, False])
 def test_gold_guidance_trains_groups_the_policy_never_solves_towards_the_demonstration(
-    tmp_path, model_dir, smol_tokenizer
+    tmp_path, model_dir, smol_tokenizer, negatives
 ):
     from trainers.rl_rollout import TASK_KEY, ToolRollout
 
-    cfg = _config(tmp_path, model_dir, max_steps=1, group_filter="outcome", guidance="gold", save_steps=10)
+    cfg = _config(tmp_path, model_dir, max_steps=1, group_filter="outcome", guidance="gold", save_steps=10,
+                  guidance_negatives=negatives)
     result = run_rl(cfg, generate=never_right_policy(smol_tokenizer, cfg))
 
     rows = read_rollout_log(result.run_dir / "rollouts.jsonl")
     demos = [r for r in rows if r["demonstration"]]
     assert len(demos) == 1 and demos[0]["passed"] and demos[0]["advantage"] > 0 and not demos[0]["filtered"]
-    assert all(r["advantage"] < 0 and not r["passed"] for r in rows if not r["demonstration"])
+    sampled = [r for r in rows if not r["demonstration"]]
+    assert sampled and not any(r["passed"] for r in sampled)
+    # the failure beside the demonstration is pushed down, or (guidance_negatives: false) left where it was
+    assert all(r["advantage"] < 0 if negatives else r["advantage"] == 0 for r in sampled)
     assert result.metrics["monitor/demonstration_rate"] == 0.5 and result.metrics["monitor/pass_rate"] == 0.0
     assert result.metrics["frac_groups_filtered"] == 0.0  # without guidance every group here is filtered out
     assert result.summary["groups_by_kind"]["single"] == {"groups": 1, "none": 1, "some": 0, "all": 0, "guided": 1}
