@@ -24,6 +24,7 @@ from toolkit.environment import Task
 from toolkit.errors import UserError
 from toolkit.template_rendering import render_tasks
 from trainers.chat_templates import TemplateChoice, choose_template, load_template_info, save_template
+from trainers.checkpoints import resolve_resume
 from trainers.lm_head import compact_lm_head
 from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model, load_tokenizer, resolve_model
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
@@ -263,31 +264,6 @@ def _grpo_args(cfg: RLRunConfig, reward_weights: list[float]) -> Any:
     )
 
 
-def _resume_path(cfg: RLRunConfig) -> str | None:
-    if cfg.resume is None:
-        return None
-    if cfg.resume == "latest":
-        from transformers.trainer_utils import get_last_checkpoint
-
-        folder = cfg.output_dir / "checkpoints"
-        last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-        if last is None:
-            raise UserError(
-                f"resume: latest found no checkpoint in {folder}; train once first or unset resume"
-            )
-        return last
-    path = Path(cfg.resume)
-    if not (path / "trainer_state.json").is_file():
-        raise UserError(
-            f"resume: {path} is not a checkpoint directory (no trainer_state.json); pass checkpoint-N"
-        )
-    return str(path)
-
-
-def _checkpoint_step(checkpoint: str) -> int:
-    return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))["global_step"])
-
-
 def _last_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for row in history:
@@ -327,7 +303,8 @@ def run_rl(
         if cfg.progress:
             print(f"[{step}/{_STAGES}] {text} ({time.monotonic() - t0:.0f}s)", file=sys.stderr, flush=True)
 
-    resume_from = _resume_path(cfg)
+    resume = resolve_resume(cfg.resume, cfg.output_dir, cfg.max_steps)
+    resume_from = resume.path if resume else None
     stage("building tasks")
     tasks = build_tasks(cfg)
     dataset = build_dataset(tasks)
@@ -375,8 +352,10 @@ def run_rl(
     compact_lm_head(trainer.model)  # CPU: project only the completion tokens (trainers/lm_head.py)
     log_path = rollout_log_path(cfg.output_dir, trainer.accelerator.process_index)
     if cfg.log_rollouts:
-        prepare_rollout_log(log_path, _checkpoint_step(resume_from) if resume_from else None)
+        prepare_rollout_log(log_path, resume.step if resume else None)
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
+    if resume and cfg.progress and (note := resume.schedule_note(cfg.max_steps)):
+        print(f"      {note}", file=sys.stderr, flush=True)
     started = time.monotonic()
     with warnings.catch_warnings():
         ignore_peft_deprecation_noise()
@@ -411,6 +390,7 @@ def run_rl(
             "global_step": trainer.state.global_step,
             "max_steps": cfg.max_steps,
             "resumed_from": resume_from,
+            "resumed": resume.to_dict(cfg.max_steps) if resume else None,
             "train_seconds": round(seconds, 2),
             "train_loss": output.training_loss,
             "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),

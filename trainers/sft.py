@@ -20,6 +20,7 @@ from typing import Any
 
 from toolkit.errors import UserError
 from trainers.chat_templates import choose_template, save_template
+from trainers.checkpoints import resolve_resume
 from trainers.gate import GateReport, run_gate
 from trainers.lm_head import compact_lm_head
 from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model, load_tokenizer, resolve_model
@@ -153,23 +154,6 @@ def _trainer_args(cfg: SFTRunConfig, has_validation: bool) -> Any:
     )
 
 
-def _resume_path(cfg: SFTRunConfig) -> str | None:
-    if cfg.resume is None:
-        return None
-    if cfg.resume == "latest":
-        from transformers.trainer_utils import get_last_checkpoint
-
-        folder = cfg.output_dir / "checkpoints"
-        last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-        if last is None:
-            raise UserError(f"resume: latest found no checkpoint in {folder}; train once first or unset resume")
-        return last
-    path = Path(cfg.resume)
-    if not (path / "trainer_state.json").is_file():
-        raise UserError(f"resume: {path} is not a checkpoint directory (no trainer_state.json); pass checkpoint-N")
-    return str(path)
-
-
 @contextmanager
 def _known_vocabulary() -> Iterator[None]:
     """PEFT looks for the base model's config.json to learn whether the vocabulary was resized, and warns when
@@ -207,7 +191,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
     stage = _Stages(cfg.progress)
     run_dir = cfg.output_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    resume_from = _resume_path(cfg)
+    resume = resolve_resume(cfg.resume, cfg.output_dir, cfg.max_steps)
+    resume_from = resume.path if resume else None
 
     stage(f"reading {cfg.train_file}")
     records, read_counts = read_training_records(cfg.train_file, only_passed=cfg.only_passed)
@@ -278,6 +263,8 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
     compact_lm_head(trainer.model)  # CPU: project only the assistant tokens (trainers/lm_head.py)
 
     stage("training" + (f" (resuming from {resume_from})" if resume_from else ""))
+    if resume and (note := resume.schedule_note(cfg.max_steps)):
+        stage.note(note)
     started = time.monotonic()
     with _known_vocabulary():
         output = trainer.train(resume_from_checkpoint=resume_from)
@@ -344,6 +331,7 @@ def run_sft(cfg: SFTRunConfig, *, model: Any = None, tokenizer: Any = None, gate
             "max_steps": max_steps,
             "stopped_early": stopped_early,
             "resumed_from": resume_from,
+            "resumed": resume.to_dict(cfg.max_steps) if resume else None,
             "train_seconds": round(train_seconds, 2),
             "train_runtime_loss": output.training_loss,
             "num_tokens": next((e["num_tokens"] for e in reversed(history) if "num_tokens" in e and "loss" in e),

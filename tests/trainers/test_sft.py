@@ -106,6 +106,27 @@ def test_resume_continues_from_the_latest_checkpoint(tmp_path, data, tiny_model_
     # the log of steps 1-2 comes from the checkpoint: only steps 3-4 were trained in this run
     assert [s for s, _ in second.summary["losses"]["train"]] == [1, 2, 3, 4]
     assert second.summary["losses"]["train"][:2] == first.summary["losses"]["train"]
+    # going on past the first run's length: the run says so. Its first step runs at the rate the 2-step schedule
+    # left in the optimizer (0 for a linear decay), and from step 4 on at what a fresh 4-step run has there
+    resumed = second.summary["training"]["resumed"]
+    assert resumed["step"] == 2 and resumed["planned_steps"] == 2
+    assert "step 2 of a 2-step run" in resumed["schedule_note"]
+    fresh = run_sft(_cfg(tmp_path, data, eval_steps=1, max_steps=4, output_dir=str(tmp_path / "fresh")),
+                    model=tiny_model_factory(), tokenizer=smol_tokenizer)
+
+    def rates(run):
+        state = json.loads((run.run_dir / "checkpoints" / "checkpoint-4" / "trainer_state.json").read_text())
+        return {e["step"]: e["learning_rate"] for e in state["log_history"] if "learning_rate" in e}
+
+    assert rates(second)[3] == 0.0 < rates(fresh)[3]
+    assert rates(second)[4] == pytest.approx(rates(fresh)[4]) and rates(fresh)[4] > 0
+
+
+def test_resume_with_nothing_left_to_train_is_a_clear_error(tmp_path, data, tiny_model_factory, smol_tokenizer):
+    run_sft(_cfg(tmp_path, data, eval_steps=1), model=tiny_model_factory(), tokenizer=smol_tokenizer)
+    with pytest.raises(UserError, match="already at step 2 and max_steps is 2.*raise max_steps above 2"):
+        run_sft(_cfg(tmp_path, data, eval_steps=1, resume="latest"), model=tiny_model_factory(),
+                tokenizer=smol_tokenizer)
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, data, tiny_model, smol_tokenizer):
