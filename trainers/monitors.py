@@ -11,6 +11,8 @@ of the step's rollouts that did it:
   readable only by the lenient parser (a win that a strict runtime would not have executed);
 * ``monitor/format_failure_rate`` — wrote call syntax nobody can read, or ran out of tokens mid-turn;
 * ``monitor/unfinished_rate`` — never handed the turn back (still calling tools when the rollout hit its limit);
+* ``monitor/out_of_budget_rate`` — ran out of ``max_completion_length`` (mid-turn, or with no room left for the
+  tool results): not gaming, but a budget too small for the tasks, which caps what any policy can solve;
 * ``monitor/pass_rate`` (share solved: finished, every check passed, no call refused) and
   ``monitor/calls_per_episode`` for context.
 
@@ -36,6 +38,7 @@ MONITORS = (
     "monitor/lenient_only_win_rate",
     "monitor/format_failure_rate",
     "monitor/unfinished_rate",
+    "monitor/out_of_budget_rate",
     "monitor/pass_rate",
     "monitor/calls_per_episode",
     "monitor/demonstration_rate",
@@ -76,6 +79,7 @@ def monitor_values(episodes: Sequence[Episode]) -> dict[str, float]:
             lambda ep: any(t.lenient_error or t.truncated for t in ep.turns)
         ),
         "monitor/unfinished_rate": share(lambda ep: not ep.finished),
+        "monitor/out_of_budget_rate": share(lambda ep: ep.out_of_budget),
         "monitor/pass_rate": share(lambda ep: ep.solved),  # the grade alone would count a rollout that never answers
         "monitor/calls_per_episode": sum(len(ep.calls) for ep in episodes) / n,
         "monitor/demonstration_rate": demonstrated,

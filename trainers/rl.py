@@ -30,6 +30,7 @@ from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model,
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
 from trainers.rewards import COMPONENTS, reward_functions
 from trainers.rl_config import RLRunConfig
+from trainers.rl_budget import check_budget
 from trainers.rl_rollout import TASK_KEY, GenerateFn, ToolRollout
 from trainers.rl_trainer import grpo_trainer_class
 from trainers.rollout_log import contrast_by_kind, prepare_rollout_log, read_rollout_log, rollout_log_path
@@ -37,7 +38,7 @@ from trainers.run_info import library_versions
 
 __all__ = ["RLResult", "build_dataset", "build_tasks", "read_tasks", "run_rl"]
 
-_STAGES = 5
+_STAGES = 6
 
 
 @dataclass
@@ -329,6 +330,10 @@ def run_rl(
         group_size=cfg.num_generations,
         generate=generate,
     )
+    stage(f"checking the token budget (max_completion_length {cfg.max_completion_length})")
+    budget = check_budget(rollout, tasks, dataset["prompt"], seed=cfg.seed)
+    if (warning := budget.message()) is not None:
+        warnings.warn(warning, UserWarning, stacklevel=2)
     funcs, weights = reward_functions(cfg.rewards(), presentation=cfg.presentation)
     funcs.append(monitor_function(cfg.presentation))
     weights.append(0.0)
@@ -381,6 +386,7 @@ def run_rl(
             "suites": sorted({t.suite for t in tasks}),
             "kinds": {k: sum(t.kind == k for t in tasks) for k in sorted({t.kind for t in tasks})},
         },
+        "budget": budget.to_dict(),  # the gold solutions' lengths against max_completion_length
         "rewards": {
             "components": [c for c in COMPONENTS if cfg.rewards().weight(c) > 0],
             "weights": dict(cfg.rewards().weights),

@@ -55,7 +55,9 @@ class RLRunConfig:
     )
     # rollouts
     num_generations: int = _f(4, "rollouts per task in a GRPO group (at least 2)")
-    max_completion_length: int = _f(256, "token budget per rollout: model turns plus tool results")
+    max_completion_length: int = _f(
+        1280, "token budget per rollout: model turns plus tool results (the run warns about tasks it cannot fit)"
+    )
     max_tool_calling_iterations: int = _f(4, "most rounds of tool execution per rollout")
     max_calls: int = _f(
         8, "most tool calls executed per rollout; later calls are refused (and zero process reward)"

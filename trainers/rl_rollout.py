@@ -73,6 +73,7 @@ class Episode:
     grader: Any = field(repr=False)
     max_calls: int = 8
     demonstration: bool = False  # the gold demonstration that replaced a rollout (guidance), not the policy's
+    out_of_budget: bool = False  # ended because max_completion_length ran out (mid-turn, or no room for results)
 
     @property
     def executed_calls(self) -> list[CallRecord]:
@@ -127,6 +128,8 @@ class _State:
     tool_rounds: int = 0
     final_answer: str | None = None
     done: bool = False
+    out_of_budget: bool = False
+    limit: int = 0  # the rollout's token budget (max_completion_length; unbounded when measuring a demonstration)
 
 
 class ToolRollout:
@@ -201,7 +204,7 @@ class ToolRollout:
                     continue
             elif not active:
                 break
-            budgets = [self.max_completion_length - len(s.completion_ids) for s in active]
+            budgets = [s.limit - len(s.completion_ids) for s in active]
             new = generate([s.prompt_ids + s.completion_ids for s in active], budgets)
             for s, ids, budget in zip(active, new, budgets, strict=True):
                 self._step(s, list(ids)[:budget], budget, stop_ids)
@@ -241,7 +244,7 @@ class ToolRollout:
         adapter.reset(task=task)
         history = [{k: v for k, v in m.items() if k in ("role", "content")} for m in prompt]
         ids = self._encode(self._render(history, adapter, gen=True))
-        return _State(adapter=adapter, task=task, history=history, prompt_ids=ids)
+        return _State(adapter=adapter, task=task, history=history, prompt_ids=ids, limit=self.max_completion_length)
 
     def _guide(
         self,
@@ -262,17 +265,26 @@ class ToolRollout:
             if demo is not None:
                 states[start + g - 1], episodes[start + g - 1] = demo
 
+    def gold_length(self, prompt: list[dict[str, Any]]) -> int | None:
+        """Completion tokens (the assistant's and the environment's, as ``max_completion_length`` counts them) that
+        the gold demonstration of the task ``prompt`` carries takes with no budget; None when it has none that
+        passes. A rollout with less budget than this cannot solve the task the way its gold solution does."""
+        demo = self._demonstrate(prompt, {}, _stop_ids(self.tokenizer, None), limit=1 << 30)
+        return len(demo[0].completion_ids) if demo is not None else None
+
     def _demonstrate(
-        self, prompt: list[dict[str, Any]], used: dict[str, int], stop_ids: set[int]
+        self, prompt: list[dict[str, Any]], used: dict[str, int], stop_ids: set[int], limit: int | None = None
     ) -> tuple[_State, Episode] | None:
         """The task's gold demonstration as a rollout (same rendering, execution and masks), if it passes."""
         s = self._state(prompt, used)
+        if limit is not None:
+            s.limit = limit
         specs = {spec.name: spec for spec in s.adapter._env.specs()}
         while not s.done:
             message = demonstration_message(s.task, s.user_turn, calls_of(s.adapter), specs)
             if message is None:
                 return None
-            budget = self.max_completion_length - len(s.completion_ids)
+            budget = s.limit - len(s.completion_ids)
             self._step(s, self._assistant_ids(s, message)[:budget], budget, stop_ids)
         episode = self._episode(s)
         episode.demonstration = True
@@ -320,6 +332,7 @@ class ToolRollout:
         )
         s.turns.append(turn)
         if not stopped:  # out of budget (or the model never stopped): the rollout ends here
+            s.out_of_budget = len(ids) >= budget
             s.done = True
             return
         if lenient.error is not None:  # unreadable call syntax: no call ran and no answer was given
@@ -374,8 +387,8 @@ class ToolRollout:
                 "earlier turn, so token ids cannot be concatenated; use a prefix-preserving chat_template"
             )
         suffix = self._encode(after[cut:])
-        if len(s.completion_ids) + len(suffix) >= self.max_completion_length:
-            s.done = True  # no room for the results and another turn
+        if len(s.completion_ids) + len(suffix) >= s.limit:
+            s.done = s.out_of_budget = True  # no room for the results and another turn
             return
         s.history = s.history + new
         s.completion_ids += suffix
@@ -406,6 +419,7 @@ class ToolRollout:
             specs=s.adapter._env.specs(),
             grader=suite_env_of(s.adapter),
             max_calls=self.max_calls,
+            out_of_budget=s.out_of_budget,
         )
 
 

@@ -118,6 +118,7 @@ def rollout_rows(
             "passed": bool(episode.grade.passed),  # every applicable check
             "solved": bool(episode.solved),  # and finished with no call refused: what the outcome reward pays
             "demonstration": bool(getattr(episode, "demonstration", False)),
+            "out_of_budget": bool(getattr(episode, "out_of_budget", False)),
             "reward": round(total, 6),
             "rewards": components,
             "advantage": round(float(advantages[i]), 6),

@@ -160,6 +160,7 @@ def test_a_grpo_run_trains_the_adapter_on_rewards_from_real_tool_calls(
 
     assert result.global_step == 2
     assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]  # PEFT's noise stays quiet
+    assert result.summary["budget"]["measured"] == 2 and result.summary["budget"]["max_completion_length"] == 160
     losses = [
         row["loss"]
         for row in json.loads((result.run_dir / "run.json").read_text())["log_history"]
@@ -364,6 +365,25 @@ def test_rollouts_sampled_from_the_policy_prefill_each_group_prompt_once(tmp_pat
     assert len(batch) == 2 and batch[0] == batch[1]  # one GRPO group: the same prompt twice
     assert prefilled == len(batch[0]) + 1  # the prompt once, then its last token per rollout (not the prompt twice)
     assert all(0 < len(o) <= 24 for o in out)
+
+
+def test_a_budget_too_small_for_the_gold_solutions_is_warned_about_before_training(tmp_path, model_dir, monkeypatch):
+    import trainers.rl as rl
+
+    class Stop(Exception):
+        pass
+
+    def no_training(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(rl, "grpo_trainer_class", no_training)
+    expected = r"max_completion_length 40 is shorter than the gold solution of 2 of 2 measured tasks \(single 2;"
+    with pytest.warns(UserWarning, match=expected), pytest.raises(Stop):
+        run_rl(_config(tmp_path, model_dir, max_completion_length=40))
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(Stop):
+        warnings.simplefilter("always")
+        run_rl(_config(tmp_path, model_dir))  # the test config's budget fits both tasks
+    assert not [w for w in caught if "shorter than the gold solution" in str(w.message)]
 
 
 def test_resume_latest_without_a_checkpoint_says_what_to_do(tmp_path, model_dir):
