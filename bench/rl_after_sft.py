@@ -174,7 +174,8 @@ def main() -> None:
                              "get zero advantage")
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--max-completion-length", type=int, default=384)
+    parser.add_argument("--max-completion-length", type=int, default=1280,
+                        help="rollout token budget, tool results included (the run warns about tasks it cannot fit)")
     parser.add_argument("--eval-tasks", type=int, default=75)
     parser.add_argument("--env-tasks", type=int, default=75, help="held-out records run as episodes (0: none)")
     parser.add_argument("--multi-turn-eval", type=int, default=0,
@@ -229,6 +230,9 @@ def main() -> None:
     print(f"\nGRPO: {rl.global_step} steps x {args.batch_size * args.grad_accum} rollouts ({args.num_generations} per task), "
           f"{rl_seconds / 60:.1f} min; first half vs second half of training")
     print(format_table([(k, f"{a:.3f}", f"{b:.3f}") for k, (a, b) in curve.items()], ("metric", "first", "second")))
+    budget = rl.summary["budget"]
+    print(f"token budget {budget['max_completion_length']}: {budget['over_budget']} of {budget['measured']} measured "
+          f"tasks' gold solutions do not fit (median {budget['median']}, longest {budget['longest']} tokens)")
     contrast = rl.summary["groups_by_kind"]
     print("\nGRPO groups by task kind: solved in none, some or all of their sampled rollouts (only 'some' carries "
           "outcome signal, and 'guided': a gold demonstration stood in for one rollout)")
@@ -254,7 +258,7 @@ def main() -> None:
     print(f"\nHeld-out tasks ({args.data / 'test.jsonl'}), {presentation} presentation, greedy")
     print(format_table(rows, ("measure", "SFT", "SFT + RL", "difference", "McNemar p", "n")))
     summary = {"table": rows, "rl": {"run_dir": str(rl.run_dir), "steps": rl.global_step, "seconds": round(rl_seconds),
-                                     "curve": curve, "groups_by_kind": contrast, "config": {k: str(v) for k, v in vars(cfg).items()}},
+                                     "curve": curve, "groups_by_kind": contrast, "budget": budget, "config": {k: str(v) for k, v in vars(cfg).items()}},
                "seconds": round(time.perf_counter() - start, 1)}
     (args.out / "rl_after_sft.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
 
