@@ -359,7 +359,8 @@ def test_rollouts_sampled_from_the_policy_prefill_each_group_prompt_once(tmp_pat
         return out
 
     monkeypatch.setattr(rl_sampler.TurnSampler, "__call__", spy)
-    result = run_rl(_config(tmp_path, model_dir, max_steps=1, max_completion_length=24))  # the policy itself samples
+    with pytest.warns(UserWarning, match="max_completion_length 24 is shorter than the gold solution"):  # on purpose
+        result = run_rl(_config(tmp_path, model_dir, max_steps=1, max_completion_length=24))  # the policy samples
     assert result.global_step == 1 and math.isfinite(result.metrics["loss"])
     batch, prefilled, out = calls[0]
     assert len(batch) == 2 and batch[0] == batch[1]  # one GRPO group: the same prompt twice
