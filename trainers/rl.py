@@ -29,8 +29,8 @@ from trainers.lm_head import compact_lm_head
 from trainers.models import ModelRef, ignore_peft_deprecation_noise, load_model, load_tokenizer, resolve_model
 from trainers.monitors import MONITORS, monitor_function, plot_reward_curves
 from trainers.rewards import COMPONENTS, reward_functions
-from trainers.rl_config import RLRunConfig
 from trainers.rl_budget import check_budget
+from trainers.rl_config import RLRunConfig
 from trainers.rl_rollout import TASK_KEY, GenerateFn, ToolRollout
 from trainers.rl_trainer import grpo_trainer_class
 from trainers.rollout_log import contrast_by_kind, prepare_rollout_log, read_rollout_log, rollout_log_path
